@@ -1,0 +1,1 @@
+"""erpwatch: synthetic monitoring of webshop-ERP business processes."""

@@ -1,0 +1,352 @@
+"""The sandbox's HTTP face: a WSGI app speaking Business Central API v2.0 shapes.
+
+Routes:
+  POST /oauth2/v2.0/token                                   OAuth2 client credentials
+  GET  /api/v2.0/companies[(id)]
+  GET|POST   /api/v2.0/companies(id)/{set}                  collections, deep insert
+  GET|DELETE /api/v2.0/companies(id)/{set}(key)             entities, If-Match
+  GET  /api/v2.0/companies(id)/{set}(key)/{lines}           document lines
+  POST /api/v2.0/companies(id)/salesInvoices(key)/Microsoft.NAV.post
+  GET  /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
+"""
+
+from __future__ import annotations
+
+import json
+import re
+import secrets
+import threading
+import time
+import uuid
+from collections.abc import Callable, Iterable
+from dataclasses import dataclass
+from typing import Any
+
+from werkzeug.wrappers import Request, Response
+
+from .business_central import (
+    ENTITY_SETS,
+    LINE_FIELDS,
+    BcError,
+    BusinessCentral,
+    Entity,
+    not_found,
+)
+from .faults import KINDS, FaultBoard, FaultSpecError, parse_fault
+from .odata import ODataError, apply_query, parse_list, select
+
+API_ROOT = "/api/v2.0"
+TOKEN_PATH = "/oauth2/v2.0/token"
+JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
+
+_COMPANY_PATH = re.compile(
+    r"^/api/v2\.0/companies(?:\((?P<company>[^)/]+)\)"
+    r"(?:/(?P<set>[A-Za-z]+)(?:\((?P<key>[^)/]+)\))?(?:/(?P<tail>[A-Za-z.]+))?)?)?/?$"
+)
+
+
+@dataclass(frozen=True)
+class Credentials:
+    client_id: str = "erpwatch-sandbox"
+    client_secret: str = "sandbox-secret"  # noqa: S105 - a published test credential
+
+
+class SandboxApp:
+    """WSGI application. One instance is one ERP with its tokens and faults."""
+
+    def __init__(
+        self,
+        *,
+        credentials: Credentials | None = None,
+        token_ttl: int = 3599,
+        clock: Callable[[], float] = time.time,
+    ) -> None:
+        self.erp = BusinessCentral()
+        self.faults = FaultBoard()
+        self.credentials = credentials or Credentials()
+        self.token_ttl = token_ttl
+        self._clock = clock
+        self._tokens: dict[str, float] = {}
+        self._tokens_lock = threading.Lock()
+
+    # -- WSGI ---------------------------------------------------------------
+
+    def __call__(
+        self, environ: dict[str, Any], start_response: Callable[..., Any]
+    ) -> Iterable[bytes]:
+        request = Request(environ)
+        response = self.handle(request)
+        return response(environ, start_response)
+
+    def handle(self, request: Request) -> Response:
+        path = request.path
+        try:
+            if path.startswith("/_sandbox/"):
+                return self._control(request)
+            if path == TOKEN_PATH:
+                return self._fault_or(request, "token", self._token)
+            match = _COMPANY_PATH.match(path)
+            if match is None:
+                if path in ("/", API_ROOT, API_ROOT + "/"):
+                    return self._index(request)
+                raise BcError(404, "BadRequest_NotFound", f"No HTTP resource was found for '{path}'.")
+            target = match["set"] or "companies"
+            return self._fault_or(request, target, lambda r: self._api(r, match))
+        except BcError as error:
+            return self.error(error.status, error.code, error.message)
+        except ODataError as error:
+            return self.error(400, "BadRequest", str(error))
+
+    def _fault_or(
+        self, request: Request, target: str, handler: Callable[[Request], Response]
+    ) -> Response:
+        fault = self.faults.take(request.method, target)
+        if fault is None:
+            return handler(request)
+        if fault.kind == "throttle":
+            response = self.error(
+                429,
+                "Application_TooManyRequests",
+                "The request was throttled because too many requests were received. "
+                "Please wait before sending another request.",
+            )
+            response.headers["Retry-After"] = str(fault.retry_after)
+            return response
+        return self.error(
+            503,
+            "Application_ServiceUnavailable",
+            "The service is temporarily unavailable. Please try again later.",
+        )
+
+    # -- responses ----------------------------------------------------------
+
+    @staticmethod
+    def json(payload: Any, status: int = 200, headers: dict[str, str] | None = None) -> Response:
+        return Response(
+            json.dumps(payload, ensure_ascii=False),
+            status=status,
+            headers=headers,
+            content_type=JSON_TYPE,
+        )
+
+    def error(self, status: int, code: str, message: str) -> Response:
+        correlation = uuid.uuid4()
+        body = {"error": {"code": code, "message": f"{message}  CorrelationId:  {correlation}."}}
+        return self.json(body, status)
+
+    def _index(self, request: Request) -> Response:
+        return self.json(
+            {
+                "name": "erpwatch sandbox ERP (Business Central API v2.0 subset)",
+                "api": request.host_url.rstrip("/") + API_ROOT,
+                "token": request.host_url.rstrip("/") + TOKEN_PATH,
+            }
+        )
+
+    # -- OAuth2 -------------------------------------------------------------
+
+    def _token(self, request: Request) -> Response:
+        if request.method != "POST":
+            return self.json({"error": "invalid_request", "error_description": "Use POST."}, 405)
+        form = request.form
+        if form.get("grant_type") != "client_credentials":
+            return self.json(
+                {
+                    "error": "unsupported_grant_type",
+                    "error_description": "AADSTS70003: The app requested an unsupported grant "
+                    "type; only 'client_credentials' is supported.",
+                },
+                400,
+            )
+        if (form.get("client_id"), form.get("client_secret")) != (
+            self.credentials.client_id,
+            self.credentials.client_secret,
+        ):
+            return self.json(
+                {
+                    "error": "invalid_client",
+                    "error_description": "AADSTS7000215: Invalid client secret provided. "
+                    "Ensure the secret being sent in the request is the client secret value.",
+                },
+                401,
+            )
+        token = secrets.token_urlsafe(32)
+        with self._tokens_lock:
+            self._tokens[token] = self._clock() + self.token_ttl
+        return self.json(
+            {"token_type": "Bearer", "expires_in": self.token_ttl, "access_token": token}
+        )
+
+    def expire_tokens(self) -> None:
+        with self._tokens_lock:
+            self._tokens.clear()
+
+    def _authorize(self, request: Request) -> None:
+        header = request.headers.get("Authorization", "")
+        scheme, _, token = header.partition(" ")
+        with self._tokens_lock:
+            expires_at = self._tokens.get(token) if scheme.lower() == "bearer" else None
+        if expires_at is None or expires_at <= self._clock():
+            raise BcError(
+                401,
+                "Authentication_InvalidCredentials",
+                "The server has rejected the client credentials.",
+            )
+
+    # -- API ----------------------------------------------------------------
+
+    def _body(self, request: Request) -> dict[str, Any]:
+        try:
+            body = json.loads(request.get_data(as_text=True) or "null")
+        except ValueError:
+            raise BcError(400, "BadRequest", "Invalid Request Body") from None
+        if not isinstance(body, dict):
+            raise BcError(400, "BadRequest", "Invalid Request Body")
+        return body
+
+    def _context(self, request: Request, suffix: str) -> str:
+        return f"{request.host_url.rstrip('/')}{API_ROOT}/$metadata#{suffix}"
+
+    def _api(self, request: Request, match: re.Match[str]) -> Response:
+        self._authorize(request)
+        company_id, entity_set, key, tail = match["company"], match["set"], match["key"], match["tail"]
+        if company_id is None:
+            return self._companies(request, None)
+        if entity_set is None:
+            return self._companies(request, company_id)
+        if entity_set not in ENTITY_SETS:
+            raise not_found(entity_set)
+        if key is None:
+            return self._collection(request, company_id, entity_set)
+        if tail is None:
+            return self._entity(request, company_id, entity_set, key)
+        return self._navigation(request, company_id, entity_set, key, tail)
+
+    def _companies(self, request: Request, company_id: str | None) -> Response:
+        self._only(request, "GET")
+        companies = [
+            {
+                "id": company.id,
+                "systemVersion": "25.0.23364.0",
+                "name": company.name,
+                "displayName": company.name,
+                "businessProfileId": "",
+            }
+            for company in self.erp.companies.values()
+        ]
+        if company_id is None:
+            return self.json({"@odata.context": self._context(request, "companies"), "value": companies})
+        self.erp.company(company_id)
+        found = next(c for c in companies if c["id"] == company_id.lower())
+        return self.json({"@odata.context": self._context(request, "companies/$entity"), **found})
+
+    @staticmethod
+    def _only(request: Request, *methods: str) -> None:
+        if request.method not in methods:
+            raise BcError(
+                405,
+                "BadRequest_MethodNotAllowed",
+                f"'{request.method}' requests for this resource are not allowed.",
+            )
+
+    def _render(self, entity: Entity, entity_set: str, expand: list[str]) -> dict[str, Any]:
+        spec = ENTITY_SETS[entity_set]
+        for name in expand:
+            if name != spec.lines:
+                raise ODataError(
+                    f"Could not find a property named '{name}' on type "
+                    f"'Microsoft.NAV.{spec.type_name}'."
+                )
+        rendered: dict[str, Any] = {"@odata.etag": self.erp.etag(entity)}
+        for name, value in entity.items():
+            if name.startswith("_"):
+                continue
+            if name == spec.lines:
+                if name in expand:
+                    rendered[name] = [self._render_line(line, entity) for line in value]
+                continue
+            rendered[name] = value
+        return rendered
+
+    def _render_line(self, line: Entity, document: Entity) -> dict[str, Any]:
+        etag = self.erp.etag({"id": line["id"], "_version": document["_version"]})
+        return {"@odata.etag": etag, **line}
+
+    def _collection(self, request: Request, company_id: str, entity_set: str) -> Response:
+        self._only(request, "GET", "POST")
+        context = self._context(request, f"companies({company_id})/{entity_set}")
+        expand = parse_list(request.args.get("$expand"))
+        if request.method == "POST":
+            created = self.erp.create(company_id, entity_set, self._body(request))
+            spec = ENTITY_SETS[entity_set]
+            rendered = self._render(created, entity_set, [spec.lines] if spec.lines else [])
+            headers = {
+                "ETag": rendered["@odata.etag"],
+                "Location": f"{request.base_url}({created['id']})",
+            }
+            return self.json({"@odata.context": context + "/$entity", **rendered}, 201, headers)
+        spec = ENTITY_SETS[entity_set]
+        rows = apply_query(self.erp.list(company_id, entity_set), request.args, spec.fields)
+        fields = parse_list(request.args.get("$select"))
+        value = [
+            select(self._render(row, entity_set, expand), fields, spec.fields) for row in rows
+        ]
+        return self.json({"@odata.context": context, "value": value})
+
+    def _entity(self, request: Request, company_id: str, entity_set: str, key: str) -> Response:
+        self._only(request, "GET", "DELETE")
+        if request.method == "DELETE":
+            self.erp.delete(company_id, entity_set, key, request.headers.get("If-Match"))
+            return Response(status=204)
+        entity = self.erp.get(company_id, entity_set, key)
+        rendered = self._render(entity, entity_set, parse_list(request.args.get("$expand")))
+        spec = ENTITY_SETS[entity_set]
+        rendered = select(rendered, parse_list(request.args.get("$select")), spec.fields)
+        context = self._context(request, f"companies({company_id})/{entity_set}/$entity")
+        return self.json(
+            {"@odata.context": context, **rendered}, headers={"ETag": rendered["@odata.etag"]}
+        )
+
+    def _navigation(
+        self, request: Request, company_id: str, entity_set: str, key: str, tail: str
+    ) -> Response:
+        spec = ENTITY_SETS[entity_set]
+        if entity_set == "salesInvoices" and tail == "Microsoft.NAV.post":
+            self._only(request, "POST")
+            self.erp.post_invoice(company_id, key)
+            return Response(status=204)
+        if tail != spec.lines:
+            raise not_found(tail)
+        self._only(request, "GET")
+        document = self.erp.get(company_id, entity_set, key)
+        lines = apply_query(document[tail], request.args, LINE_FIELDS)
+        context = self._context(request, f"companies({company_id})/{entity_set}({key})/{tail}")
+        value = [self._render_line(line, document) for line in lines]
+        return self.json({"@odata.context": context, "value": value})
+
+    # -- sandbox-only controls ----------------------------------------------
+
+    def _control(self, request: Request) -> Response:
+        path = request.path.rstrip("/")
+        if path == "/_sandbox/health":
+            return self.json({"status": "ok", "faults": len(self.faults.active())})
+        if path == "/_sandbox/reset" and request.method == "POST":
+            self.erp.seed()
+            self.faults.clear()
+            self.expire_tokens()
+            return Response(status=204)
+        if path == "/_sandbox/faults":
+            if request.method == "GET":
+                return self.json(
+                    {"faults": [f.as_dict() for f in self.faults.active()], "kinds": KINDS}
+                )
+            if request.method == "DELETE":
+                self.faults.clear()
+                return Response(status=204)
+            if request.method == "POST":
+                try:
+                    fault = self.faults.add(parse_fault(self._body(request)))
+                except FaultSpecError as error:
+                    return self.json({"error": str(error)}, 400)
+                return self.json(fault.as_dict(), 201)
+        return self.json({"error": f"unknown sandbox control {request.method} {path}"}, 404)
