@@ -48,7 +48,7 @@ _COMPANY_PATH = re.compile(
 @dataclass(frozen=True)
 class Credentials:
     client_id: str = "erpwatch-sandbox"
-    client_secret: str = "sandbox-secret"  # noqa: S105 - a published test credential
+    client_secret: str = "sandbox-secret"
 
 
 class SandboxApp:
@@ -89,7 +89,9 @@ class SandboxApp:
             if match is None:
                 if path in ("/", API_ROOT, API_ROOT + "/"):
                     return self._index(request)
-                raise BcError(404, "BadRequest_NotFound", f"No HTTP resource was found for '{path}'.")
+                raise BcError(
+                    404, "BadRequest_NotFound", f"No HTTP resource was found for '{path}'."
+                )
             target = match["set"] or "companies"
             return self._fault_or(request, target, lambda r: self._api(r, match))
         except BcError as error:
@@ -209,7 +211,12 @@ class SandboxApp:
 
     def _api(self, request: Request, match: re.Match[str]) -> Response:
         self._authorize(request)
-        company_id, entity_set, key, tail = match["company"], match["set"], match["key"], match["tail"]
+        company_id, entity_set, key, tail = (
+            match["company"],
+            match["set"],
+            match["key"],
+            match["tail"],
+        )
         if company_id is None:
             return self._companies(request, None)
         if entity_set is None:
@@ -235,7 +242,9 @@ class SandboxApp:
             for company in self.erp.companies.values()
         ]
         if company_id is None:
-            return self.json({"@odata.context": self._context(request, "companies"), "value": companies})
+            return self.json(
+                {"@odata.context": self._context(request, "companies"), "value": companies}
+            )
         self.erp.company(company_id)
         found = next(c for c in companies if c["id"] == company_id.lower())
         return self.json({"@odata.context": self._context(request, "companies/$entity"), **found})
@@ -288,9 +297,7 @@ class SandboxApp:
         spec = ENTITY_SETS[entity_set]
         rows = apply_query(self.erp.list(company_id, entity_set), request.args, spec.fields)
         fields = parse_list(request.args.get("$select"))
-        value = [
-            select(self._render(row, entity_set, expand), fields, spec.fields) for row in rows
-        ]
+        value = [select(self._render(row, entity_set, expand), fields, spec.fields) for row in rows]
         return self.json({"@odata.context": context, "value": value})
 
     def _entity(self, request: Request, company_id: str, entity_set: str, key: str) -> Response:

@@ -176,7 +176,11 @@ def _money(value: Decimal) -> float:
 
 
 def _check_fields(
-    spec: dict[str, FieldSpec], body: dict[str, Any], type_name: str, *, allowed_extra: Iterable[str]
+    spec: dict[str, FieldSpec],
+    body: dict[str, Any],
+    type_name: str,
+    *,
+    allowed_extra: Iterable[str],
 ) -> None:
     extra = set(allowed_extra)
     for name, value in body.items():
@@ -198,7 +202,7 @@ def _check_fields(
                 "BadRequest",
                 f"Cannot convert the literal '{value}' to the expected type of '{name}'.",
             )
-        if field_spec.max_length is not None and len(value) > field_spec.max_length:
+        if isinstance(value, str) and field_spec.max_length and len(value) > field_spec.max_length:
             raise BcError(
                 400,
                 "Application_StringExceededLength",
@@ -220,8 +224,8 @@ class Company:
     name: str
     items: dict[str, Entity] = field(default_factory=dict)
     customers: dict[str, Entity] = field(default_factory=dict)
-    salesOrders: dict[str, Entity] = field(default_factory=dict)  # noqa: N815 - the API's name
-    salesInvoices: dict[str, Entity] = field(default_factory=dict)  # noqa: N815
+    salesOrders: dict[str, Entity] = field(default_factory=dict)
+    salesInvoices: dict[str, Entity] = field(default_factory=dict)
     series: dict[str, int] = field(
         default_factory=lambda: {"customers": 10000, "salesOrders": 101000, "salesInvoices": 102000}
     )
@@ -580,7 +584,9 @@ class BusinessCentral:
                 "Another user has already changed the record.",
             )
 
-    def delete(self, company_id: str, entity_set: str, entity_id: str, if_match: str | None) -> None:
+    def delete(
+        self, company_id: str, entity_set: str, entity_id: str, if_match: str | None
+    ) -> None:
         with self._lock:
             table = self.company(company_id).table(entity_set)
             entity = table.get(entity_id.lower())

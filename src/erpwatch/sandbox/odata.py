@@ -49,9 +49,7 @@ def _tokens(expression: str) -> list[tuple[str, str]]:
     while position < len(expression):
         match = _TOKEN.match(expression, position)
         if match is None or match.end() == position:
-            raise ODataError(
-                f"Syntax error at position {position} in '{expression}'."
-            )
+            raise ODataError(f"Syntax error at position {position} in '{expression}'.")
         kind = match.lastgroup or ""
         tokens.append((kind, match.group(kind)))
         position = match.end()
@@ -82,9 +80,7 @@ def parse_filter(expression: str, known_fields: frozenset[str]) -> list[Comparis
         if field not in known_fields:
             raise ODataError(f"Could not find a property named '{field}'.")
         if operator not in ("eq", "ne"):
-            raise ODataError(
-                f"The operator '{operator}' is not supported; use 'eq' or 'ne'."
-            )
+            raise ODataError(f"The operator '{operator}' is not supported; use 'eq' or 'ne'.")
         comparisons.append(Comparison(field, operator, _literal(value_kind, value)))
         index += 3
         if index == len(tokens):
@@ -132,4 +128,3 @@ def select(entity: dict[str, Any], fields: list[str], known: frozenset[str]) -> 
             raise ODataError(f"Could not find a property named '{field}'.")
     keep = {"@odata.etag", "id", *fields}
     return {key: value for key, value in entity.items() if key in keep}
-

@@ -26,8 +26,7 @@ class RunningSandbox:
 
     @property
     def root_url(self) -> str:
-        host, port = self.server.server_address[:2]
-        return f"http://{host}:{port}"
+        return f"http://{self.server.host}:{self.server.port}"
 
     def settings(self) -> dict[str, str]:
         """The environment variables that point monitors at this sandbox."""
@@ -57,8 +56,13 @@ def start(app: SandboxApp | None = None, host: str = "127.0.0.1", port: int = 0)
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = app or SandboxApp()
     server = make_server(host, port, app, threaded=True)
-    server.daemon_threads = True
-    thread = threading.Thread(target=server.serve_forever, name="erpwatch-sandbox", daemon=True)
+    # A short poll interval makes stop() quick; idle cost is negligible.
+    thread = threading.Thread(
+        target=server.serve_forever,
+        kwargs={"poll_interval": 0.05},
+        name="erpwatch-sandbox",
+        daemon=True,
+    )
     thread.start()
     return RunningSandbox(app=app, server=server, thread=thread)
 
@@ -67,8 +71,12 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
     parser = parser or argparse.ArgumentParser(
         prog="erpwatch sandbox", description="Run the built-in sandbox ERP."
     )
-    parser.add_argument("--host", default="127.0.0.1", help="address to listen on (default: %(default)s)")
-    parser.add_argument("--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)")
+    parser.add_argument(
+        "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
+    )
+    parser.add_argument(
+        "--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)"
+    )
     parser.add_argument(
         "--token-ttl", type=int, default=3599, metavar="SECONDS", help="lifetime of access tokens"
     )
@@ -79,9 +87,13 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         metavar="KIND[:TARGET[:METHOD]]",
         help=f"inject a fault from the start, e.g. throttle:salesOrders:POST (kinds: {', '.join(KINDS)})",
     )
-    parser.add_argument("--json", action="store_true", help="print one JSON line with the settings, for programs")
     parser.add_argument(
-        "--exit-with-stdin", action="store_true", help="stop when standard input closes (the parent went away)"
+        "--json", action="store_true", help="print one JSON line with the settings, for programs"
+    )
+    parser.add_argument(
+        "--exit-with-stdin",
+        action="store_true",
+        help="stop when standard input closes (the parent went away)",
     )
     return parser
 
@@ -97,7 +109,10 @@ def run(args: argparse.Namespace) -> int:
     try:
         sandbox = start(app, args.host, args.port)
     except OSError as error:
-        print(f"erpwatch sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}", file=sys.stderr)
+        print(
+            f"erpwatch sandbox: cannot listen on {args.host}:{args.port}: {error.strerror}",
+            file=sys.stderr,
+        )
         return 2
     if args.json:
         print(json.dumps(sandbox.settings()), flush=True)

@@ -1,0 +1,107 @@
+"""Deciding whether a pytest run is a monitoring run, and setting it up.
+
+A run is a monitoring run when a config file is found (``--erpwatch-config``,
+``$ERPWATCH_CONFIG``, or ``erpwatch.toml`` in the rootdir) and the paths the
+run collects include the monitors directory it names. Anything else, such as
+erpwatch's own test suite, leaves the plugin dormant: no sandbox, no reports.
+"""
+
+from __future__ import annotations
+
+import dataclasses
+import os
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._run import MonitorRun, new_run_id
+from ._sandbox_process import SandboxProcess, SandboxStartError, start_sandbox
+from .capture import RECORDER
+from .config import (
+    ConfigError,
+    erp_settings,
+    find_config,
+    load_settings,
+    read_environment,
+    wants_sandbox,
+)
+
+
+@dataclass
+class Activation:
+    run: MonitorRun | None
+    dormant_reason: str = ""
+    sandbox: SandboxProcess | None = None
+
+    def for_workers(self) -> dict[str, Any]:
+        assert self.run is not None
+        return {
+            "run_id": self.run.run_id,
+            "sandbox": self.sandbox.settings if self.sandbox is not None else None,
+        }
+
+    def close(self) -> None:
+        if self.sandbox is not None:
+            self.sandbox.stop()
+            self.sandbox = None
+        if self.run is not None:
+            RECORDER.uninstall()
+
+
+def includes_monitors(config: pytest.Config, monitors_dir: Path) -> bool:
+    invocation_dir = config.invocation_params.dir
+    for arg in config.args:
+        path = (invocation_dir / arg.split("::", 1)[0]).resolve()
+        if path == monitors_dir or monitors_dir in path.parents or path in monitors_dir.parents:
+            return True
+    return False
+
+
+def activate(config: pytest.Config) -> Activation:
+    try:
+        return _activate(config)
+    except ConfigError as error:
+        raise pytest.UsageError(f"erpwatch: {error}") from None
+    except SandboxStartError as error:
+        raise pytest.UsageError(f"erpwatch: {error}") from None
+
+
+def _activate(config: pytest.Config) -> Activation:
+    rootdir = Path(config.rootpath)
+    config_path = find_config(rootdir, config.getoption("erpwatch_config"), os.environ)
+    if config_path is None:
+        return Activation(None, f"no erpwatch.toml in {rootdir} (or set --erpwatch-config)")
+    env = read_environment(config_path.parent)
+    settings = load_settings(config_path, env)
+    if not includes_monitors(config, settings.monitors_dir):
+        return Activation(
+            None, f"this run does not include the monitors directory {settings.monitors_dir}"
+        )
+
+    workerinput = getattr(config, "workerinput", {}).get("erpwatch")
+    sandbox: SandboxProcess | None = None
+    if workerinput is not None:
+        run_id, sandbox_settings = workerinput["run_id"], workerinput["sandbox"]
+    else:
+        run_id = new_run_id(env)
+        sandbox_settings = None
+        if wants_sandbox(env):
+            sandbox = start_sandbox()
+            sandbox_settings = sandbox.settings
+    settings = dataclasses.replace(settings, erp=erp_settings(settings, sandbox_settings))
+
+    RECORDER.install()
+    for secret in settings.secrets:
+        RECORDER.redactor.add_secret(secret)
+    if settings.erp is not None:
+        RECORDER.redactor.add_secret(settings.erp.client_secret)
+
+    summary = config.getoption("erpwatch_summary")
+    summary_path = Path(summary) if summary else settings.reports_dir / "summary.json"
+    if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
+        config.option.htmlpath = str(settings.reports_dir / "report.html")
+        config.option.self_contained_html = True
+    run = MonitorRun(config, settings, run_id, summary_path)
+    return Activation(run, sandbox=sandbox)

@@ -1,0 +1,205 @@
+"""One monitoring run: the object whose methods are the hooks of an active run.
+
+Workers (and a run without xdist) record exchanges and attach them to their
+test reports; the controller (or the single process) folds the reports into
+the run result and writes it. Everything it does beyond wiring lives in
+plain modules: capture, result, synthetic.
+"""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Generator
+from dataclasses import asdict
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .capture import RECORDER
+from .config import Settings
+from .erp import ErpCallFailed
+from .result import MonitorResult, RunResult
+from .synthetic import Leftover
+
+LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
+MAX_MESSAGE_CHARS = 2000
+
+
+def new_run_id(env: dict[str, str] | Any) -> str:
+    """GitHub's run id when there is one, so reports link to the run."""
+    if env.get("ERPWATCH_RUN_ID"):
+        return str(env["ERPWATCH_RUN_ID"])
+    if env.get("GITHUB_RUN_ID"):
+        return f"{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
+    return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2)
+
+
+def monitor_process(item: pytest.Item, settings: Settings) -> tuple[str | None, bool, str | None]:
+    """The process a monitor guards and its criticality, or the problem with its marker."""
+    marker = item.get_closest_marker("process")
+    if marker is None or not marker.args or not isinstance(marker.args[0], str):
+        return (
+            None,
+            False,
+            (
+                f"{item.nodeid} does not say which process it guards: mark it with "
+                "@pytest.mark.process('orders') or set pytestmark in its module"
+            ),
+        )
+    name = marker.args[0]
+    critical = marker.kwargs.get("critical")
+    declared = settings.process(name)
+    if declared is None and settings.processes:
+        known = ", ".join(sorted(settings.processes))
+        return (
+            name,
+            False,
+            (
+                f"process '{name}' of {item.nodeid} is not declared in "
+                f"{settings.config_path.name}; declared processes: {known}"
+            ),
+        )
+    if declared is not None and declared.critical is not None:
+        critical = declared.critical
+    return name, bool(critical), None
+
+
+def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | None:
+    if call.excinfo is None:
+        return None
+    value = call.excinfo.value
+    if report.skipped:
+        text = str(getattr(value, "msg", value))
+    elif isinstance(value, AssertionError):
+        # The author's message first; pytest's rewritten comparison is the tail.
+        text = str(value) or call.excinfo.exconly()
+    elif isinstance(value, pytest.fail.Exception):
+        text = str(value.msg)
+    elif isinstance(value, ErpCallFailed):
+        text = str(value)
+    else:
+        text = f"{type(value).__name__}: {value}"
+    text = RECORDER.redactor.text(text)
+    return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
+
+class MonitorRun:
+    def __init__(
+        self, config: pytest.Config, settings: Settings, run_id: str, summary_path: Path
+    ) -> None:
+        self.config = config
+        self.settings = settings
+        self.run_id = run_id
+        self.summary_path = summary_path
+        self.started_at = datetime.now(UTC)
+        self.results: dict[str, MonitorResult] = {}
+        self.sandbox_started = False
+        self.summary_written: Path | None = None
+
+    # -- worker side --------------------------------------------------------
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+        RECORDER.start()
+        try:
+            return (yield)
+        finally:
+            RECORDER.stop()
+
+    def pytest_runtest_setup(self, item: pytest.Item) -> None:
+        _, _, problem = monitor_process(item, self.settings)
+        if problem is not None:
+            pytest.fail(problem, pytrace=False)
+
+    @pytest.hookimpl(wrapper=True)
+    def pytest_runtest_makereport(
+        self, item: pytest.Item, call: pytest.CallInfo[None]
+    ) -> Generator[None, pytest.TestReport, pytest.TestReport]:
+        # This phase's exchanges; the next phase starts a fresh log.
+        log = RECORDER.stop()
+        RECORDER.start()
+        report = yield
+        process, critical, _ = monitor_process(item, self.settings)
+        payload: dict[str, Any] = {
+            "process": process,
+            "critical": critical,
+            "exchanges": [exchange.to_dict() for exchange in log],
+            "dropped": log.dropped,
+            "message": _message(report, call),
+        }
+        if call.when == "teardown":
+            payload["leftovers"] = [asdict(x) for x in item.stash.get(LEFTOVERS_KEY, [])]
+        # A plain dict attribute travels with the report from an xdist worker.
+        report.erpwatch = payload  # type: ignore[attr-defined]
+        return report
+
+    # -- controller side ----------------------------------------------------
+
+    def pytest_runtest_logreport(self, report: pytest.TestReport) -> None:
+        payload = getattr(report, "erpwatch", None)
+        if payload is None:
+            return
+        result = self.results.get(report.nodeid)
+        if result is None:
+            result = self.results[report.nodeid] = MonitorResult(
+                nodeid=report.nodeid,
+                name=report.nodeid.rpartition("::")[2],
+                process=payload["process"],
+                critical=payload["critical"],
+            )
+        result.add_phase(report.when, report.outcome, report.duration, payload)
+
+    def run_result(self) -> RunResult:
+        erp = self.settings.erp
+        return RunResult(
+            run_id=self.run_id,
+            started_at=self.started_at.isoformat(timespec="seconds"),
+            finished_at=datetime.now(UTC).isoformat(timespec="seconds"),
+            environment=self.settings.environment,
+            erp_base_url=RECORDER.redactor.url(erp.base_url) if erp else None,
+            erp_sandbox=bool(erp and erp.sandbox),
+            monitors=list(self.results.values()),
+            titles={name: p.title for name, p in self.settings.processes.items()},
+        )
+
+    @pytest.hookimpl(trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+        if hasattr(self.config, "workerinput") or not self.results:
+            return
+        self.run_result().write(self.summary_path)
+        self.summary_written = self.summary_path
+
+    def pytest_report_header(self, config: pytest.Config) -> list[str]:
+        settings = self.settings
+        lines = [
+            f"erpwatch: run {self.run_id}, environment {settings.environment}, config {settings.config_path}"
+        ]
+        erp = settings.erp
+        if erp is not None and erp.sandbox:
+            lines.append(
+                f"erpwatch: ERP {erp.base_url} (built-in sandbox, started because ERP_BASE_URL is unset)"
+            )
+        elif erp is not None:
+            lines.append(f"erpwatch: ERP {RECORDER.redactor.url(erp.base_url)}")
+        return lines
+
+    def pytest_terminal_summary(self, terminalreporter: Any) -> None:
+        if hasattr(self.config, "workerinput") or not self.results:
+            return
+        result = self.run_result()
+        write = terminalreporter.write_line
+        terminalreporter.section("erpwatch")
+        for process in result.processes:
+            write(
+                f"{process.outcome.upper():8} {process.title} ({len(process.monitors)} monitor(s))"
+            )
+        for monitor in result.monitors:
+            if monitor.outcome == "failed":
+                first_line = (monitor.message or "").strip().splitlines()[:1]
+                write(f"  {monitor.nodeid}: {first_line[0] if first_line else 'failed'}")
+            for leftover in monitor.leftovers:
+                write(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
+        if self.summary_written is not None:
+            write(f"run result: {self.summary_written}")

@@ -1,0 +1,318 @@
+"""Settings: secrets and endpoints from the environment and `.env`, the rest
+from the committed `erpwatch.toml`. Validated once, at start-up, into frozen
+objects; anything wrong becomes a `ConfigError` naming the key to fix."""
+
+from __future__ import annotations
+
+import os
+import re
+import tomllib
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+from urllib.parse import urlsplit
+from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+from dotenv import dotenv_values
+
+CONFIG_FILE_NAME = "erpwatch.toml"
+ENVIRONMENTS = ("sandbox", "test", "live")
+DEFAULT_TEST_ITEM = "1896-S"
+DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
+
+# Every environment variable erpwatch reads whose value is a secret: these
+# values are masked wherever they appear.
+SECRET_VARIABLES = (
+    "ERP_CLIENT_SECRET",
+    "PSP_API_KEY",
+    "PUNCHOUT_SHARED_SECRET",
+    "OCI_PASSWORD",
+    "SMTP_PASSWORD",
+)
+ERP_VARIABLES = (
+    "ERP_BASE_URL",
+    "ERP_COMPANY_ID",
+    "ERP_TOKEN_URL",
+    "ERP_CLIENT_ID",
+    "ERP_CLIENT_SECRET",
+    "ERP_SCOPE",
+)
+_GUID = re.compile(r"^[0-9a-fA-F]{8}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{4}-[0-9a-fA-F]{12}$")
+
+
+class ConfigError(Exception):
+    """A setting the user must fix. ``str()`` is the one line to show them."""
+
+    def __init__(self, key: str, problem: str, where: str = "") -> None:
+        self.key = key
+        self.problem = problem
+        self.where = where
+        location = f" ({where})" if where else ""
+        super().__init__(f"{key}{location}: {problem}")
+
+
+@dataclass(frozen=True)
+class ProcessSettings:
+    name: str
+    title: str
+    critical: bool | None = None  # None: the monitor's marker decides
+    latency_threshold: float | None = None  # seconds; slower passing runs are degraded
+
+
+@dataclass(frozen=True)
+class ErpSettings:
+    base_url: str
+    token_url: str
+    client_id: str
+    client_secret: str
+    scope: str
+    company_id: str | None
+    test_item: str
+    timeout: float
+    connect_timeout: float
+    sandbox: bool  # the built-in sandbox, started by erpwatch
+
+
+@dataclass(frozen=True)
+class Settings:
+    config_path: Path
+    root: Path
+    environment: str
+    timezone: str
+    monitors_dir: Path
+    reports_dir: Path
+    processes: Mapping[str, ProcessSettings]
+    erp_timeout: float
+    erp_connect_timeout: float
+    env: Mapping[str, str] = field(repr=False)
+    erp: ErpSettings | None = None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(self.env[name] for name in SECRET_VARIABLES if self.env.get(name))
+
+    def process(self, name: str) -> ProcessSettings | None:
+        return self.processes.get(name)
+
+
+# -- the environment ------------------------------------------------------------
+
+
+def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> dict[str, str]:
+    """The process environment over `.env`: a real variable wins.
+
+    Nothing is written to ``os.environ``; settings are passed explicitly.
+    """
+    environ = os.environ if environ is None else environ
+    dotenv_path = Path(environ.get("ERPWATCH_DOTENV", root / ".env"))
+    values: dict[str, str] = {}
+    if dotenv_path.is_file():
+        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+    values.update(environ)
+    return {key: value.strip() for key, value in values.items()}
+
+
+# -- the config file ------------------------------------------------------------
+
+
+def find_config(root: Path, explicit: str | None, environ: Mapping[str, str]) -> Path | None:
+    """The config file the run uses: ``--erpwatch-config``, then ``ERPWATCH_CONFIG``,
+    then `erpwatch.toml` in the pytest rootdir; None when there is none."""
+    if explicit:
+        path = Path(explicit)
+        if not path.is_absolute():
+            path = Path.cwd() / path
+        if not path.is_file():
+            raise ConfigError("--erpwatch-config", f"no file at {path}")
+        return path
+    from_env = environ.get("ERPWATCH_CONFIG")
+    if from_env:
+        path = Path(from_env)
+        if not path.is_file():
+            raise ConfigError("ERPWATCH_CONFIG", f"no file at {path}")
+        return path
+    default = root / CONFIG_FILE_NAME
+    return default if default.is_file() else None
+
+
+def _table(data: Mapping[str, Any], key: str, where: str) -> Mapping[str, Any]:
+    value = data.get(key, {})
+    if not isinstance(value, dict):
+        raise ConfigError(key, "must be a table, e.g. [" + key + "]", where)
+    return value
+
+
+def _reject_unknown(table: Mapping[str, Any], known: set[str], prefix: str, where: str) -> None:
+    for key in table:
+        if key not in known:
+            hint = ", ".join(sorted(known))
+            raise ConfigError(f"{prefix}{key}", f"unknown setting; known: {hint}", where)
+
+
+def _number(
+    table: Mapping[str, Any], key: str, default: float | None, prefix: str, where: str
+) -> float | None:
+    value = table.get(key, default)
+    if value is None:
+        return None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
+        raise ConfigError(
+            f"{prefix}{key}", f"must be a positive number of seconds, not {value!r}", where
+        )
+    return float(value)
+
+
+def _text(table: Mapping[str, Any], key: str, default: str, prefix: str, where: str) -> str:
+    value = table.get(key, default)
+    if not isinstance(value, str) or not value.strip():
+        raise ConfigError(f"{prefix}{key}", f"must be a non-empty text, not {value!r}", where)
+    return value.strip()
+
+
+def load_config_file(path: Path) -> dict[str, Any]:
+    where = str(path)
+    try:
+        with path.open("rb") as stream:
+            return tomllib.load(stream)
+    except tomllib.TOMLDecodeError as error:
+        raise ConfigError(path.name, f"is not valid TOML: {error}", where) from None
+    except OSError as error:
+        raise ConfigError(path.name, f"cannot be read: {error.strerror}", where) from None
+
+
+def _processes(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings]:
+    processes: dict[str, ProcessSettings] = {}
+    for name, table in _table(data, "processes", where).items():
+        prefix = f"processes.{name}."
+        if not re.fullmatch(r"[a-z][a-z0-9_]*", name):
+            raise ConfigError(
+                f"processes.{name}", "process names are lower-case words (a-z, 0-9, _)", where
+            )
+        if not isinstance(table, dict):
+            raise ConfigError(f"processes.{name}", "must be a table", where)
+        _reject_unknown(table, {"title", "critical", "latency_threshold"}, prefix, where)
+        critical = table.get("critical")
+        if critical is not None and not isinstance(critical, bool):
+            raise ConfigError(
+                f"{prefix}critical", f"must be true or false, not {critical!r}", where
+            )
+        processes[name] = ProcessSettings(
+            name=name,
+            title=_text(table, "title", name.replace("_", " ").capitalize(), prefix, where),
+            critical=critical,
+            latency_threshold=_number(table, "latency_threshold", None, prefix, where),
+        )
+    return processes
+
+
+# -- all settings -----------------------------------------------------------------
+
+
+def load_settings(
+    config_path: Path,
+    env: Mapping[str, str],
+    sandbox: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate everything a run needs.
+
+    ``sandbox`` holds the ERP_* values of a built-in sandbox when erpwatch
+    started one because ERP_BASE_URL is unset.
+    """
+    where = str(config_path)
+    data = load_config_file(config_path)
+    _reject_unknown(data, {"erpwatch", "processes", "erp"}, "", where)
+    general = _table(data, "erpwatch", where)
+    _reject_unknown(general, {"environment", "timezone", "monitors", "reports"}, "erpwatch.", where)
+    erp_table = _table(data, "erp", where)
+    _reject_unknown(erp_table, {"timeout", "connect_timeout"}, "erp.", where)
+
+    root = config_path.parent
+    environment = env.get("ERPWATCH_ENVIRONMENT") or _text(
+        general, "environment", "sandbox", "erpwatch.", where
+    )
+    if environment not in ENVIRONMENTS:
+        key = "ERPWATCH_ENVIRONMENT" if env.get("ERPWATCH_ENVIRONMENT") else "erpwatch.environment"
+        raise ConfigError(
+            key, f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}", where
+        )
+    timezone = _text(general, "timezone", "Europe/Brussels", "erpwatch.", where)
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "erpwatch.timezone", f"unknown time zone {timezone!r}, e.g. 'Europe/Brussels'", where
+        ) from None
+
+    timeout = _number(erp_table, "timeout", 30.0, "erp.", where)
+    connect_timeout = _number(erp_table, "connect_timeout", 5.0, "erp.", where)
+    assert timeout is not None
+    assert connect_timeout is not None
+    reports_dir = Path(
+        env.get("ERPWATCH_REPORTS") or _text(general, "reports", "reports", "erpwatch.", where)
+    )
+    settings = Settings(
+        config_path=config_path,
+        root=root,
+        environment=environment,
+        timezone=timezone,
+        monitors_dir=(root / _text(general, "monitors", "monitors", "erpwatch.", where)).resolve(),
+        reports_dir=reports_dir if reports_dir.is_absolute() else root / reports_dir,
+        processes=_processes(data, where),
+        erp_timeout=timeout,
+        erp_connect_timeout=connect_timeout,
+        env=dict(env),
+    )
+    erp = erp_settings(settings, sandbox)
+    return Settings(**{**settings.__dict__, "erp": erp})
+
+
+def wants_sandbox(env: Mapping[str, str]) -> bool:
+    """True when no ERP is configured, so the built-in sandbox stands in."""
+    return not env.get("ERP_BASE_URL")
+
+
+def erp_settings(settings: Settings, sandbox: Mapping[str, str] | None) -> ErpSettings | None:
+    env = settings.env
+    where = "environment or .env"
+    if wants_sandbox(env):
+        stray = [name for name in ERP_VARIABLES if env.get(name)]
+        if stray:
+            raise ConfigError(
+                "ERP_BASE_URL",
+                f"is not set but {', '.join(stray)} is; set ERP_BASE_URL to use your ERP, "
+                "or remove the others to use the built-in sandbox",
+                where,
+            )
+        if sandbox is None:
+            return None
+        env = {**env, **sandbox}
+    values = {}
+    for name in ("ERP_BASE_URL", "ERP_TOKEN_URL", "ERP_CLIENT_ID", "ERP_CLIENT_SECRET"):
+        value = env.get(name, "")
+        if not value:
+            raise ConfigError(name, "is not set; it is needed because ERP_BASE_URL is set", where)
+        values[name] = value
+    for name in ("ERP_BASE_URL", "ERP_TOKEN_URL"):
+        parts = urlsplit(values[name])
+        if parts.scheme not in ("http", "https") or not parts.hostname:
+            raise ConfigError(name, f"must be an http(s) URL, not {values[name]!r}", where)
+    company_id = env.get("ERP_COMPANY_ID") or None
+    if company_id is not None and not _GUID.match(company_id):
+        raise ConfigError(
+            "ERP_COMPANY_ID",
+            f"must be a company GUID like 5b1c6a8e-2f0e-4c59-9a55-0c6f1a3e7d21, not {company_id!r}",
+            where,
+        )
+    return ErpSettings(
+        base_url=values["ERP_BASE_URL"].rstrip("/"),
+        token_url=values["ERP_TOKEN_URL"],
+        client_id=values["ERP_CLIENT_ID"],
+        client_secret=values["ERP_CLIENT_SECRET"],
+        scope=env.get("ERP_SCOPE") or DEFAULT_SCOPE,
+        company_id=company_id,
+        test_item=env.get("ERP_TEST_ITEM") or DEFAULT_TEST_ITEM,
+        timeout=settings.erp_timeout,
+        connect_timeout=settings.erp_connect_timeout,
+        sandbox=sandbox is not None and wants_sandbox(settings.env),
+    )

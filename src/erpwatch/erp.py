@@ -1,0 +1,279 @@
+"""A Business Central API v2.0 client for monitors: OAuth2 token handling,
+per-call timeouts, and failures that say which call failed and how."""
+
+from __future__ import annotations
+
+import re
+import threading
+import time
+from collections.abc import Collection, Mapping
+from typing import Any
+
+import requests
+
+from .capture import call_label
+from .config import ErpSettings
+from .redact import Redactor
+
+TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+
+
+class ErpCallFailed(Exception):
+    """An ERP call that did not give the expected answer.
+
+    Carries what a caller needs to decide: the call, the status (None when no
+    answer came), the ERP's own error code and message, and whether trying
+    again later could help (`transient`). Whether a retry is *safe* depends
+    on the call: never repeat a non-idempotent POST blindly.
+    """
+
+    def __init__(
+        self,
+        call: str,
+        *,
+        status: int | None,
+        erp_code: str | None = None,
+        erp_message: str | None = None,
+        problem: str | None = None,
+        retry_after: float | None = None,
+    ) -> None:
+        self.call = call
+        self.status = status
+        self.erp_code = erp_code
+        self.erp_message = erp_message
+        self.problem = problem
+        self.retry_after = retry_after
+        super().__init__(self._describe())
+
+    @property
+    def transient(self) -> bool:
+        return self.status is None or self.status in TRANSIENT_STATUSES
+
+    def _describe(self) -> str:
+        if self.status is None:
+            return f"{self.call} → no answer: {self.problem}"
+        parts = [f"{self.call} → {self.status}"]
+        if self.erp_code:
+            parts.append(self.erp_code)
+        text = " ".join(parts)
+        detail = self.erp_message or self.problem
+        return f"{text}: {detail}" if detail else text
+
+
+class ErpAuthFailed(ErpCallFailed):
+    """The token endpoint refused erpwatch's credentials."""
+
+
+def _error_details(response: requests.Response) -> tuple[str | None, str | None]:
+    """The ERP's own error code and message, from an OData or OAuth2 error body."""
+    try:
+        body = response.json()
+    except ValueError:
+        text = response.text.strip()
+        return None, text[:500] or None
+    if not isinstance(body, dict):
+        return None, None
+    error = body.get("error")
+    if isinstance(error, dict):
+        return _str(error.get("code")), _str(error.get("message"))
+    if isinstance(error, str):  # OAuth2: {"error": "invalid_client", "error_description": ...}
+        return error, _str(body.get("error_description"))
+    return None, _str(body.get("message"))
+
+
+def _str(value: Any) -> str | None:
+    return None if value is None else str(value)
+
+
+def _retry_after(response: requests.Response) -> float | None:
+    raw = response.headers.get("Retry-After")
+    try:
+        return float(raw) if raw is not None else None
+    except ValueError:
+        return None
+
+
+class ErpClient:
+    """Talks to one Business Central company.
+
+    Paths are relative to the company (``customers``, ``salesOrders(…)``)
+    unless they start with ``/``, then they are relative to ERP_BASE_URL.
+    """
+
+    def __init__(
+        self,
+        settings: ErpSettings,
+        *,
+        redactor: Redactor | None = None,
+        session: requests.Session | None = None,
+    ) -> None:
+        self.settings = settings
+        self.session = session or requests.Session()
+        self.session.headers["Accept"] = "application/json"
+        self._redactor = redactor
+        self._token: str | None = None
+        self._token_expires = 0.0
+        self._token_lock = threading.Lock()
+        self._company_id = settings.company_id
+
+    # -- authentication -------------------------------------------------------
+
+    def token(self, *, refresh: bool = False) -> str:
+        with self._token_lock:
+            if refresh or self._token is None or time.monotonic() >= self._token_expires:
+                self._fetch_token()
+            assert self._token is not None
+            return self._token
+
+    def _fetch_token(self) -> None:
+        call = call_label("POST", self.settings.token_url)
+        try:
+            response = self.session.post(
+                self.settings.token_url,
+                data={
+                    "grant_type": "client_credentials",
+                    "client_id": self.settings.client_id,
+                    "client_secret": self.settings.client_secret,
+                    "scope": self.settings.scope,
+                },
+                timeout=self._timeout(None),
+            )
+        except requests.RequestException as error:
+            raise ErpAuthFailed(call, status=None, problem=_problem(error)) from error
+        if response.status_code != 200:
+            code, message = _error_details(response)
+            raise ErpAuthFailed(
+                call, status=response.status_code, erp_code=code, erp_message=message
+            )
+        try:
+            payload = response.json()
+            token = str(payload["access_token"])
+            lifetime = float(payload.get("expires_in", 3599))
+        except (ValueError, KeyError, TypeError):
+            raise ErpAuthFailed(
+                call, status=200, problem="the answer has no access_token"
+            ) from None
+        if self._redactor is not None:
+            self._redactor.add_secret(token)
+        self._token = token
+        # Renew a minute early so a token never expires in the middle of a call.
+        self._token_expires = time.monotonic() + max(lifetime - 60, lifetime / 2)
+
+    # -- raw calls ------------------------------------------------------------
+
+    def _timeout(self, timeout: float | None) -> tuple[float, float]:
+        return (self.settings.connect_timeout, timeout or self.settings.timeout)
+
+    def company_id(self) -> str:
+        if self._company_id is None:
+            companies = self.request("GET", "/companies").json().get("value", [])
+            if len(companies) != 1:
+                names = ", ".join(str(c.get("name")) for c in companies) or "none"
+                raise ErpCallFailed(
+                    "GET /companies",
+                    status=200,
+                    problem=f"set ERP_COMPANY_ID: the ERP has {len(companies)} companies ({names})",
+                )
+            self._company_id = str(companies[0]["id"])
+        return self._company_id
+
+    def url(self, path: str) -> str:
+        if path.startswith("/"):
+            return self.settings.base_url + path
+        return f"{self.settings.base_url}/companies({self.company_id()})/{path}"
+
+    def request(
+        self,
+        method: str,
+        path: str,
+        *,
+        json: Any = None,
+        params: Mapping[str, str] | None = None,
+        headers: Mapping[str, str] | None = None,
+        timeout: float | None = None,
+        expect: Collection[int] = (200, 201, 204),
+    ) -> requests.Response:
+        """One call; raises `ErpCallFailed` unless the status is in ``expect``.
+
+        A 401 is answered by renewing the token and sending once more: the
+        ERP did not process the first attempt, so even a POST is safe to repeat.
+        """
+        url = self.url(path)
+        call = call_label(method, url)
+        for attempt in (1, 2):
+            all_headers = {"Authorization": f"Bearer {self.token(refresh=attempt == 2)}"}
+            all_headers.update(headers or {})
+            try:
+                response = self.session.request(
+                    method,
+                    url,
+                    json=json,
+                    params=params,
+                    headers=all_headers,
+                    timeout=self._timeout(timeout),
+                )
+            except requests.RequestException as error:
+                raise ErpCallFailed(call, status=None, problem=_problem(error)) from error
+            if response.status_code != 401 or attempt == 2:
+                break
+        if response.status_code not in expect:
+            code, message = _error_details(response)
+            raise ErpCallFailed(
+                call,
+                status=response.status_code,
+                erp_code=code,
+                erp_message=message,
+                retry_after=_retry_after(response),
+            )
+        return response
+
+    # -- the API's verbs, as a monitor speaks them ----------------------------
+
+    def create(self, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        created: dict[str, Any] = self.request("POST", entity_set, json=body, expect=(201,)).json()
+        return created
+
+    def read(self, entity_set: str, entity_id: str, *, expand: str | None = None) -> dict[str, Any]:
+        params = {"$expand": expand} if expand else None
+        entity: dict[str, Any] = self.request(
+            "GET", f"{entity_set}({entity_id})", params=params, expect=(200,)
+        ).json()
+        return entity
+
+    def find(
+        self, entity_set: str, *, expand: str | None = None, **equals: str
+    ) -> list[dict[str, Any]]:
+        """Entities whose fields equal the given values (an OData ``$filter``)."""
+        params = {}
+        if equals:
+            params["$filter"] = " and ".join(
+                f"{field} eq '{str(value).replace(chr(39), chr(39) * 2)}'"
+                for field, value in equals.items()
+            )
+        if expand:
+            params["$expand"] = expand
+        found: list[dict[str, Any]] = self.request(
+            "GET", entity_set, params=params, expect=(200,)
+        ).json()["value"]
+        return found
+
+    def delete(self, entity_set: str, entity: Mapping[str, Any]) -> None:
+        """Delete with the entity's own etag, so a concurrent change is not overwritten."""
+        etag = str(entity.get("@odata.etag") or "*")
+        self.request(
+            "DELETE", f"{entity_set}({entity['id']})", headers={"If-Match": etag}, expect=(204,)
+        )
+
+
+_OS_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+
+
+def _problem(error: requests.RequestException) -> str:
+    """What went wrong on the wire, in a few words: the OS's reason when there is one."""
+    reason = _OS_ERROR.search(str(error))
+    detail = f"{type(error).__name__}: {reason.group(1)}" if reason else type(error).__name__
+    if isinstance(error, requests.Timeout):
+        return f"no answer within the time-out ({detail})"
+    if isinstance(error, requests.ConnectionError):
+        return f"could not connect ({detail})"
+    return detail

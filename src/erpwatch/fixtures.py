@@ -1,0 +1,44 @@
+"""Fixtures for monitor authors: the ERP client, synthetic data, settings."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+
+import pytest
+
+from ._run import LEFTOVERS_KEY, MonitorRun
+from .capture import RECORDER
+from .config import Settings
+from .erp import ErpClient
+from .synthetic import SyntheticData
+
+
+def _run(request: pytest.FixtureRequest) -> MonitorRun:
+    from .plugin import ACTIVATION_KEY
+
+    activation = request.config.stash[ACTIVATION_KEY]
+    if activation.run is None:
+        pytest.fail(f"erpwatch is not active: {activation.dormant_reason}", pytrace=False)
+    return activation.run
+
+
+@pytest.fixture(scope="session")
+def erpwatch_settings(request: pytest.FixtureRequest) -> Settings:
+    """The validated settings of this monitoring run."""
+    return _run(request).settings
+
+
+@pytest.fixture(scope="session")
+def erp(request: pytest.FixtureRequest, erpwatch_settings: Settings) -> ErpClient:
+    """An authenticated Business Central client (token fetched once, renewed when needed)."""
+    if erpwatch_settings.erp is None:
+        pytest.skip("the ERP is not configured: set ERP_BASE_URL (or unset it to use the sandbox)")
+    return ErpClient(erpwatch_settings.erp, redactor=RECORDER.redactor)
+
+
+@pytest.fixture
+def synthetic(request: pytest.FixtureRequest) -> Iterator[SyntheticData]:
+    """Creates tagged test records and removes them after the monitor, whatever happened."""
+    data = SyntheticData(_run(request).run_id)
+    yield data
+    request.node.stash[LEFTOVERS_KEY] = data.cleanup()

@@ -1,0 +1,73 @@
+"""The pytest plugin: wiring only. Options, ini keys and the marker are
+declared here; an active monitoring run registers a `MonitorRun`, whose
+methods are the hooks, and the fixtures module."""
+
+from __future__ import annotations
+
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from ._activation import Activation, activate
+from ._run import MonitorRun
+
+pytest_plugins = ["erpwatch.fixtures"]
+
+ACTIVATION_KEY = pytest.StashKey[Activation]()
+
+
+def pytest_addoption(parser: pytest.Parser) -> None:
+    group = parser.getgroup("erpwatch", "erpwatch synthetic monitoring")
+    group.addoption(
+        "--erpwatch-config",
+        metavar="PATH",
+        help="the erpwatch config file (default: erpwatch.toml in the rootdir, or $ERPWATCH_CONFIG)",
+    )
+    group.addoption(
+        "--erpwatch-summary",
+        metavar="PATH",
+        help="where to write the run result as JSON (default: <reports>/summary.json)",
+    )
+
+
+@pytest.hookimpl(tryfirst=True)  # before pytest-html reads --html, which we may default
+def pytest_configure(config: pytest.Config) -> None:
+    config.addinivalue_line(
+        "markers",
+        "process(name, critical=None): the business process this monitor guards "
+        "(declared in erpwatch.toml); critical=True alerts on the first failure",
+    )
+    activation = activate(config)
+    config.stash[ACTIVATION_KEY] = activation
+    if activation.run is not None:
+        config.pluginmanager.register(activation.run, "erpwatch-run")
+        if config.pluginmanager.hasplugin("xdist"):
+            config.pluginmanager.register(XdistWiring(activation), "erpwatch-xdist")
+
+
+def pytest_unconfigure(config: pytest.Config) -> None:
+    activation = config.stash.get(ACTIVATION_KEY, None)
+    if activation is not None:
+        activation.close()
+
+
+class XdistWiring:
+    """Hands the controller's sandbox and run id to every xdist worker."""
+
+    def __init__(self, activation: Activation) -> None:
+        self.activation = activation
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_configure_node(self, node: Any) -> None:
+        node.workerinput["erpwatch"] = self.activation.for_workers()
+
+
+def run_of(config: pytest.Config) -> MonitorRun | None:
+    activation = config.stash.get(ACTIVATION_KEY, None)
+    return activation.run if activation is not None else None
+
+
+def reports_dir(config: pytest.Config) -> Path | None:
+    run = run_of(config)
+    return run.settings.reports_dir if run is not None else None

@@ -1,0 +1,147 @@
+"""The run result: a plain data model, the contract between the run and
+everything that reports on it. Written as ``summary.json``."""
+
+from __future__ import annotations
+
+import json
+import os
+import tempfile
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .capture import Exchange
+from .synthetic import Leftover
+
+SCHEMA_VERSION = 1
+OUTCOMES = ("passed", "failed", "skipped")
+
+
+@dataclass
+class MonitorResult:
+    nodeid: str
+    name: str
+    process: str | None
+    critical: bool
+    outcome: str = "passed"
+    failed_phase: str | None = None  # setup, call or teardown
+    message: str | None = None
+    duration: float = 0.0
+    exchanges: list[Exchange] = field(default_factory=list)
+    exchanges_dropped: int = 0
+    failing_exchange: int | None = None  # index into exchanges
+    leftovers: list[Leftover] = field(default_factory=list)
+
+    def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
+        """Fold one phase's test report (setup, call, teardown) into the result."""
+        self.duration += duration
+        offset = len(self.exchanges)
+        self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
+        self.exchanges_dropped += payload.get("dropped", 0)
+        self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
+        if outcome == "skipped" and self.outcome == "passed":
+            self.outcome = "skipped"
+            self.message = payload.get("message")
+        if outcome == "failed" and self.outcome != "failed":
+            self.outcome = "failed"
+            self.failed_phase = when
+            self.message = payload.get("message")
+            phase_exchanges = self.exchanges[offset:]
+            self.failing_exchange = _failing_index(phase_exchanges, offset)
+
+    @property
+    def failing(self) -> Exchange | None:
+        return None if self.failing_exchange is None else self.exchanges[self.failing_exchange]
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        failing = self.failing
+        data["failing_call"] = failing.call if failing is not None else None
+        return data
+
+
+def _failing_index(exchanges: list[Exchange], offset: int) -> int | None:
+    """The call that proved wrong: the last one that failed, else the last one made."""
+    for index in range(len(exchanges) - 1, -1, -1):
+        if exchanges[index].failed:
+            return offset + index
+    return offset + len(exchanges) - 1 if exchanges else None
+
+
+@dataclass
+class ProcessResult:
+    name: str
+    title: str
+    critical: bool
+    outcome: str
+    monitors: list[str]
+
+
+@dataclass
+class RunResult:
+    run_id: str
+    started_at: str
+    finished_at: str
+    environment: str
+    erp_base_url: str | None
+    erp_sandbox: bool
+    monitors: list[MonitorResult]
+    titles: dict[str, str] = field(default_factory=dict)
+
+    @property
+    def outcome(self) -> str:
+        return _worst(m.outcome for m in self.monitors)
+
+    @property
+    def processes(self) -> list[ProcessResult]:
+        grouped: dict[str, list[MonitorResult]] = {}
+        for monitor in self.monitors:
+            grouped.setdefault(monitor.process or "unassigned", []).append(monitor)
+        return [
+            ProcessResult(
+                name=name,
+                title=self.titles.get(name, name),
+                critical=any(m.critical for m in monitors),
+                outcome=_worst(m.outcome for m in monitors),
+                monitors=[m.nodeid for m in monitors],
+            )
+            for name, monitors in sorted(grouped.items())
+        ]
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": SCHEMA_VERSION,
+            "run_id": self.run_id,
+            "started_at": self.started_at,
+            "finished_at": self.finished_at,
+            "environment": self.environment,
+            "erp": {"base_url": self.erp_base_url, "sandbox": self.erp_sandbox},
+            "outcome": self.outcome,
+            "processes": [asdict(p) for p in self.processes],
+            "monitors": [m.to_dict() for m in self.monitors],
+        }
+
+    def write(self, path: Path) -> None:
+        write_atomically(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+
+
+def _worst(outcomes: Any) -> str:
+    seen = set(outcomes)
+    if "failed" in seen:
+        return "failed"
+    if "passed" in seen:
+        return "passed"
+    return "skipped" if seen else "passed"
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise

@@ -1,0 +1,64 @@
+"""Synthetic records: tagged so a person can recognise them in the ERP, and
+removed at teardown; what could not be removed is reported, never hidden."""
+
+from __future__ import annotations
+
+import secrets
+from collections.abc import Callable, Mapping
+from dataclasses import dataclass
+from typing import Any
+
+from .erp import ErpCallFailed, ErpClient
+
+
+@dataclass(frozen=True)
+class Leftover:
+    """A synthetic record that is still in the ERP, and why."""
+
+    description: str
+    error: str
+
+
+class SyntheticData:
+    def __init__(self, run_id: str) -> None:
+        self.tag = f"ERPWATCH-{run_id}"
+        self._removals: list[tuple[str, Callable[[], object]]] = []
+
+    def reference(self) -> str:
+        """A unique reference for one record, e.g. a webshop order number."""
+        return f"{self.tag}-{secrets.token_hex(3)}"
+
+    def remember(self, description: str, remove: Callable[[], object]) -> None:
+        """Register how to remove a record this monitor created."""
+        self._removals.append((description, remove))
+
+    def create(self, erp: ErpClient, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
+        """Create a record through the ERP API and schedule its removal."""
+        created = erp.create(entity_set, body)
+        label = created.get("number") or created.get("id")
+        self.remember(
+            f"{entity_set} {label}", lambda: remove_entity(erp, entity_set, created["id"])
+        )
+        return created
+
+    def cleanup(self) -> list[Leftover]:
+        """Remove in reverse order (an order before its customer); keep going on errors."""
+        leftovers = []
+        while self._removals:
+            description, remove = self._removals.pop()
+            try:
+                remove()
+            except Exception as error:
+                leftovers.append(Leftover(description, f"{type(error).__name__}: {error}"))
+        return leftovers
+
+
+def remove_entity(erp: ErpClient, entity_set: str, entity_id: str) -> None:
+    """Delete with a fresh etag; a record that is already gone is fine."""
+    try:
+        current = erp.read(entity_set, entity_id)
+    except ErpCallFailed as error:
+        if error.status == 404:
+            return
+        raise
+    erp.delete(entity_set, current)

@@ -1,0 +1,50 @@
+from __future__ import annotations
+
+from collections.abc import Iterator
+from typing import Any
+
+import pytest
+import requests
+
+from erpwatch.sandbox import RunningSandbox, SandboxApp, start
+
+pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    """A fresh sandbox ERP on a free loopback port."""
+    with start(SandboxApp()) as running:
+        yield running
+
+
+class Api:
+    """A thin, authenticated HTTP helper for testing the sandbox from outside."""
+
+    def __init__(self, running: RunningSandbox) -> None:
+        self.settings = running.settings()
+        self.root = running.root_url
+        self.session = requests.Session()
+        token = self.session.post(
+            self.settings["ERP_TOKEN_URL"],
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.settings["ERP_CLIENT_ID"],
+                "client_secret": self.settings["ERP_CLIENT_SECRET"],
+            },
+            timeout=5,
+        ).json()["access_token"]
+        self.session.headers["Authorization"] = f"Bearer {token}"
+        self.company = (
+            f"{self.settings['ERP_BASE_URL']}/companies({self.settings['ERP_COMPANY_ID']})"
+        )
+
+    def __call__(self, method: str, path: str, **kwargs: Any) -> requests.Response:
+        url = path if path.startswith("http") else f"{self.company}/{path}"
+        kwargs.setdefault("timeout", 5)
+        return self.session.request(method, url, **kwargs)
+
+
+@pytest.fixture
+def api(sandbox: RunningSandbox) -> Api:
+    return Api(sandbox)
