@@ -5,6 +5,7 @@ from __future__ import annotations
 import argparse
 import json
 import logging
+import socket
 import sys
 import threading
 from collections.abc import Sequence
@@ -55,7 +56,13 @@ def start(app: SandboxApp | None = None, host: str = "127.0.0.1", port: int = 0)
     # Werkzeug logs every request at INFO; a sandbox under load must stay quiet.
     logging.getLogger("werkzeug").setLevel(logging.WARNING)
     app = app or SandboxApp()
-    server = make_server(host, port, app, threaded=True)
+    # Bind here rather than in Werkzeug, which exits the process when the
+    # port is taken; the caller gets an OSError it can explain instead.
+    listener = socket.create_server((host, port))
+    try:
+        server = make_server(host, port, app, threaded=True, fd=listener.fileno())
+    finally:
+        listener.close()  # make_server holds its own duplicate of the socket
     # A short poll interval makes stop() quick; idle cost is negligible.
     thread = threading.Thread(
         target=server.serve_forever,
