@@ -27,7 +27,9 @@ def test_the_sandbox_refuses_an_unknown_fault_naming_the_known_ones() -> None:
     result = erpwatch("sandbox", "--port", "0", "--fault", "gremlins")
     assert result.returncode == 2
     assert result.stderr.strip() == (
-        "erpwatch sandbox: fault kind 'gremlins' is unknown; known kinds: throttle, unavailable"
+        "erpwatch sandbox: fault kind 'gremlins' is unknown; known kinds: timeout, reset, slow, "
+        "expired_token, throttle, unavailable, maintenance_page, vat_required, renamed_on_read, "
+        "unknown_on_write, duplicate, not_persisted, cryptic_500, wrong_content_type"
     )
 
 

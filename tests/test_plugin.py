@@ -140,7 +140,9 @@ def test_a_failed_monitor_names_the_call_and_the_erp_answer(project: pytest.Pyte
     result = project.runpytest()
     result.assert_outcomes(failed=1)
     result.stdout.fnmatch_lines(
-        ["*test_rejected: POST /companies(…)/customers → 400 Application_StringExceededLength: *"]
+        [
+            "*test_rejected: [[]Refused by the ERP[]] POST /companies(…)/customers → 400 Application_StringExceededLength: *"
+        ]
     )
     failed = monitor(summary(project), "test_rejected")
     assert failed["outcome"] == "failed"
@@ -347,7 +349,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {},
             '[erpwatch]\nmonitors = "."\nmonitor = "x"\n',
-            "ERROR: erpwatch: erpwatch.monitor (*): unknown setting; known: environment, monitors, reports, timezone",
+            "ERROR: erpwatch: erpwatch.monitor (*): unknown setting; known: environment, monitors, report_language, reports, timezone",
         ),
         (
             {"ERPWATCH_ENVIRONMENT": "production"},

@@ -17,13 +17,16 @@ from typing import Any
 
 import pytest
 
-from .capture import RECORDER
+from .capture import RECORDER, Exchange
 from .config import Settings
+from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
+from .report import diagnosis_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
 
 LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
+EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 MAX_MESSAGE_CHARS = 2000
 
 
@@ -66,6 +69,11 @@ def monitor_process(item: pytest.Item, settings: Settings) -> tuple[str | None, 
     return name, bool(critical), None
 
 
+def _one_line(text: str | None) -> str:
+    lines = (text or "").strip().splitlines()
+    return lines[0] if lines else "failed"
+
+
 def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | None:
     if call.excinfo is None:
         return None
@@ -83,6 +91,17 @@ def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | No
         text = f"{type(value).__name__}: {value}"
     text = RECORDER.redactor.text(text)
     return text if len(text) <= MAX_MESSAGE_CHARS else text[:MAX_MESSAGE_CHARS] + "…"
+
+
+def _redact_report(report: pytest.TestReport) -> None:
+    """Tracebacks and captured output can quote a secret; mask before anyone sees them."""
+    redact = RECORDER.redactor.text
+    if report.longrepr is not None:
+        text = str(report.longrepr)
+        masked = redact(text)
+        if masked != text:
+            report.longrepr = masked
+    report.sections = [(title, redact(content)) for title, content in report.sections]
 
 
 class MonitorRun:
@@ -122,6 +141,8 @@ class MonitorRun:
         RECORDER.start()
         report = yield
         process, critical, _ = monitor_process(item, self.settings)
+        exchanges = item.stash.setdefault(EXCHANGES_KEY, [])
+        exchanges.extend(log)
         payload: dict[str, Any] = {
             "process": process,
             "critical": critical,
@@ -129,11 +150,47 @@ class MonitorRun:
             "dropped": log.dropped,
             "message": _message(report, call),
         }
+        diagnosis = self._diagnose(report, call, exchanges, process)
+        if diagnosis is not None:
+            payload["diagnosis"] = diagnosis.to_dict()
+            self._add_to_html_report(report, diagnosis, exchanges, process)
         if call.when == "teardown":
             payload["leftovers"] = [asdict(x) for x in item.stash.get(LEFTOVERS_KEY, [])]
+        _redact_report(report)
         # A plain dict attribute travels with the report from an xdist worker.
         report.erpwatch = payload  # type: ignore[attr-defined]
         return report
+
+    def _diagnose(
+        self,
+        report: pytest.TestReport,
+        call: pytest.CallInfo[None],
+        exchanges: list[Exchange],
+        process: str | None,
+    ) -> Diagnosis | None:
+        declared = self.settings.process(process) if process else None
+        threshold = declared.latency_threshold if declared else None
+        if report.failed and call.excinfo is not None:
+            return classify(exchanges, describe_failure(call.excinfo.value), threshold)
+        if report.passed and call.when == "call":
+            return classify(exchanges, None, threshold)
+        return None
+
+    def _add_to_html_report(
+        self,
+        report: pytest.TestReport,
+        diagnosis: Diagnosis,
+        exchanges: list[Exchange],
+        process: str | None,
+    ) -> None:
+        if not self.config.pluginmanager.hasplugin("html"):
+            return
+        from pytest_html import extras
+
+        declared = self.settings.process(process) if process else None
+        title = declared.title if declared else (process or "")
+        fragment = diagnosis_html(diagnosis, exchanges, title, self.settings.report_language)
+        report.extras = [*getattr(report, "extras", []), extras.html(fragment)]  # type: ignore[attr-defined]
 
     # -- controller side ----------------------------------------------------
 
@@ -196,9 +253,13 @@ class MonitorRun:
                 f"{process.outcome.upper():8} {process.title} ({len(process.monitors)} monitor(s))"
             )
         for monitor in result.monitors:
-            if monitor.outcome == "failed":
-                first_line = (monitor.message or "").strip().splitlines()[:1]
-                write(f"  {monitor.nodeid}: {first_line[0] if first_line else 'failed'}")
+            diagnosis = monitor.diagnosis
+            if diagnosis is not None:
+                label = explain(diagnosis, self.settings.report_language).label
+                detail = (
+                    _one_line(monitor.message) if monitor.outcome == "failed" else diagnosis.reason
+                )
+                write(f"  {monitor.nodeid}: [{label}] {detail}")
             for leftover in monitor.leftovers:
                 write(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
         if self.summary_written is not None:

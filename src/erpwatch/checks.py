@@ -1,4 +1,5 @@
-"""Assertions for monitors, with messages that name the call that proved wrong."""
+"""Checks for monitors, raising failures that name the call that proved wrong
+and carry what the diagnosis needs (which fields, which call)."""
 
 from __future__ import annotations
 
@@ -6,17 +7,42 @@ from collections.abc import Iterable, Mapping
 from typing import Any
 
 
+class DataMismatch(AssertionError):
+    """The ERP answered, but with other data than was sent, or without a field."""
+
+    def __init__(
+        self, call: str, missing: list[str], different: dict[str, tuple[Any, Any]]
+    ) -> None:
+        self.call = call
+        self.missing = missing
+        self.different = different
+        problems = [f"{field} is missing from the answer" for field in missing]
+        problems += [
+            f"{field}: sent {sent!r}, ERP has {stored!r}"
+            for field, (sent, stored) in different.items()
+        ]
+        super().__init__(f"{call} returned different data than was sent: " + "; ".join(problems))
+
+
+class NotPersisted(AssertionError):
+    """The ERP accepted a write, but the record cannot be read back: a silent failure."""
+
+    def __init__(self, call: str, message: str, status: int | None = None) -> None:
+        self.call = call
+        self.status = status
+        super().__init__(f"{call}: {message}")
+
+
 def expect_same_fields(
     sent: Mapping[str, Any], received: Mapping[str, Any], fields: Iterable[str], *, call: str
 ) -> None:
     """Fail, naming ``call``, unless ``received`` holds what was ``sent`` in each field."""
-    differences = []
+    missing = []
+    different = {}
     for field in fields:
         if field not in received:
-            differences.append(f"{field} is missing from the answer")
+            missing.append(field)
         elif received[field] != sent.get(field):
-            differences.append(f"{field}: sent {sent.get(field)!r}, ERP has {received[field]!r}")
-    if differences:
-        raise AssertionError(
-            f"{call} returned different data than was sent: " + "; ".join(differences)
-        )
+            different[field] = (sent.get(field), received[field])
+    if missing or different:
+        raise DataMismatch(call, missing, different)

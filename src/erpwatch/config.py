@@ -18,6 +18,7 @@ from dotenv import dotenv_values
 
 CONFIG_FILE_NAME = "erpwatch.toml"
 ENVIRONMENTS = ("sandbox", "test", "live")
+LANGUAGES = ("nl", "fr", "en")
 DEFAULT_TEST_ITEM = "1896-S"
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
@@ -86,6 +87,7 @@ class Settings:
     erp_timeout: float
     erp_connect_timeout: float
     env: Mapping[str, str] = field(repr=False)
+    report_language: str = "en"
     erp: ErpSettings | None = None
 
     @property
@@ -223,7 +225,12 @@ def load_settings(
     data = load_config_file(config_path)
     _reject_unknown(data, {"erpwatch", "processes", "erp"}, "", where)
     general = _table(data, "erpwatch", where)
-    _reject_unknown(general, {"environment", "timezone", "monitors", "reports"}, "erpwatch.", where)
+    _reject_unknown(
+        general,
+        {"environment", "timezone", "monitors", "reports", "report_language"},
+        "erpwatch.",
+        where,
+    )
     erp_table = _table(data, "erp", where)
     _reject_unknown(erp_table, {"timeout", "connect_timeout"}, "erp.", where)
 
@@ -235,6 +242,13 @@ def load_settings(
         key = "ERPWATCH_ENVIRONMENT" if env.get("ERPWATCH_ENVIRONMENT") else "erpwatch.environment"
         raise ConfigError(
             key, f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}", where
+        )
+    report_language = _text(general, "report_language", "en", "erpwatch.", where)
+    if report_language not in LANGUAGES:
+        raise ConfigError(
+            "erpwatch.report_language",
+            f"must be one of {', '.join(LANGUAGES)}, not {report_language!r}",
+            where,
         )
     timezone = _text(general, "timezone", "Europe/Brussels", "erpwatch.", where)
     try:
@@ -259,6 +273,7 @@ def load_settings(
         monitors_dir=(root / _text(general, "monitors", "monitors", "erpwatch.", where)).resolve(),
         reports_dir=reports_dir if reports_dir.is_absolute() else root / reports_dir,
         processes=_processes(data, where),
+        report_language=report_language,
         erp_timeout=timeout,
         erp_connect_timeout=connect_timeout,
         env=dict(env),

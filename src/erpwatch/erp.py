@@ -6,12 +6,13 @@ from __future__ import annotations
 import re
 import threading
 import time
-from collections.abc import Collection, Mapping
+from collections.abc import Collection, Iterable, Mapping
 from typing import Any
 
 import requests
 
 from .capture import call_label
+from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
 
@@ -36,8 +37,10 @@ class ErpCallFailed(Exception):
         erp_message: str | None = None,
         problem: str | None = None,
         retry_after: float | None = None,
+        unexpected_body: bool = False,
     ) -> None:
         self.call = call
+        self.unexpected_body = unexpected_body
         self.status = status
         self.erp_code = erp_code
         self.erp_message = erp_message
@@ -229,16 +232,71 @@ class ErpClient:
 
     # -- the API's verbs, as a monitor speaks them ----------------------------
 
+    def request_json(self, method: str, path: str, **kwargs: Any) -> dict[str, Any]:
+        """A call whose answer must be a JSON object; anything else is an unexpected answer."""
+        response = self.request(method, path, **kwargs)
+        try:
+            body = response.json()
+        except ValueError:
+            body = None
+        if not isinstance(body, dict):
+            content_type = response.headers.get("Content-Type", "none")
+            raise ErpCallFailed(
+                call_label(method, response.url),
+                status=response.status_code,
+                problem=f"the answer is not a JSON object (Content-Type: {content_type})",
+                unexpected_body=True,
+            )
+        return body
+
     def create(self, entity_set: str, body: Mapping[str, Any]) -> dict[str, Any]:
-        created: dict[str, Any] = self.request("POST", entity_set, json=body, expect=(201,)).json()
-        return created
+        return self.request_json("POST", entity_set, json=body, expect=(201,))
 
     def read(self, entity_set: str, entity_id: str, *, expand: str | None = None) -> dict[str, Any]:
         params = {"$expand": expand} if expand else None
-        entity: dict[str, Any] = self.request(
-            "GET", f"{entity_set}({entity_id})", params=params, expect=(200,)
-        ).json()
-        return entity
+        return self.request_json("GET", f"{entity_set}({entity_id})", params=params, expect=(200,))
+
+    def read_back(
+        self,
+        entity_set: str,
+        created: Mapping[str, Any],
+        *,
+        sent: Mapping[str, Any] | None = None,
+        fields: Iterable[str] = (),
+        find_by: Mapping[str, str] | None = None,
+        expand: str | None = None,
+    ) -> dict[str, Any]:
+        """Prove a write reached the ERP, in one line: read the record back by its id
+        (and, with ``find_by``, find it by its reference), then compare ``fields``
+        with what was ``sent`` (default: the create's answer). Returns the stored record.
+        """
+        record_id = str(created["id"])
+        try:
+            stored = self.read(entity_set, record_id, expand=expand)
+        except ErpCallFailed as error:
+            if error.status == 404:
+                raise NotPersisted(
+                    error.call,
+                    f"the ERP accepted the record (id {record_id}) but does not know it when read back",
+                    status=404,
+                ) from error
+            raise
+        if find_by:
+            found = self.find(entity_set, **find_by)
+            if [str(record.get("id")) for record in found] != [record_id]:
+                criteria = ", ".join(f"{k} = {v!r}" for k, v in find_by.items())
+                raise NotPersisted(
+                    f"GET /companies(…)/{entity_set}?$filter",
+                    f"searching by {criteria} found {len(found)} record(s) instead of the one just created",
+                    status=200,
+                )
+        expect_same_fields(
+            sent if sent is not None else created,
+            stored,
+            fields,
+            call=call_label("GET", self.url(f"{entity_set}(…)")),
+        )
+        return stored
 
     def find(
         self, entity_set: str, *, expand: str | None = None, **equals: str
@@ -252,9 +310,15 @@ class ErpClient:
             )
         if expand:
             params["$expand"] = expand
-        found: list[dict[str, Any]] = self.request(
-            "GET", entity_set, params=params, expect=(200,)
-        ).json()["value"]
+        collection = self.request_json("GET", entity_set, params=params, expect=(200,))
+        found = collection.get("value")
+        if not isinstance(found, list):
+            raise ErpCallFailed(
+                call_label("GET", self.url(entity_set)),
+                status=200,
+                problem="the answer has no 'value' list",
+                unexpected_body=True,
+            )
         return found
 
     def delete(self, entity_set: str, entity: Mapping[str, Any]) -> None:
@@ -265,13 +329,18 @@ class ErpClient:
         )
 
 
-_OS_ERROR = re.compile(r"\[Errno -?\d+\] ([^'\")]+)")
+_WIRE_REASONS = (
+    re.compile(r"\[Errno -?\d+\] ([^'\")]+)"),  # the operating system's words
+    re.compile(r"RemoteDisconnected\('([^']+)'"),
+    re.compile(r"(Connection reset by peer|Connection aborted|Name or service not known)"),
+)
 
 
 def _problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
-    reason = _OS_ERROR.search(str(error))
-    detail = f"{type(error).__name__}: {reason.group(1)}" if reason else type(error).__name__
+    text = str(error)
+    reason = next((m.group(1) for p in _WIRE_REASONS if (m := p.search(text))), None)
+    detail = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
     if isinstance(error, requests.Timeout):
         return f"no answer within the time-out ({detail})"
     if isinstance(error, requests.ConnectionError):

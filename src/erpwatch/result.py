@@ -11,10 +11,11 @@ from pathlib import Path
 from typing import Any
 
 from .capture import Exchange
+from .diagnosis import Diagnosis
 from .synthetic import Leftover
 
 SCHEMA_VERSION = 1
-OUTCOMES = ("passed", "failed", "skipped")
+STATUSES = ("passed", "degraded", "failed", "skipped")
 
 
 @dataclass
@@ -31,41 +32,46 @@ class MonitorResult:
     exchanges_dropped: int = 0
     failing_exchange: int | None = None  # index into exchanges
     leftovers: list[Leftover] = field(default_factory=list)
+    diagnosis: Diagnosis | None = None
+    degraded: bool = False  # passed, but slower than the process's threshold
 
     def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
         """Fold one phase's test report (setup, call, teardown) into the result."""
         self.duration += duration
-        offset = len(self.exchanges)
         self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
         self.exchanges_dropped += payload.get("dropped", 0)
         self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
         if outcome == "skipped" and self.outcome == "passed":
             self.outcome = "skipped"
             self.message = payload.get("message")
+        diagnosis = payload.get("diagnosis")
+        if outcome == "passed" and diagnosis is not None and self.outcome == "passed":
+            self.diagnosis = Diagnosis.from_dict(diagnosis)
+            self.degraded = True
         if outcome == "failed" and self.outcome != "failed":
             self.outcome = "failed"
+            self.degraded = False
             self.failed_phase = when
             self.message = payload.get("message")
-            phase_exchanges = self.exchanges[offset:]
-            self.failing_exchange = _failing_index(phase_exchanges, offset)
+            self.diagnosis = Diagnosis.from_dict(diagnosis) if diagnosis is not None else None
+            self.failing_exchange = self.diagnosis.exchange_index if self.diagnosis else None
 
     @property
     def failing(self) -> Exchange | None:
         return None if self.failing_exchange is None else self.exchanges[self.failing_exchange]
 
+    @property
+    def status(self) -> str:
+        """The outcome as erpwatch reports it: passed, degraded, failed or skipped."""
+        return "degraded" if self.outcome == "passed" and self.degraded else self.outcome
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         failing = self.failing
         data["failing_call"] = failing.call if failing is not None else None
+        data["status"] = self.status
+        data["diagnosis"] = self.diagnosis.to_dict() if self.diagnosis else None
         return data
-
-
-def _failing_index(exchanges: list[Exchange], offset: int) -> int | None:
-    """The call that proved wrong: the last one that failed, else the last one made."""
-    for index in range(len(exchanges) - 1, -1, -1):
-        if exchanges[index].failed:
-            return offset + index
-    return offset + len(exchanges) - 1 if exchanges else None
 
 
 @dataclass
@@ -90,7 +96,7 @@ class RunResult:
 
     @property
     def outcome(self) -> str:
-        return _worst(m.outcome for m in self.monitors)
+        return _worst(m.status for m in self.monitors)
 
     @property
     def processes(self) -> list[ProcessResult]:
@@ -102,7 +108,7 @@ class RunResult:
                 name=name,
                 title=self.titles.get(name, name),
                 critical=any(m.critical for m in monitors),
-                outcome=_worst(m.outcome for m in monitors),
+                outcome=_worst(m.status for m in monitors),
                 monitors=[m.nodeid for m in monitors],
             )
             for name, monitors in sorted(grouped.items())
@@ -129,6 +135,8 @@ def _worst(outcomes: Any) -> str:
     seen = set(outcomes)
     if "failed" in seen:
         return "failed"
+    if "degraded" in seen:
+        return "degraded"
     if "passed" in seen:
         return "passed"
     return "skipped" if seen else "passed"

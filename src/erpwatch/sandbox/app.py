@@ -24,6 +24,7 @@ from typing import Any
 
 from werkzeug.wrappers import Request, Response
 
+from ._misbehaviour import BEHAVIOURS, Hit
 from .business_central import (
     ENTITY_SETS,
     LINE_FIELDS,
@@ -68,6 +69,8 @@ class SandboxApp:
         self._clock = clock
         self._tokens: dict[str, float] = {}
         self._tokens_lock = threading.Lock()
+        # Set when the server stops, so requests held by a fault let go.
+        self.stopping = threading.Event()
 
     # -- WSGI ---------------------------------------------------------------
 
@@ -84,7 +87,7 @@ class SandboxApp:
             if path.startswith("/_sandbox/"):
                 return self._control(request)
             if path == TOKEN_PATH:
-                return self._fault_or(request, "token", self._token)
+                return self._with_faults(request, "token", None, self._token)
             match = _COMPANY_PATH.match(path)
             if match is None:
                 if path in ("/", API_ROOT, API_ROOT + "/"):
@@ -93,32 +96,25 @@ class SandboxApp:
                     404, "BadRequest_NotFound", f"No HTTP resource was found for '{path}'."
                 )
             target = match["set"] or "companies"
-            return self._fault_or(request, target, lambda r: self._api(r, match))
+            return self._with_faults(
+                request, target, match["company"], lambda r: self._api(r, match)
+            )
         except BcError as error:
             return self.error(error.status, error.code, error.message)
         except ODataError as error:
             return self.error(400, "BadRequest", str(error))
 
-    def _fault_or(
-        self, request: Request, target: str, handler: Callable[[Request], Response]
+    def _with_faults(
+        self,
+        request: Request,
+        target: str,
+        company_id: str | None,
+        handler: Callable[[Request], Response],
     ) -> Response:
         fault = self.faults.take(request.method, target)
         if fault is None:
             return handler(request)
-        if fault.kind == "throttle":
-            response = self.error(
-                429,
-                "Application_TooManyRequests",
-                "The request was throttled because too many requests were received. "
-                "Please wait before sending another request.",
-            )
-            response.headers["Retry-After"] = str(fault.retry_after)
-            return response
-        return self.error(
-            503,
-            "Application_ServiceUnavailable",
-            "The service is temporarily unavailable. Please try again later.",
-        )
+        return BEHAVIOURS[fault.kind](Hit(self, request, fault, handler, target, company_id))
 
     # -- responses ----------------------------------------------------------
 

@@ -623,6 +623,29 @@ class BusinessCentral:
                     "least one outstanding Sales document for this customer.",
                 )
 
+    def forget(self, company_id: str, entity_set: str, entity_id: str) -> None:
+        """Drop a record without any rule: the sandbox's 'accepted but not persisted'."""
+        with self._lock:
+            self.company(company_id).table(entity_set).pop(entity_id.lower(), None)
+
+    def customer_without_vat(
+        self, company_id: str, entity_set: str, body: dict[str, Any]
+    ) -> str | None:
+        """The number of the customer a create would leave without a VAT number, if any."""
+        with self._lock:
+            company = self.company(company_id)
+            if entity_set == "customers":
+                if body.get("taxRegistrationNumber"):
+                    return None
+                return str(body.get("number") or f"C{company.series['customers'] + 10:05d}")
+            if entity_set in ("salesOrders", "salesInvoices"):
+                try:
+                    customer = self._find_customer(company, body)
+                except BcError:
+                    return None  # the normal rules answer this one
+                return None if customer["taxRegistrationNumber"] else str(customer["number"])
+            return None
+
     def post_invoice(self, company_id: str, invoice_id: str) -> None:
         with self._lock:
             invoice = self.company(company_id).salesInvoices.get(invoice_id.lower())

@@ -2,7 +2,8 @@
 
 A fault names a kind, the endpoint it hits (an entity set such as
 ``salesOrders``, ``token`` for the token endpoint, or ``*``), optionally an
-HTTP method, and how many requests it affects (all, until cleared, by default).
+HTTP method, how many requests it affects (all, until cleared, by default),
+and options of its kind (``delay``, ``retry_after``, ``field``, ``renamed_to``).
 """
 
 from __future__ import annotations
@@ -15,9 +16,29 @@ from typing import Any
 
 # kind -> what it does; the app module implements each one.
 KINDS: dict[str, str] = {
-    "throttle": "429 Application_TooManyRequests with a Retry-After header",
+    "timeout": "no answer: the request is held for `delay` seconds (default 120), then the connection drops",
+    "reset": "the connection is reset without an answer",
+    "slow": "the right answer, after `delay` seconds (default 3)",
+    "expired_token": "401 Authentication_InvalidCredentials although the token is valid",
+    "throttle": "429 Application_TooManyRequests with Retry-After (`retry_after`, default 5)",
     "unavailable": "503 Application_ServiceUnavailable",
+    "maintenance_page": "200 with an HTML maintenance page instead of JSON",
+    "vat_required": "a stricter rule: customers without a VAT number (and their orders) are refused",
+    "renamed_on_read": "schema drift: `field` is called `renamed_to` in answers",
+    "unknown_on_write": "schema drift: `field` no longer exists, writes that send it are refused",
+    "duplicate": "409 Internal_EntityWithSameKeyExists on create",
+    "not_persisted": "a create is answered 201 but nothing is stored",
+    "cryptic_500": "500 with a cryptic plain-text body",
+    "wrong_content_type": "the answer comes as XML (Content-Type application/xml) instead of JSON",
 }
+
+# Drift needs a field; these are the ones the reference monitors rely on.
+DEFAULT_DRIFT_FIELDS = {
+    "salesOrders": "externalDocumentNumber",
+    "customers": "taxRegistrationNumber",
+}
+DEFAULT_DELAYS = {"timeout": 120.0, "slow": 3.0}
+_OPTIONS = {"kind", "target", "method", "times", "retry_after", "delay", "field", "renamed_to"}
 
 
 class FaultSpecError(ValueError):
@@ -31,6 +52,9 @@ class Fault:
     method: str = "*"
     times: int | None = None
     retry_after: int = 5
+    delay: float = 0.0
+    field: str = ""
+    renamed_to: str = ""
     id: int = 0
 
     def applies_to(self, method: str, target: str) -> bool:
@@ -40,34 +64,69 @@ class Fault:
         return asdict(self)
 
 
+def _from_command_line(spec: str) -> dict[str, Any]:
+    """``kind[:target[:METHOD]][,option=value...]``, e.g. ``slow:salesOrders:POST,delay=2``."""
+    head, *options = spec.split(",")
+    parts = head.split(":")
+    if len(parts) > 3:
+        raise FaultSpecError(f"fault '{spec}': expected kind[:target[:METHOD]][,option=value...]")
+    result: dict[str, Any] = {
+        key: value for key, value in zip(("kind", "target", "method"), parts, strict=False) if value
+    }
+    for option in options:
+        key, sep, value = option.partition("=")
+        if not sep:
+            raise FaultSpecError(f"fault '{spec}': option '{option}' needs a value (option=value)")
+        result[key.strip()] = int(value) if value.strip().isdigit() else value.strip()
+    return result
+
+
+def _number(spec: Mapping[str, Any], key: str, default: float) -> float:
+    value = spec.get(key, default)
+    if isinstance(value, str):
+        try:
+            value = float(value)
+        except ValueError:
+            raise FaultSpecError(
+                f"fault '{key}' must be a number of seconds, not {value!r}"
+            ) from None
+    if isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+        raise FaultSpecError(f"fault '{key}' must be a number of seconds, not {value!r}")
+    return float(value)
+
+
 def parse_fault(spec: Mapping[str, Any] | str) -> Fault:
     """Build a fault from JSON (``{"kind": "throttle", "target": "salesOrders"}``)
-    or from the command-line form ``kind[:target[:METHOD]]``."""
+    or from the command-line form ``kind[:target[:METHOD]][,option=value...]``."""
     if isinstance(spec, str):
-        parts = spec.split(":")
-        if len(parts) > 3:
-            raise FaultSpecError(f"fault '{spec}': expected kind[:target[:METHOD]]")
-        keys = ("kind", "target", "method")
-        spec = {key: value for key, value in zip(keys, parts, strict=False) if value}
-    unknown = set(spec) - {"kind", "target", "method", "times", "retry_after"}
+        spec = _from_command_line(spec)
+    unknown = set(spec) - _OPTIONS
     if unknown:
-        raise FaultSpecError(f"fault: unknown field(s) {', '.join(sorted(unknown))}")
+        known = ", ".join(sorted(_OPTIONS))
+        raise FaultSpecError(
+            f"fault: unknown option(s) {', '.join(sorted(unknown))}; known: {known}"
+        )
     kind = spec.get("kind")
     if kind not in KINDS:
-        known = ", ".join(sorted(KINDS))
-        raise FaultSpecError(f"fault kind '{kind}' is unknown; known kinds: {known}")
+        raise FaultSpecError(f"fault kind '{kind}' is unknown; known kinds: {', '.join(KINDS)}")
     times = spec.get("times")
-    if times is not None and (not isinstance(times, int) or times < 1):
+    if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise FaultSpecError("fault 'times' must be a whole number of at least 1")
-    retry_after = spec.get("retry_after", 5)
-    if not isinstance(retry_after, int) or retry_after < 0:
-        raise FaultSpecError("fault 'retry_after' must be a whole number of seconds")
+    target = str(spec.get("target", "*"))
+    drift_field = str(spec.get("field") or DEFAULT_DRIFT_FIELDS.get(target, ""))
+    if kind in ("renamed_on_read", "unknown_on_write") and not drift_field:
+        raise FaultSpecError(
+            f"fault '{kind}' on '{target}' needs a field, e.g. field=externalDocumentNumber"
+        )
     return Fault(
         kind=str(kind),
-        target=str(spec.get("target", "*")),
+        target=target,
         method=str(spec.get("method", "*")).upper(),
         times=times,
-        retry_after=retry_after,
+        retry_after=int(_number(spec, "retry_after", 5)),
+        delay=_number(spec, "delay", DEFAULT_DELAYS.get(str(kind), 0.0)),
+        field=drift_field,
+        renamed_to=str(spec.get("renamed_to") or (drift_field + "_v2" if drift_field else "")),
     )
 
 

@@ -40,6 +40,7 @@ class RunningSandbox:
         }
 
     def stop(self) -> None:
+        self.app.stopping.set()
         self.server.shutdown()
         self.server.server_close()
         self.thread.join(timeout=5)

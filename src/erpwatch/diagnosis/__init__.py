@@ -1,0 +1,23 @@
+"""Diagnosis: turns a failure and its exchanges into something a person can act on."""
+
+from __future__ import annotations
+
+from ._catalogue import LANGUAGES, Explanation, explain, missing_entries
+from ._classify import classify
+from ._failure import FailureFacts, describe_failure
+from ._model import Category, Diagnosis
+from .dialects import ErpError, decode
+
+__all__ = [
+    "LANGUAGES",
+    "Category",
+    "Diagnosis",
+    "ErpError",
+    "Explanation",
+    "FailureFacts",
+    "classify",
+    "decode",
+    "describe_failure",
+    "explain",
+    "missing_entries",
+]

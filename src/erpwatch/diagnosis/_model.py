@@ -1,0 +1,69 @@
+"""The diagnosis of one monitor: what went wrong, in a category people recognise."""
+
+from __future__ import annotations
+
+from dataclasses import asdict, dataclass
+from enum import StrEnum
+from typing import Any
+
+
+class Category(StrEnum):
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    SLOW = "slow"
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    MAINTENANCE = "maintenance"
+    REJECTED = "rejected"
+    CONFLICT = "conflict"
+    ERP_ERROR = "erp_error"
+    UNEXPECTED_RESPONSE = "unexpected_response"
+    SILENT_FAILURE = "silent_failure"
+    DATA_MISMATCH = "data_mismatch"
+    MONITOR_ERROR = "monitor_error"
+
+    @property
+    def for_maintainers_only(self) -> bool:
+        """A bug in the monitor is ours to fix; the client and ERP partner can do nothing."""
+        return self is Category.MONITOR_ERROR
+
+    @property
+    def transient(self) -> bool:
+        """Could the same call succeed a little later without anyone changing anything?"""
+        return self in (
+            Category.UNREACHABLE,
+            Category.TIMEOUT,
+            Category.RATE_LIMITED,
+            Category.MAINTENANCE,
+        )
+
+
+@dataclass(frozen=True)
+class Diagnosis:
+    category: Category
+    # Why this category: the evidence in a sentence, for people who check the classifier.
+    reason: str
+    call: str | None = None  # e.g. "POST /companies(…)/salesOrders"
+    method: str | None = None
+    url: str | None = None  # redacted
+    status: int | None = None
+    erp_dialect: str | None = None
+    erp_code: str | None = None
+    erp_message: str | None = None
+    erp_field: str | None = None
+    erp_detail: str | None = None
+    correlation_id: str | None = None
+    retry_after: float | None = None
+    duration_ms: float | None = None
+    threshold_ms: float | None = None
+    exchange_index: int | None = None  # into the monitor's exchanges
+    error: str | None = None  # the exception when no answer came, or the monitor's own
+
+    def to_dict(self) -> dict[str, Any]:
+        data = asdict(self)
+        data["category"] = self.category.value
+        return data
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
+        return cls(**{**data, "category": Category(data["category"])})

@@ -1,0 +1,50 @@
+"""ERP error dialects: turn a raw answer into the ERP's own code and message.
+
+Decoders are tried in order; the first that recognises the body wins. For a
+successful answer (HTTP 2xx) only errors *inside* the success count: a
+JSON-RPC error, a cXML Status of 400 or more, ``{"success": false}``.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from ...capture import Exchange
+from . import business_central, cxml, exact_online, generic, jsonrpc, mollie, odoo, tryton
+from ._base import Answer, ErpError
+
+Decoder = Callable[[Answer], ErpError | None]
+
+DECODERS: tuple[Decoder, ...] = (
+    business_central.decode,
+    exact_online.decode,
+    odoo.decode,
+    jsonrpc.decode,
+    tryton.decode,
+    mollie.decode,
+    cxml.decode,
+    generic.decode_json,
+    generic.decode_html,
+    generic.decode_text,
+)
+
+
+def decode(exchange: Exchange) -> ErpError | None:
+    """The ERP's error in this exchange's answer, or None when it holds none."""
+    if exchange.status is None:
+        return None
+    answer = Answer(exchange)
+    for decoder in DECODERS:
+        error = decoder(answer)
+        if error is not None:
+            if answer.ok and not error.inside_success:
+                return None
+            return error
+    return None
+
+
+def is_html(exchange: Exchange) -> bool:
+    return generic.is_html(Answer(exchange))
+
+
+__all__ = ["DECODERS", "Answer", "ErpError", "decode", "is_html"]

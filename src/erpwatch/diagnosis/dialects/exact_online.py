@@ -1,0 +1,34 @@
+"""Exact Online: ``{"error": {"code": "", "message": {"lang": "", "value": "…"}}}``,
+rate limits in ``X-RateLimit-Minutely-Remaining`` / ``-Reset`` (epoch milliseconds)."""
+
+from __future__ import annotations
+
+from datetime import datetime
+
+from ._base import Answer, ErpError, text_or_none
+
+
+def _retry_after(answer: Answer) -> float | None:
+    if answer.header("X-RateLimit-Minutely-Remaining").strip() != "0":
+        return None
+    try:
+        reset_ms = float(answer.header("X-RateLimit-Minutely-Reset"))
+        sent = datetime.fromisoformat(answer.exchange.started_at).timestamp()
+    except ValueError:
+        return None
+    return max(0.0, round(reset_ms / 1000 - sent, 1))
+
+
+def decode(answer: Answer) -> ErpError | None:
+    body = answer.json
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None
+    message = body["error"].get("message")
+    if not isinstance(message, dict) or "value" not in message:
+        return None
+    return ErpError(
+        dialect="Exact Online",
+        code=text_or_none(body["error"].get("code")),
+        message=text_or_none(message.get("value")),
+        retry_after=_retry_after(answer),
+    )

@@ -1,0 +1,22 @@
+"""Odoo JSON-RPC: HTTP 200 with ``{"error": {"code": 200, "message": "Odoo Server Error",
+"data": {"name": "odoo.exceptions.ValidationError", "message": "…"}}}``."""
+
+from __future__ import annotations
+
+from ._base import Answer, ErpError, text_or_none
+
+
+def decode(answer: Answer) -> ErpError | None:
+    body = answer.json
+    if not isinstance(body, dict) or not isinstance(body.get("error"), dict):
+        return None
+    data = body["error"].get("data")
+    if not isinstance(data, dict) or not isinstance(data.get("name"), str):
+        return None
+    return ErpError(
+        dialect="Odoo",
+        code=data["name"].rsplit(".", 1)[-1],
+        message=text_or_none(data.get("message")) or text_or_none(body["error"].get("message")),
+        detail=text_or_none(data.get("name")),
+        inside_success=answer.ok,
+    )
