@@ -95,3 +95,23 @@ def test_invalid_utf8_in_a_text_body_survives() -> None:
 def test_empty_bodies_are_none() -> None:
     assert Redactor().body(b"", "application/json") is None
     assert Redactor().body(None) is None
+
+
+def test_ibans_are_masked_in_compact_and_printed_form_but_vat_numbers_stay() -> None:
+    text = "IBAN BE68 5390 0754 7034 OR BE68539007547034; VAT BE0403170701; order WEB-1001"
+    assert (
+        Redactor().text(text)
+        == "IBAN [redacted IBAN] OR [redacted IBAN]; VAT BE0403170701; order WEB-1001"
+    )
+
+
+def test_card_numbers_are_masked_when_their_checksum_holds() -> None:
+    assert Redactor().text("card 4111 1111 1111 1111 ok") == "card [redacted card number] ok"
+    assert Redactor().text("ref 4111 1111 1111 1112") == "ref 4111 1111 1111 1112"
+
+
+def test_personal_data_in_json_bodies_is_masked() -> None:
+    body = '{"iban": "NL91ABNA0417164300", "note": "paid"}'
+    assert (
+        Redactor().body(body, "application/json") == '{"iban": "[redacted IBAN]", "note": "paid"}'
+    )

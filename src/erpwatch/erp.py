@@ -266,9 +266,9 @@ class ErpClient:
         find_by: Mapping[str, str] | None = None,
         expand: str | None = None,
     ) -> dict[str, Any]:
-        """Prove a write reached the ERP, in one line: read the record back by its id
-        (and, with ``find_by``, find it by its reference), then compare ``fields``
-        with what was ``sent`` (default: the create's answer). Returns the stored record.
+        """Prove a write reached the ERP, in one line: read the record back by its id,
+        compare ``fields`` with what was ``sent`` (default: the create's answer) and,
+        with ``find_by``, find it by its reference too. Returns the stored record.
         """
         record_id = str(created["id"])
         try:
@@ -281,6 +281,12 @@ class ErpClient:
                     status=404,
                 ) from error
             raise
+        expect_same_fields(
+            sent if sent is not None else created,
+            stored,
+            fields,
+            call=call_label("GET", self.url(f"{entity_set}(…)")),
+        )
         if find_by:
             found = self.find(entity_set, **find_by)
             if [str(record.get("id")) for record in found] != [record_id]:
@@ -290,12 +296,6 @@ class ErpClient:
                     f"searching by {criteria} found {len(found)} record(s) instead of the one just created",
                     status=200,
                 )
-        expect_same_fields(
-            sent if sent is not None else created,
-            stored,
-            fields,
-            call=call_label("GET", self.url(f"{entity_set}(…)")),
-        )
         return stored
 
     def find(

@@ -47,6 +47,12 @@ SENSITIVE_FIELDS = frozenset(
     }
 )
 
+# Personal data that must not travel either: bank accounts and card numbers.
+# Candidates are checked (IBAN mod 97, Luhn) so order numbers and VAT numbers stay.
+_IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b")
+_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+IBAN_MASK = "[redacted IBAN]"
+CARD_MASK = "[redacted card number]"
 _XML_SECRET = re.compile(r"(<SharedSecret\b[^>]*>).*?(</SharedSecret>)", re.DOTALL | re.IGNORECASE)
 _MIN_SECRET_LENGTH = 4  # shorter values would mask ordinary words
 
@@ -80,7 +86,9 @@ class Redactor:
 
     def text(self, text: str) -> str:
         pattern = self._pattern
-        return pattern.sub(MASK, text) if pattern is not None else text
+        if pattern is not None:
+            text = pattern.sub(MASK, text)
+        return _mask_personal_data(text)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {
@@ -138,6 +146,43 @@ class Redactor:
         if "<" in text:
             return _XML_SECRET.sub(rf"\g<1>{MASK}\g<2>", text)
         return text
+
+
+def _iban_valid(candidate: str) -> bool:
+    compact = candidate.replace(" ", "")
+    if not 15 <= len(compact) <= 34:
+        return False
+    rearranged = compact[4:] + compact[:4]
+    digits = "".join(str(int(char, 36)) for char in rearranged)
+    return int(digits) % 97 == 1
+
+
+def _luhn_valid(candidate: str) -> bool:
+    digits = [int(d) for d in candidate if d.isdigit()]
+    checksum = 0
+    for index, digit in enumerate(reversed(digits)):
+        if index % 2 == 1:
+            digit = digit * 2 - 9 if digit > 4 else digit * 2
+        checksum += digit
+    return checksum % 10 == 0
+
+
+def _iban_mask(match: re.Match[str]) -> str:
+    candidate = match.group(0)
+    if _iban_valid(candidate):
+        return IBAN_MASK
+    # A short last group may be the next word ("… 7034 OR"): try without it.
+    head, _, tail = candidate.rpartition(" ")
+    if head and len(tail) < 4 and _iban_valid(head):
+        return f"{IBAN_MASK} {tail}"
+    return candidate
+
+
+def _mask_personal_data(text: str) -> str:
+    if any(char.isdigit() for char in text):
+        text = _IBAN.sub(_iban_mask, text)
+        text = _CARD.sub(lambda m: CARD_MASK if _luhn_valid(m.group(0)) else m.group(0), text)
+    return text
 
 
 def _masked_query(pairs: list[tuple[str, str]]) -> str:

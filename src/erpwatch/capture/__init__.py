@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from ._exchange import MAX_EXCHANGES_PER_MONITOR, Exchange, ExchangeLog, call_label
+from ._naming import rpc_name
 from ._recorder import RECORDER, Recorder
 
 __all__ = [
@@ -12,4 +13,5 @@ __all__ = [
     "ExchangeLog",
     "Recorder",
     "call_label",
+    "rpc_name",
 ]

@@ -19,6 +19,7 @@ import requests
 
 from ..redact import Redactor
 from ._exchange import Exchange, ExchangeLog
+from ._naming import rpc_name
 
 Namer = Callable[[requests.PreparedRequest], str | None]
 
@@ -26,7 +27,7 @@ Namer = Callable[[requests.PreparedRequest], str | None]
 class Recorder:
     def __init__(self) -> None:
         self.redactor = Redactor()
-        self.namers: list[Namer] = []
+        self.namers: list[Namer] = [rpc_name]
         self._log: ExchangeLog | None = None
         self._lock = threading.Lock()
         self._original: Callable[..., requests.Response] | None = None

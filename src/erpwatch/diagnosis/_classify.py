@@ -223,8 +223,9 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
     failed = _last_failed(exchanges)
     kind = failure.kind
 
-    if kind in ("erp_call", "http") and failed is not None:
-        return _by_answer(exchanges, failed)
+    if kind in ("erp_call", "http") and last is not None:
+        # Raised right after the call: the last exchange is the one that failed.
+        return _by_answer(exchanges, last)
     if kind == "no_json" and last is not None:
         answered = exchanges[last]
         if is_html(answered):

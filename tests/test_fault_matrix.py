@@ -1,0 +1,247 @@
+"""Every fault the sandbox can inject, against the real monitors: the monitor it
+hits fails (or is degraded), the other passes, and the diagnosis names the
+category, the call, the status and the ERP's own words."""
+
+from __future__ import annotations
+
+import json
+import os
+import socket
+import subprocess
+import sys
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
+
+REPO = Path(__file__).resolve().parent.parent
+ORDERS = "POST /companies(…)/salesOrders"
+ORDER_READ = "GET /companies(…)/salesOrders(…)"
+
+
+def write_config(tmp_path: Path) -> Path:
+    tmp_path.mkdir(parents=True, exist_ok=True)
+    config = tmp_path / "erpwatch.toml"
+    config.write_text(
+        f"""
+[erpwatch]
+monitors = "{REPO / "monitors"}"
+reports = "{tmp_path / "reports"}"
+
+[erp]
+timeout = 1
+connect_timeout = 1
+
+[processes.customers]
+title = "Customer creation"
+critical = true
+latency_threshold = 0.5
+
+[processes.orders]
+title = "Order submission"
+critical = true
+latency_threshold = 0.5
+"""
+    )
+    return config
+
+
+def run_monitors(
+    tmp_path: Path, erp_settings: dict[str, str]
+) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "ERPWATCH_", "PYTEST_"))
+    }
+    env.update(erp_settings)
+    completed = subprocess.run(
+        [
+            sys.executable,
+            "-m",
+            "pytest",
+            "monitors",
+            "-p",
+            "no:cacheprovider",
+            f"--erpwatch-config={write_config(tmp_path)}",
+        ],
+        cwd=REPO,
+        env=env,
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+    summary = tmp_path / "reports" / "summary.json"
+    return completed, json.loads(summary.read_text()) if summary.exists() else {}
+
+
+@pytest.fixture
+def sandbox() -> Iterator[RunningSandbox]:
+    with start(SandboxApp()) as running:
+        yield running
+
+
+@dataclass(frozen=True)
+class Case:
+    fault: str
+    category: str
+    call: str
+    status: int | None
+    erp_code: str | None = None
+    erp_text: str | None = None  # in the ERP's message
+    field: str | None = None
+    degraded: bool = False
+
+
+CASES = [
+    Case("timeout:salesOrders:POST", "timeout", ORDERS, None),
+    Case("reset:salesOrders:POST", "unreachable", ORDERS, None),
+    Case("slow:salesOrders:POST,delay=0.7", "slow", ORDERS, 201, degraded=True),
+    Case(
+        "expired_token:salesOrders",
+        "auth",
+        ORDERS,
+        401,
+        "Authentication_InvalidCredentials",
+        "rejected the client credentials",
+    ),
+    Case(
+        "throttle:salesOrders:POST",
+        "rate_limited",
+        ORDERS,
+        429,
+        "Application_TooManyRequests",
+        "throttled",
+    ),
+    Case(
+        "unavailable:salesOrders",
+        "maintenance",
+        ORDERS,
+        503,
+        "Application_ServiceUnavailable",
+        "temporarily unavailable",
+    ),
+    Case(
+        "maintenance_page:salesOrders",
+        "maintenance",
+        ORDERS,
+        200,
+        None,
+        "Scheduled maintenance — Business Central is being updated",
+    ),
+    Case(
+        "vat_required:salesOrders",
+        "rejected",
+        ORDERS,
+        400,
+        "Application_FieldValidationException",
+        "VAT Registration No. must have a value in Customer: No.=",
+        field="VAT Registration No.",
+    ),
+    Case("renamed_on_read:salesOrders", "unexpected_response", ORDER_READ, 200),
+    Case(
+        "unknown_on_write:salesOrders",
+        "rejected",
+        ORDERS,
+        400,
+        "BadRequest",
+        "The property 'externalDocumentNumber' does not exist",
+        field="externalDocumentNumber",
+    ),
+    Case(
+        "duplicate:salesOrders:POST",
+        "conflict",
+        ORDERS,
+        409,
+        "Internal_EntityWithSameKeyExists",
+        "already exists",
+    ),
+    Case(
+        "not_persisted:salesOrders",
+        "silent_failure",
+        ORDER_READ,
+        404,
+        "BadRequest_ResourceNotFound",
+    ),
+    Case("cryptic_500:salesOrders", "erp_error", ORDERS, 500, None, "Internal error 0x8007000E"),
+    Case("wrong_content_type:salesOrders", "unexpected_response", ORDERS, 201),
+]
+
+
+@pytest.mark.parametrize("case", CASES, ids=[c.fault.split(":")[0] for c in CASES])
+def test_a_fault_fails_the_monitor_it_hits_with_the_right_diagnosis(
+    tmp_path: Path, sandbox: RunningSandbox, case: Case
+) -> None:
+    sandbox.app.faults.add(parse_fault(case.fault))
+    completed, data = run_monitors(tmp_path, sandbox.settings())
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == (0 if case.degraded else 1), output
+
+    statuses = {m["process"]: m["status"] for m in data["monitors"]}
+    assert statuses == {
+        "customers": "passed",
+        "orders": "degraded" if case.degraded else "failed",
+    }, output
+    orders = next(m for m in data["monitors"] if m["process"] == "orders")
+    diagnosis = orders["diagnosis"]
+    assert diagnosis["category"] == case.category, diagnosis
+    assert diagnosis["call"] == case.call, diagnosis
+    assert diagnosis["status"] == case.status, diagnosis
+    assert diagnosis["erp_code"] == case.erp_code, diagnosis
+    if case.erp_text:
+        assert case.erp_text in (diagnosis["erp_message"] or ""), diagnosis
+    if case.field:
+        assert diagnosis["erp_field"] == case.field, diagnosis
+    if not case.degraded:
+        assert orders["failing_call"] == case.call
+    report = (tmp_path / "reports" / "report.html").read_text()
+    assert "erpwatch-diagnosis" in report
+
+
+def test_throttling_says_when_to_try_again(tmp_path: Path, sandbox: RunningSandbox) -> None:
+    sandbox.app.faults.add(
+        parse_fault({"kind": "throttle", "target": "salesOrders", "retry_after": 17})
+    )
+    _, data = run_monitors(tmp_path, sandbox.settings())
+    orders = next(m for m in data["monitors"] if m["process"] == "orders")
+    assert orders["diagnosis"]["retry_after"] == 17
+
+
+def test_a_business_central_error_keeps_its_correlation_id_as_evidence(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
+    _, data = run_monitors(tmp_path, sandbox.settings())
+    diagnosis = next(m for m in data["monitors"] if m["process"] == "orders")["diagnosis"]
+    assert "CorrelationId" not in diagnosis["erp_message"]
+    assert len(diagnosis["correlation_id"]) == 36
+
+
+def test_an_unreachable_erp_fails_every_monitor_as_unreachable(tmp_path: Path) -> None:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        port = probe.getsockname()[1]
+    settings = {
+        "ERP_BASE_URL": f"http://127.0.0.1:{port}/api/v2.0",
+        "ERP_TOKEN_URL": f"http://127.0.0.1:{port}/oauth2/v2.0/token",
+        "ERP_CLIENT_ID": "id",
+        "ERP_CLIENT_SECRET": "secret-value",
+    }
+    completed, data = run_monitors(tmp_path, settings)
+    assert completed.returncode == 1
+    for monitor in data["monitors"]:
+        assert monitor["diagnosis"]["category"] == "unreachable"
+        assert monitor["diagnosis"]["call"] == "POST /oauth2/v2.0/token"
+        assert "Connection refused" in monitor["diagnosis"]["error"]
+
+
+def test_the_healthy_sandbox_gives_no_failure_over_many_consecutive_runs(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    for run in range(8):
+        completed, data = run_monitors(tmp_path / str(run), sandbox.settings())
+        assert completed.returncode == 0, completed.stdout
+        assert data["outcome"] == "passed"
+        assert all(m["leftovers"] == [] for m in data["monitors"])

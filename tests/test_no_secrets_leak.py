@@ -1,0 +1,97 @@
+"""Known secrets planted in the environment, in .env, in requests and in the ERP's
+answers never reach anything a run leaves behind: reports, run result, terminal."""
+
+from __future__ import annotations
+
+import os
+import shutil
+import subprocess
+import sys
+from pathlib import Path
+from urllib.parse import quote, quote_plus
+
+from erpwatch.sandbox import Credentials, SandboxApp, start
+
+REPO = Path(__file__).resolve().parent.parent
+
+PLANTED = {
+    "ERP_CLIENT_SECRET": "planted-erp-secret-7f3a9c",
+    "PSP_API_KEY": "test_plantedMollieKey8d2e4b",
+    "PUNCHOUT_SHARED_SECRET": "planted-cxml-shared/secret+1",
+    "OCI_PASSWORD": "planted-oci-pässword",
+    "SMTP_PASSWORD": "planted smtp password 5c1e",
+}
+IBAN = "BE68539007547034"
+
+LEAKY_MONITOR = """
+import pytest
+import requests
+
+pytestmark = pytest.mark.process("customers")
+
+
+def test_a_monitor_that_handles_every_secret_carelessly(erp, erpwatch_settings, synthetic):
+    env = erpwatch_settings.env
+    print("debug:", env["PSP_API_KEY"], env["SMTP_PASSWORD"])  # captured output lands in the report
+    # Secrets in a URL, a header and a body; the sandbox answers 404 and echoes nothing.
+    requests.post(
+        erp.url("customers") + "?apikey=" + env["PSP_API_KEY"] + "&PASSWORD=" + env["OCI_PASSWORD"],
+        headers={"X-Api-Key": env["PSP_API_KEY"], "Authorization": "Basic " + env["SMTP_PASSWORD"]},
+        data="<Credential><SharedSecret>" + env["PUNCHOUT_SHARED_SECRET"] + "</SharedSecret></Credential>",
+        timeout=5,
+    )
+    synthetic.create(erp, "customers", {"displayName": "Leak test", "addressLine2": "IBAN BE68539007547034"})
+    # The ERP echoes the value it refuses: the secret comes back in the answer and the traceback.
+    erp.create("customers", {"displayName": "x" * 90 + env["ERP_CLIENT_SECRET"]})
+"""
+
+
+def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None:
+    project = tmp_path / "project"
+    (project / "monitors").mkdir(parents=True)
+    for monitor in (REPO / "monitors").glob("test_*.py"):
+        shutil.copy(monitor, project / "monitors" / monitor.name)
+    (project / "monitors" / "test_leaky.py").write_text(LEAKY_MONITOR)
+    shutil.copy(REPO / "conftest.py", project / "conftest.py")
+    shutil.copy(REPO / "erpwatch.toml", project / "erpwatch.toml")
+    (project / "pytest.ini").write_text("[pytest]\n")
+    # Half the secrets come from .env, half from the real environment.
+    names = list(PLANTED)
+    (project / ".env").write_text("".join(f'{name}="{PLANTED[name]}"\n' for name in names[::2]))
+    env = {
+        k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "ERPWATCH_", "PYTEST_"))
+    }
+    env.update({name: PLANTED[name] for name in names[1::2]})
+
+    app = SandboxApp(credentials=Credentials(client_secret=PLANTED["ERP_CLIENT_SECRET"]))
+    with start(app) as sandbox:
+        settings = sandbox.settings()
+        del settings["ERP_CLIENT_SECRET"]  # from .env, planted above
+        env.update(settings)
+        completed = subprocess.run(
+            [sys.executable, "-m", "pytest", "monitors", "-n", "2", "-p", "no:cacheprovider"],
+            cwd=project,
+            env=env,
+            capture_output=True,
+            text=True,
+            timeout=300,
+        )
+        tokens = list(app._tokens)
+
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == 1, output  # the leaky monitor fails, the others pass
+    assert "2 passed" in output
+    assert tokens, "the monitors fetched no token, so the check below proves nothing"
+
+    forbidden = {IBAN, *tokens}
+    for value in PLANTED.values():
+        forbidden |= {value, quote(value, safe=""), quote_plus(value)}
+    written = [p for p in (project / "reports").rglob("*") if p.is_file()]
+    assert {p.name for p in written} >= {"summary.json", "report.html"}
+    for path in written:
+        text = path.read_text(encoding="utf-8", errors="replace")
+        for value in forbidden:
+            assert value not in text, f"{value!r} leaked into {path.name}"
+        assert "[redacted]" in text
+    for value in forbidden:
+        assert value not in output, f"{value!r} leaked into the terminal output"
