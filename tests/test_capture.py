@@ -52,7 +52,8 @@ def test_a_call_that_raised_is_recorded_with_the_exception(recorder: Recorder) -
     assert exchange.status is None
     assert exchange.error_type == "ConnectTimeout"
     assert exchange.failed
-    assert exchange.outcome == "ConnectTimeout: connect timed out"
+    assert exchange.outcome == "ConnectTimeout"
+    assert exchange.error == "connect timed out"
 
 
 @responses.activate

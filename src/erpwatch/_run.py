@@ -256,10 +256,7 @@ class MonitorRun:
             diagnosis = monitor.diagnosis
             if diagnosis is not None:
                 label = explain(diagnosis, self.settings.report_language).label
-                detail = (
-                    _one_line(monitor.message) if monitor.outcome == "failed" else diagnosis.reason
-                )
-                write(f"  {monitor.nodeid}: [{label}] {detail}")
+                write(f"  {monitor.nodeid}: [{label}] {_one_line(diagnosis.headline)}")
             for leftover in monitor.leftovers:
                 write(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
         if self.summary_written is not None:

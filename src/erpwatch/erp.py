@@ -3,7 +3,6 @@ per-call timeouts, and failures that say which call failed and how."""
 
 from __future__ import annotations
 
-import re
 import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
@@ -11,7 +10,7 @@ from typing import Any
 
 import requests
 
-from .capture import call_label
+from .capture import call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
@@ -329,18 +328,9 @@ class ErpClient:
         )
 
 
-_WIRE_REASONS = (
-    re.compile(r"\[Errno -?\d+\] ([^'\")]+)"),  # the operating system's words
-    re.compile(r"RemoteDisconnected\('([^']+)'"),
-    re.compile(r"(Connection reset by peer|Connection aborted|Name or service not known)"),
-)
-
-
 def _problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
-    text = str(error)
-    reason = next((m.group(1) for p in _WIRE_REASONS if (m := p.search(text))), None)
-    detail = f"{type(error).__name__}: {reason}" if reason else type(error).__name__
+    detail = wire_reason(type(error).__name__, str(error))
     if isinstance(error, requests.Timeout):
         return f"no answer within the time-out ({detail})"
     if isinstance(error, requests.ConnectionError):

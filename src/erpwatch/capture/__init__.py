@@ -2,7 +2,7 @@
 
 from __future__ import annotations
 
-from ._exchange import MAX_EXCHANGES_PER_MONITOR, Exchange, ExchangeLog, call_label
+from ._exchange import MAX_EXCHANGES_PER_MONITOR, Exchange, ExchangeLog, call_label, wire_reason
 from ._naming import rpc_name
 from ._recorder import RECORDER, Recorder
 
@@ -14,4 +14,5 @@ __all__ = [
     "Recorder",
     "call_label",
     "rpc_name",
+    "wire_reason",
 ]

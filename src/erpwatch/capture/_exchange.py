@@ -16,6 +16,19 @@ _GUID_KEY = re.compile(
 _API_ROOT = re.compile(r"^/api/v\d+(?:\.\d+)?(?=/)")
 
 
+_WIRE_REASONS = (
+    re.compile(r"\[Errno -?\d+\] ([^'\")]+)"),  # the operating system's words
+    re.compile(r"RemoteDisconnected\('([^']+)'"),
+    re.compile(r"(Connection reset by peer|Connection aborted|Name or service not known)"),
+)
+
+
+def wire_reason(error_type: str, message: str) -> str:
+    """``ConnectionError: Connection refused`` rather than urllib3's nested repr."""
+    reason = next((m.group(1) for p in _WIRE_REASONS if (m := p.search(message))), None)
+    return f"{error_type}: {reason}" if reason else error_type
+
+
 def short_path(url: str) -> str:
     """The path without host, query, API root or GUID keys: what people read."""
     path = urlsplit(url).path or "/"
@@ -63,10 +76,10 @@ class Exchange:
 
     @property
     def outcome(self) -> str:
-        """``422 Unprocessable Entity``, or the exception when none came back."""
+        """``422 Unprocessable Entity``, or what went wrong on the wire when no answer came."""
         if self.status is not None:
             return f"{self.status} {self.reason}".strip()
-        return f"{self.error_type}: {self.error}" if self.error else str(self.error_type)
+        return wire_reason(str(self.error_type), self.error or "")
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -59,6 +59,19 @@ class Diagnosis:
     exchange_index: int | None = None  # into the monitor's exchanges
     error: str | None = None  # the exception when no answer came, or the monitor's own
 
+    @property
+    def headline(self) -> str:
+        """The failing call and the answer, on one line: what an ERP partner asks for first."""
+        if self.call is None:
+            return self.error or self.reason
+        if self.status is None:
+            return f"{self.call} → no answer ({self.error or self.reason})"
+        answer = " ".join(str(part) for part in (self.status, self.erp_code) if part is not None)
+        detail = self.erp_message or (
+            self.error if self.category is not Category.SLOW else self.reason
+        )
+        return f"{self.call} → {answer}: {detail}" if detail else f"{self.call} → {answer}"
+
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["category"] = self.category.value
