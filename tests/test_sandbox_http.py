@@ -9,7 +9,7 @@ from typing import Any
 import pytest
 import requests
 
-from erpwatch.sandbox import RunningSandbox, SandboxApp, start
+from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
 
 from .conftest import Api
 
@@ -476,3 +476,84 @@ def test_concurrent_clients_get_unique_numbers_and_consistent_data(api: Api) -> 
     assert len({c["number"] for c in created}) == 64
     listed = api("GET", "customers").json()["value"]
     assert {c["id"] for c in created} <= {c["id"] for c in listed}
+
+
+def test_faults_are_parsed_from_the_command_line_form_with_options() -> None:
+    fault = parse_fault("slow:salesOrders:post,delay=2.5,times=3")
+    assert (fault.kind, fault.target, fault.method, fault.delay, fault.times) == (
+        "slow",
+        "salesOrders",
+        "POST",
+        2.5,
+        3,
+    )
+    drift = parse_fault("renamed_on_read:salesOrders")
+    assert (drift.field, drift.renamed_to) == (
+        "externalDocumentNumber",
+        "externalDocumentNumber_v2",
+    )
+
+
+@pytest.mark.parametrize(
+    ("spec", "problem"),
+    [
+        (
+            "slow:salesOrders:POST,delay=soon",
+            "fault 'delay' must be a number of seconds, not 'soon'",
+        ),
+        ("throttle,retry", "option 'retry' needs a value"),
+        ("renamed_on_read:items", "fault 'renamed_on_read' on 'items' needs a field"),
+        ({"kind": "throttle", "times": 0}, "fault 'times' must be a whole number of at least 1"),
+        ({"kind": "throttle", "colour": "red"}, "unknown option(s) colour"),
+    ],
+)
+def test_a_fault_the_sandbox_cannot_understand_is_refused_with_the_reason(
+    spec: Any, problem: str
+) -> None:
+    with pytest.raises(ValueError, match=re.escape(problem)):
+        parse_fault(spec)
+
+
+def test_a_reset_fault_drops_the_connection_without_an_answer(api: Api) -> None:
+    requests.post(
+        f"{api.root}/_sandbox/faults",
+        json={"kind": "reset", "target": "items", "times": 1},
+        timeout=5,
+    )
+    with pytest.raises(requests.ConnectionError):
+        api("GET", "items")
+    assert api("GET", "items").status_code == 200
+
+
+def test_a_not_persisted_fault_answers_201_but_stores_nothing(api: Api) -> None:
+    requests.post(
+        f"{api.root}/_sandbox/faults",
+        json={"kind": "not_persisted", "target": "customers"},
+        timeout=5,
+    )
+    created = api("POST", "customers", json=customer())
+    assert created.status_code == 201
+    expect_error(
+        api("GET", f"customers({created.json()['id']})"), 404, "BadRequest_ResourceNotFound"
+    )
+
+
+def test_a_renamed_on_read_fault_renames_the_field_in_every_answer(api: Api) -> None:
+    requests.post(
+        f"{api.root}/_sandbox/faults",
+        json={"kind": "renamed_on_read", "target": "customers"},
+        timeout=5,
+    )
+    created = api("POST", "customers", json=customer()).json()
+    assert "taxRegistrationNumber" not in created
+    assert created["taxRegistrationNumber_v2"] == "BE0403170701"
+    listed = api("GET", "customers").json()["value"]
+    assert all("taxRegistrationNumber_v2" in c for c in listed)
+
+
+def test_a_maintenance_page_fault_answers_html_with_status_200(api: Api) -> None:
+    requests.post(f"{api.root}/_sandbox/faults", json={"kind": "maintenance_page"}, timeout=5)
+    page = api("GET", "items")
+    assert page.status_code == 200
+    assert page.headers["Content-Type"].startswith("text/html")
+    assert "<title>Scheduled maintenance</title>" in page.text
