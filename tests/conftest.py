@@ -6,9 +6,19 @@ from typing import Any
 import pytest
 import requests
 
+from erpwatch.capture import Recorder
 from erpwatch.sandbox import RunningSandbox, SandboxApp, start
 
 pytest_plugins = ["pytester"]
+
+
+@pytest.fixture
+def recorder() -> Iterator[Recorder]:
+    """A recorder of its own, patched into requests for this test only."""
+    recorder = Recorder()
+    recorder.install()
+    yield recorder
+    recorder.uninstall()
 
 
 @pytest.fixture

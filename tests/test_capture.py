@@ -3,21 +3,12 @@
 from __future__ import annotations
 
 import dataclasses
-from collections.abc import Iterator
 
 import pytest
 import requests
 import responses
 
 from erpwatch.capture import Exchange, ExchangeLog, Recorder
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder()
-    recorder.install()
-    yield recorder
-    recorder.uninstall()
 
 
 @responses.activate

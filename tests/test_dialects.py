@@ -4,7 +4,6 @@ recorded the way a monitor's calls are."""
 from __future__ import annotations
 
 import json
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from typing import Any
 
@@ -14,14 +13,6 @@ import responses
 
 from erpwatch.capture import Exchange, Recorder
 from erpwatch.diagnosis import ErpError, decode
-
-
-@pytest.fixture
-def recorder() -> Iterator[Recorder]:
-    recorder = Recorder()
-    recorder.install()
-    yield recorder
-    recorder.uninstall()
 
 
 def answer(

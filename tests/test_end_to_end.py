@@ -2,8 +2,6 @@
 
 from __future__ import annotations
 
-import json
-import os
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -12,41 +10,21 @@ from typing import Any
 
 import pytest
 
-REPO = Path(__file__).resolve().parent.parent
-
-
-def clean_environment(**extra: str) -> dict[str, str]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "ERPWATCH_", "PYTEST_"))
-    }
-    env.update(extra)
-    return env
+from .support import clean_environment, read_summary, run_pytest
 
 
 def run_monitors(
     tmp_path: Path, *args: str, **env: str
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
     summary = tmp_path / "summary.json"
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "monitors",
-            "-p",
-            "no:cacheprovider",
-            f"--erpwatch-summary={summary}",
-            f"--html={tmp_path / 'report.html'}",
-            *args,
-        ],
-        cwd=REPO,
+    completed = run_pytest(
+        "monitors",
+        f"--erpwatch-summary={summary}",
+        f"--html={tmp_path / 'report.html'}",
+        *args,
         env=clean_environment(**env),
-        capture_output=True,
-        text=True,
-        timeout=300,
     )
-    data = json.loads(summary.read_text()) if summary.exists() else {}
-    return completed, data
+    return completed, read_summary(summary)
 
 
 def test_both_monitors_pass_against_the_built_in_sandbox(tmp_path: Path) -> None:

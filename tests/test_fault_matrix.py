@@ -4,11 +4,8 @@ category, the call, the status and the ERP's own words."""
 
 from __future__ import annotations
 
-import json
-import os
 import socket
 import subprocess
-import sys
 from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
@@ -18,7 +15,8 @@ import pytest
 
 from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
 
-REPO = Path(__file__).resolve().parent.parent
+from .support import REPO, clean_environment, read_summary, run_pytest
+
 ORDERS = "POST /companies(…)/salesOrders"
 ORDER_READ = "GET /companies(…)/salesOrders(…)"
 
@@ -53,28 +51,11 @@ latency_threshold = 0.5
 def run_monitors(
     tmp_path: Path, erp_settings: dict[str, str]
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "ERPWATCH_", "PYTEST_"))
-    }
-    env.update(erp_settings)
-    completed = subprocess.run(
-        [
-            sys.executable,
-            "-m",
-            "pytest",
-            "monitors",
-            "-p",
-            "no:cacheprovider",
-            f"--erpwatch-config={write_config(tmp_path)}",
-        ],
-        cwd=REPO,
-        env=env,
-        capture_output=True,
-        text=True,
-        timeout=300,
+    config = write_config(tmp_path)
+    completed = run_pytest(
+        "monitors", f"--erpwatch-config={config}", env=clean_environment(**erp_settings)
     )
-    summary = tmp_path / "reports" / "summary.json"
-    return completed, json.loads(summary.read_text()) if summary.exists() else {}
+    return completed, read_summary(tmp_path / "reports" / "summary.json")
 
 
 @pytest.fixture

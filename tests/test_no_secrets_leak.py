@@ -5,14 +5,12 @@ from __future__ import annotations
 
 import os
 import shutil
-import subprocess
-import sys
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from erpwatch.sandbox import Credentials, SandboxApp, start
 
-REPO = Path(__file__).resolve().parent.parent
+from .support import REPO, run_pytest
 
 PLANTED = {
     "ERP_CLIENT_SECRET": "planted-erp-secret-7f3a9c",
@@ -68,14 +66,7 @@ def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None
         settings = sandbox.settings()
         del settings["ERP_CLIENT_SECRET"]  # from .env, planted above
         env.update(settings)
-        completed = subprocess.run(
-            [sys.executable, "-m", "pytest", "monitors", "-n", "2", "-p", "no:cacheprovider"],
-            cwd=project,
-            env=env,
-            capture_output=True,
-            text=True,
-            timeout=300,
-        )
+        completed = run_pytest("monitors", "-n", "2", cwd=project, env=env)
         tokens = list(app._tokens)
 
     output = completed.stdout + completed.stderr
