@@ -3,14 +3,16 @@ answers never reach anything a run leaves behind: reports, run result, terminal.
 
 from __future__ import annotations
 
-import os
 import shutil
+import socket
+from email import policy
+from email.parser import BytesParser
 from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from erpwatch.sandbox import Credentials, SandboxApp, start
 
-from .support import REPO, run_pytest
+from .support import REPO, clean_environment, run_pytest
 
 PLANTED = {
     "ERP_CLIENT_SECRET": "planted-erp-secret-7f3a9c",
@@ -44,6 +46,19 @@ def test_a_monitor_that_handles_every_secret_carelessly(erp, erpwatch_settings, 
 """
 
 
+def readable_text(path: Path) -> str:
+    """A file as a person would read it: a mail decoded part by part."""
+    if path.suffix != ".eml":
+        return path.read_text(encoding="utf-8", errors="replace")
+    message = BytesParser(policy=policy.default).parsebytes(path.read_bytes())
+    parts = [str(value) for value in message.values()]
+    for part in message.walk():
+        if not part.is_multipart():
+            payload = part.get_payload(decode=True) or b""
+            parts.append(payload.decode("utf-8", errors="replace"))
+    return "\n".join(parts)
+
+
 def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None:
     project = tmp_path / "project"
     (project / "monitors").mkdir(parents=True)
@@ -56,10 +71,18 @@ def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None
     # Half the secrets come from .env, half from the real environment.
     names = list(PLANTED)
     (project / ".env").write_text("".join(f'{name}="{PLANTED[name]}"\n' for name in names[::2]))
-    env = {
-        k: v for k, v in os.environ.items() if not k.startswith(("ERP_", "ERPWATCH_", "PYTEST_"))
-    }
-    env.update({name: PLANTED[name] for name in names[1::2]})
+    env = clean_environment(**{name: PLANTED[name] for name in names[1::2]})
+    # A mail server that is not there: the digests stay in the outbox, which is checked too.
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        closed_port = probe.getsockname()[1]
+    env.update(
+        SMTP_HOST="127.0.0.1",
+        SMTP_PORT=str(closed_port),
+        SMTP_SECURITY="none",
+        SMTP_USERNAME="erpwatch",
+        MAIL_FROM="erpwatch@agency.example",
+    )
 
     app = SandboxApp(credentials=Credentials(client_secret=PLANTED["ERP_CLIENT_SECRET"]))
     with start(app) as sandbox:
@@ -79,8 +102,11 @@ def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None
         forbidden |= {value, quote(value, safe=""), quote_plus(value)}
     written = [p for p in (project / "reports").rglob("*") if p.is_file()]
     assert {p.name for p in written} >= {"summary.json", "report.html"}
+    assert any(p.suffix == ".eml" for p in written), (
+        "no mail was composed, so mails were not checked"
+    )
     for path in written:
-        text = path.read_text(encoding="utf-8", errors="replace")
+        text = readable_text(path)
         for value in forbidden:
             assert value not in text, f"{value!r} leaked into {path.name}"
         assert "[redacted]" in text

@@ -9,7 +9,7 @@ plain modules: capture, result, synthetic.
 from __future__ import annotations
 
 import secrets
-from collections.abc import Generator
+from collections.abc import Generator, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
@@ -21,6 +21,7 @@ from .capture import RECORDER, Exchange
 from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
+from .notify import Delivery, notify_run, summary_lines
 from .report import diagnosis_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
@@ -28,6 +29,16 @@ from .synthetic import Leftover
 LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 MAX_MESSAGE_CHARS = 2000
+
+
+def ci_run_url(env: Mapping[str, str]) -> str | None:
+    """The GitHub Actions run this is, so a mail can link to it."""
+    keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
+    if not all(env.get(key) for key in keys):
+        return None
+    return (
+        f"{env['GITHUB_SERVER_URL']}/{env['GITHUB_REPOSITORY']}/actions/runs/{env['GITHUB_RUN_ID']}"
+    )
 
 
 def new_run_id(env: dict[str, str] | Any) -> str:
@@ -114,8 +125,9 @@ class MonitorRun:
         self.summary_path = summary_path
         self.started_at = datetime.now(UTC)
         self.results: dict[str, MonitorResult] = {}
-        self.sandbox_started = False
         self.summary_written: Path | None = None
+        self.deliveries: list[Delivery] = []
+        self.notify_error: str | None = None
 
     # -- worker side --------------------------------------------------------
 
@@ -219,14 +231,31 @@ class MonitorRun:
             erp_sandbox=bool(erp and erp.sandbox),
             monitors=list(self.results.values()),
             titles={name: p.title for name, p in self.settings.processes.items()},
+            run_url=ci_run_url(self.settings.env),
         )
 
-    @pytest.hookimpl(trylast=True)
-    def pytest_sessionfinish(self, session: pytest.Session) -> None:
+    # Innermost wrapper: runs after every plain sessionfinish, so pytest-html's
+    # report exists to be attached, and before the terminal summary is written.
+    @pytest.hookimpl(wrapper=True, trylast=True)
+    def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        yield
         if hasattr(self.config, "workerinput") or not self.results:
             return
-        self.run_result().write(self.summary_path)
+        run = self.run_result()
+        # The run result is on disk before any mail is tried: nothing is lost.
+        run.write(self.summary_path)
         self.summary_written = self.summary_path
+        html = getattr(self.config.option, "htmlpath", None)
+        try:
+            self.deliveries = notify_run(
+                run, self.settings, Path(html) if html else None, datetime.now(UTC)
+            )
+        except Exception as error:
+            self.notify_error = f"composing the mails failed: {type(error).__name__}: {error}"
+            return
+        if self.deliveries:
+            run.mails = [delivery.to_dict() for delivery in self.deliveries]
+            run.write(self.summary_path)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings
@@ -259,5 +288,9 @@ class MonitorRun:
                 write(f"  {monitor.nodeid}: [{label}] {_one_line(diagnosis.headline)}")
             for leftover in monitor.leftovers:
                 write(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
+        for line in summary_lines(self.deliveries, self.settings):
+            write(line, red=" NOT SENT " in line)
+        if self.notify_error:
+            write(f"mail: {self.notify_error}", red=True)
         if self.summary_written is not None:
             write(f"run result: {self.summary_written}")

@@ -9,6 +9,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlsplit
@@ -58,7 +59,42 @@ class ProcessSettings:
     name: str
     title: str
     critical: bool | None = None  # None: the monitor's marker decides
-    latency_threshold: float | None = None  # seconds; slower passing runs are degraded
+    latency_threshold: float | None = None  # seconds; a slower call makes a pass degraded
+    # Per language: "headline" and "impact" overriding erpwatch's wording for the process.
+    wording: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class Group:
+    """People who receive one digest per run, in their language."""
+
+    key: str
+    name: str
+    language: str
+    addresses: tuple[str, ...]
+
+
+@dataclass(frozen=True)
+class SmtpSettings:
+    host: str
+    port: int
+    security: str  # starttls, tls or none
+    username: str | None
+    password: str | None = field(repr=False)
+    timeout: float
+    ca_file: str | None
+
+
+@dataclass(frozen=True)
+class MailSettings:
+    sender: str
+    reply_to: str | None
+    smtp: SmtpSettings | None  # None: the outbox is the delivery
+    groups: Mapping[str, Group]
+    routing: Mapping[str, tuple[str, ...]]
+    maintainers: str | None  # the group that gets monitor errors
+    attach_report_max_bytes: int
+    report_url: str | None
 
 
 @dataclass(frozen=True)
@@ -88,6 +124,7 @@ class Settings:
     erp_connect_timeout: float
     env: Mapping[str, str] = field(repr=False)
     report_language: str = "en"
+    mail: MailSettings | None = None
     erp: ErpSettings | None = None
 
     @property
@@ -153,14 +190,19 @@ def _reject_unknown(table: Mapping[str, Any], known: set[str], prefix: str, wher
 
 
 def _number(
-    table: Mapping[str, Any], key: str, default: float | None, prefix: str, where: str
+    table: Mapping[str, Any],
+    key: str,
+    default: float | None,
+    prefix: str,
+    where: str,
+    unit: str = "seconds",
 ) -> float | None:
     value = table.get(key, default)
     if value is None:
         return None
     if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
         raise ConfigError(
-            f"{prefix}{key}", f"must be a positive number of seconds, not {value!r}", where
+            f"{prefix}{key}", f"must be a positive number of {unit}, not {value!r}", where
         )
     return float(value)
 
@@ -193,13 +235,29 @@ def _processes(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings
             )
         if not isinstance(table, dict):
             raise ConfigError(f"processes.{name}", "must be a table", where)
-        _reject_unknown(table, {"title", "critical", "latency_threshold"}, prefix, where)
+        _reject_unknown(table, {"title", "critical", "latency_threshold", "wording"}, prefix, where)
         critical = table.get("critical")
         if critical is not None and not isinstance(critical, bool):
             raise ConfigError(
                 f"{prefix}critical", f"must be true or false, not {critical!r}", where
             )
+        wording = _table(table, "wording", where)
+        for language, texts in wording.items():
+            if language not in LANGUAGES:
+                raise ConfigError(
+                    f"{prefix}wording.{language}",
+                    f"unknown language; use {', '.join(LANGUAGES)}",
+                    where,
+                )
+            if not isinstance(texts, dict):
+                raise ConfigError(
+                    f"{prefix}wording.{language}", "must be a table with headline and impact", where
+                )
+            _reject_unknown(texts, {"headline", "impact"}, f"{prefix}wording.{language}.", where)
+            for key in texts:
+                _text(texts, key, "", f"{prefix}wording.{language}.", where)
         processes[name] = ProcessSettings(
+            wording={language: dict(texts) for language, texts in wording.items()},
             name=name,
             title=_text(table, "title", name.replace("_", " ").capitalize(), prefix, where),
             critical=critical,
@@ -223,7 +281,7 @@ def load_settings(
     """
     where = str(config_path)
     data = load_config_file(config_path)
-    _reject_unknown(data, {"erpwatch", "processes", "erp"}, "", where)
+    _reject_unknown(data, {"erpwatch", "processes", "erp", "mail", "groups", "routing"}, "", where)
     general = _table(data, "erpwatch", where)
     _reject_unknown(
         general,
@@ -278,8 +336,177 @@ def load_settings(
         erp_connect_timeout=connect_timeout,
         env=dict(env),
     )
+    mail = mail_settings(data, settings.processes, env, where)
     erp = erp_settings(settings, sandbox)
-    return Settings(**{**settings.__dict__, "erp": erp})
+    return Settings(**{**settings.__dict__, "erp": erp, "mail": mail})
+
+
+# -- mail: groups, routing, SMTP -------------------------------------------------
+
+_ADDRESS = re.compile(r"^[^@\s<>(),;:\"]+@[^@\s<>(),;:\"]+\.[^@\s<>(),;:\"]+$")
+_SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
+def check_address(value: str, key: str, where: str) -> str:
+    """An address as people write it (``Name <a@b.example>`` or ``a@b.example``), checked."""
+    _, address = parseaddr(value)
+    if not address or not _ADDRESS.match(address) or "@" in value.replace(address, "", 1):
+        raise ConfigError(key, f"{value!r} is not a valid e-mail address", where)
+    return value.strip()
+
+
+def _group(key: str, table: Any, env: Mapping[str, str], where: str) -> Group:
+    prefix = f"groups.{key}."
+    if not re.fullmatch(r"[a-z][a-z0-9_]*", key):
+        raise ConfigError(f"groups.{key}", "group names are lower-case words (a-z, 0-9, _)", where)
+    if not isinstance(table, dict):
+        raise ConfigError(f"groups.{key}", "must be a table with addresses and a language", where)
+    _reject_unknown(table, {"name", "language", "addresses", "addresses_env"}, prefix, where)
+    language = table.get("language", "nl")
+    if language not in LANGUAGES:
+        raise ConfigError(
+            f"{prefix}language",
+            f"{language!r} is not available; choose {', '.join(LANGUAGES)}",
+            where,
+        )
+    literal = table.get("addresses", [])
+    if not isinstance(literal, list) or not all(isinstance(a, str) for a in literal):
+        raise ConfigError(f"{prefix}addresses", "must be a list of e-mail addresses", where)
+    addresses: list[str] = [check_address(a, f"{prefix}addresses", where) for a in literal]
+    variable = table.get("addresses_env")
+    if variable is not None:
+        if not isinstance(variable, str) or not re.fullmatch(r"[A-Z_][A-Z0-9_]*", variable):
+            raise ConfigError(
+                f"{prefix}addresses_env",
+                f"must name an environment variable, not {variable!r}",
+                where,
+            )
+        from_env = [a.strip() for a in env.get(variable, "").split(",") if a.strip()]
+        if from_env:
+            addresses = [check_address(a, variable, "environment or .env") for a in from_env]
+    if not addresses:
+        hint = f" or set {variable}" if variable else ""
+        raise ConfigError(f"groups.{key}", f"has no addresses; add addresses{hint}", where)
+    return Group(
+        key=key,
+        name=_text(table, "name", key.replace("_", " "), prefix, where),
+        language=language,
+        addresses=tuple(addresses),
+    )
+
+
+def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
+    where = "environment or .env"
+    host = env.get("SMTP_HOST", "")
+    if not host:
+        stray = [
+            n
+            for n in ("SMTP_PORT", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_SECURITY")
+            if env.get(n)
+        ]
+        if stray:
+            raise ConfigError(
+                "SMTP_HOST",
+                f"is not set but {', '.join(stray)} is; set SMTP_HOST to send mail",
+                where,
+            )
+        return None
+    security = env.get("SMTP_SECURITY", "starttls").lower()
+    if security not in _SECURITY_PORTS:
+        raise ConfigError(
+            "SMTP_SECURITY", f"must be starttls, tls or none, not {security!r}", where
+        )
+    raw_port = env.get("SMTP_PORT", str(_SECURITY_PORTS[security]))
+    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
+        raise ConfigError("SMTP_PORT", f"must be a port number, not {raw_port!r}", where)
+    username, password = env.get("SMTP_USERNAME") or None, env.get("SMTP_PASSWORD") or None
+    if username and not password:
+        raise ConfigError(
+            "SMTP_PASSWORD", "is not set; it is needed because SMTP_USERNAME is set", where
+        )
+    if password and not username:
+        raise ConfigError(
+            "SMTP_USERNAME", "is not set; it is needed because SMTP_PASSWORD is set", where
+        )
+    raw_timeout = env.get("SMTP_TIMEOUT", "30")
+    try:
+        timeout = float(raw_timeout)
+    except ValueError:
+        timeout = -1.0
+    if timeout <= 0:
+        raise ConfigError(
+            "SMTP_TIMEOUT", f"must be a positive number of seconds, not {raw_timeout!r}", where
+        )
+    ca_file = env.get("SMTP_CA_FILE") or None
+    if ca_file is not None and not Path(ca_file).is_file():
+        raise ConfigError("SMTP_CA_FILE", f"no file at {ca_file}", where)
+    return SmtpSettings(host, int(raw_port), security, username, password, timeout, ca_file)
+
+
+def mail_settings(
+    data: Mapping[str, Any],
+    processes: Mapping[str, ProcessSettings],
+    env: Mapping[str, str],
+    where: str,
+) -> MailSettings:
+    mail = _table(data, "mail", where)
+    _reject_unknown(
+        mail,
+        {"from", "reply_to", "maintainers", "attach_report_max_kb", "report_url"},
+        "mail.",
+        where,
+    )
+    groups = {
+        key: _group(key, table, env, where) for key, table in _table(data, "groups", where).items()
+    }
+    routing: dict[str, tuple[str, ...]] = {}
+    known_groups = ", ".join(sorted(groups)) or "none defined"
+    for process, targets in _table(data, "routing", where).items():
+        if processes and process not in processes:
+            raise ConfigError(
+                f"routing.{process}",
+                f"unknown process; declared processes: {', '.join(sorted(processes))}",
+                where,
+            )
+        if not isinstance(targets, list) or not all(isinstance(t, str) for t in targets):
+            raise ConfigError(f"routing.{process}", "must be a list of group names", where)
+        for target in targets:
+            if target not in groups:
+                raise ConfigError(
+                    f"routing.{process}", f"unknown group {target!r}; groups: {known_groups}", where
+                )
+        routing[process] = tuple(targets)
+    maintainers = mail.get("maintainers", "maintainers")
+    if "maintainers" in mail and maintainers not in groups:
+        raise ConfigError(
+            "mail.maintainers", f"unknown group {maintainers!r}; groups: {known_groups}", where
+        )
+    smtp = _smtp(env)
+    if env.get("MAIL_FROM"):
+        sender = check_address(env["MAIL_FROM"], "MAIL_FROM", "environment or .env")
+    elif "from" in mail:
+        sender = check_address(_text(mail, "from", "", "mail.", where), "mail.from", where)
+    elif smtp is not None:
+        raise ConfigError("MAIL_FROM", "is not set; it is needed because SMTP_HOST is set", where)
+    else:
+        sender = "erpwatch <erpwatch@localhost.localdomain>"  # the outbox only
+    reply_to_raw = env.get("MAIL_REPLY_TO") or mail.get("reply_to")
+    reply_to = None
+    if reply_to_raw:
+        key = "MAIL_REPLY_TO" if env.get("MAIL_REPLY_TO") else "mail.reply_to"
+        reply_to = check_address(str(reply_to_raw), key, where)
+    max_kb = _number(mail, "attach_report_max_kb", 5120, "mail.", where, unit="kilobytes")
+    report_url = mail.get("report_url") or None
+    return MailSettings(
+        sender=sender,
+        reply_to=reply_to,
+        smtp=smtp,
+        groups=groups,
+        routing=routing,
+        maintainers=maintainers if maintainers in groups else None,
+        attach_report_max_bytes=int((max_kb or 0) * 1024),
+        report_url=str(report_url) if report_url else None,
+    )
 
 
 def wants_sandbox(env: Mapping[str, str]) -> bool:

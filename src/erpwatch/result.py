@@ -60,6 +60,25 @@ class MonitorResult:
     def failing(self) -> Exchange | None:
         return None if self.failing_exchange is None else self.exchanges[self.failing_exchange]
 
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MonitorResult:
+        return cls(
+            nodeid=data["nodeid"],
+            name=data["name"],
+            process=data["process"],
+            critical=data["critical"],
+            outcome=data["outcome"],
+            failed_phase=data.get("failed_phase"),
+            message=data.get("message"),
+            duration=data.get("duration", 0.0),
+            exchanges=[Exchange.from_dict(e) for e in data.get("exchanges", [])],
+            exchanges_dropped=data.get("exchanges_dropped", 0),
+            failing_exchange=data.get("failing_exchange"),
+            leftovers=[Leftover(**x) for x in data.get("leftovers", [])],
+            diagnosis=Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None,
+            degraded=data.get("degraded", False),
+        )
+
     @property
     def status(self) -> str:
         """The outcome as erpwatch reports it: passed, degraded, failed or skipped."""
@@ -93,6 +112,8 @@ class RunResult:
     erp_sandbox: bool
     monitors: list[MonitorResult]
     titles: dict[str, str] = field(default_factory=dict)
+    run_url: str | None = None  # the CI run, when there is one
+    mails: list[dict[str, Any]] = field(default_factory=list)  # what notify made of the run
 
     @property
     def outcome(self) -> str:
@@ -122,10 +143,31 @@ class RunResult:
             "finished_at": self.finished_at,
             "environment": self.environment,
             "erp": {"base_url": self.erp_base_url, "sandbox": self.erp_sandbox},
+            "run_url": self.run_url,
             "outcome": self.outcome,
             "processes": [asdict(p) for p in self.processes],
             "monitors": [m.to_dict() for m in self.monitors],
+            "mails": self.mails,
         }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> RunResult:
+        """Read back a summary.json (for previews and, later, history)."""
+        if data.get("schema") != SCHEMA_VERSION:
+            raise ValueError(
+                f"unsupported run result schema {data.get('schema')!r}; expected {SCHEMA_VERSION}"
+            )
+        return cls(
+            run_id=data["run_id"],
+            started_at=data["started_at"],
+            finished_at=data["finished_at"],
+            environment=data["environment"],
+            erp_base_url=data["erp"]["base_url"],
+            erp_sandbox=data["erp"]["sandbox"],
+            monitors=[MonitorResult.from_dict(m) for m in data["monitors"]],
+            titles={p["name"]: p["title"] for p in data.get("processes", [])},
+            run_url=data.get("run_url"),
+        )
 
     def write(self, path: Path) -> None:
         write_atomically(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")

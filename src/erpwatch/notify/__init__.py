@@ -1,0 +1,33 @@
+"""Notify: who gets which mail, in which language, and getting it to them.
+
+It works from the run result and knows nothing of HTTP capture beyond the
+recorded exchange it quotes in the technical appendix.
+"""
+
+from __future__ import annotations
+
+from ._compose import Rendered, build_message, compose, context
+from ._deliver import deliver, notify_run, outbox_of, summary_lines
+from ._model import KINDS, Delivery, Digest, Incident, RunContext
+from ._plan import incidents_of, plan_digests, recipients_of
+from ._transport import MailDeliveryFailed
+
+__all__ = [
+    "KINDS",
+    "Delivery",
+    "Digest",
+    "Incident",
+    "MailDeliveryFailed",
+    "Rendered",
+    "RunContext",
+    "build_message",
+    "compose",
+    "context",
+    "deliver",
+    "incidents_of",
+    "notify_run",
+    "outbox_of",
+    "plan_digests",
+    "recipients_of",
+    "summary_lines",
+]

@@ -1,0 +1,166 @@
+"""Mail composition: one template set per message kind and language (subject,
+text, HTML), built by one function. Rendering only; the data comes from the
+digest, which knows nothing of HTTP capture beyond the recorded exchange."""
+
+from __future__ import annotations
+
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid, parseaddr
+from functools import cache
+from typing import Any
+
+import jinja2
+
+from ..config import Settings
+from ..diagnosis import explain
+from ._model import Digest, Incident, RunContext
+from ._wording import join_names, local_time, process_wording
+
+ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
+EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix
+SUBJECT_LIMIT = 200
+
+
+@dataclass(frozen=True)
+class Rendered:
+    subject: str
+    text: str
+    html: str
+
+
+@cache
+def _environment(autoescape: bool) -> jinja2.Environment:
+    return jinja2.Environment(
+        loader=jinja2.PackageLoader("erpwatch.notify", "templates"),
+        autoescape=autoescape,  # on for HTML: every piece of ERP-provided text is escaped
+        undefined=jinja2.StrictUndefined,
+        trim_blocks=True,
+        lstrip_blocks=True,
+        keep_trailing_newline=True,
+    )
+
+
+def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
+    """Render the subject, text and HTML of a message kind in a language."""
+    name = f"{kind}.{language}"
+    subject = _environment(False).get_template(f"{name}.subject.j2").render(context)
+    return Rendered(
+        subject=_clip(" ".join(subject.split()), SUBJECT_LIMIT),
+        text=_environment(False).get_template(f"{name}.txt.j2").render(context),
+        html=_environment(True).get_template(f"{name}.html.j2").render(context),
+    )
+
+
+def _clip(text: str | None, limit: int) -> str:
+    if not text:
+        return ""
+    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+
+
+def _one_line(text: str | None, limit: int) -> str:
+    return _clip(" ".join((text or "").split()), limit)
+
+
+def short_call(call: str | None) -> str:
+    """``POST /salesOrders``: the call without the company segment, for subjects."""
+    return re.sub(r"/companies\(…\)", "", call or "").strip()
+
+
+def _incident_context(incident: Incident, settings: Settings, language: str) -> dict[str, Any]:
+    diagnosis = incident.diagnosis
+    headline, impact = process_wording(
+        incident.process,
+        settings.process(incident.process),
+        language,
+        monitor_error=incident.for_maintainers_only,
+    )
+    explanation = explain(diagnosis, language)
+    exchange = incident.exchange
+    return {
+        "process": incident.process,
+        "headline": headline,
+        "impact": impact,
+        "category": explanation.label,
+        "what": explanation.what,
+        "action": explanation.action,
+        "call": diagnosis.call,
+        "short_call": short_call(diagnosis.call),
+        "status": diagnosis.status,
+        "erp_code": diagnosis.erp_code,
+        "erp_message": _one_line(diagnosis.erp_message, ERP_TEXT_LIMIT),
+        "erp_field": diagnosis.erp_field,
+        "correlation_id": diagnosis.correlation_id,
+        "retry_after": diagnosis.retry_after,
+        "error": _one_line(diagnosis.error, ERP_TEXT_LIMIT),
+        "reason": diagnosis.reason,
+        "first_seen": local_time(incident.first_seen, settings.timezone, language),
+        "last_seen": local_time(incident.last_seen, settings.timezone, language),
+        "runs": incident.runs,
+        "monitors": incident.monitors,
+        "exchange": exchange,
+        "request_body": _clip(exchange.request_body, EXCERPT_LIMIT) if exchange else "",
+        "response_body": _clip(exchange.response_body, EXCERPT_LIMIT) if exchange else "",
+    }
+
+
+def context(
+    digest: Digest, settings: Settings, run: RunContext, *, report_attached: bool
+) -> dict[str, Any]:
+    language = digest.group.language
+    others = [
+        f"{g.name} ({', '.join(parseaddr(a)[1] for a in g.addresses)})" for g in digest.also_sent_to
+    ]
+    mail = settings.mail
+    report_link = None if report_attached else (mail.report_url if mail else None) or run.run_url
+    return {
+        "group": digest.group,
+        "incidents": [_incident_context(i, settings, language) for i in digest.incidents],
+        "others": others,
+        "others_joined": join_names(others, language),
+        "timezone": settings.timezone,
+        "run_id": run.run_id,
+        "run_url": run.run_url,
+        "report_attached": report_attached,
+        "report_link": report_link,
+        "sent_at": local_time(run.finished_at, settings.timezone, language),
+    }
+
+
+def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage:
+    """The digest as a standard-library e-mail: text, HTML alternative, report attached."""
+    mail = settings.mail
+    assert mail is not None
+    report = run.report_path
+    attach = (
+        report is not None
+        and report.is_file()
+        and report.stat().st_size <= mail.attach_report_max_bytes
+    )
+    rendered = build_message(
+        digest.kind, digest.group.language, context(digest, settings, run, report_attached=attach)
+    )
+    message = EmailMessage()
+    message["Subject"] = rendered.subject
+    message["From"] = mail.sender
+    message["To"] = ", ".join(digest.group.addresses)
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    message["Date"] = format_datetime(run.finished_at)
+    domain = parseaddr(mail.sender)[1].rpartition("@")[2] or "erpwatch.invalid"
+    message["Message-ID"] = make_msgid(
+        idstring=f"erpwatch.{run.run_id}.{digest.group.key}", domain=domain
+    )
+    # RFC 3834: an automatic message; out-of-office replies should not answer it.
+    message["Auto-Submitted"] = "auto-generated"
+    message["X-Erpwatch-Run"] = run.run_id
+    message["X-Erpwatch-Kind"] = digest.kind
+    message.set_content(rendered.text)
+    message.add_alternative(rendered.html, subtype="html")
+    if attach and report is not None:
+        message.add_attachment(
+            report.read_bytes(), maintype="text", subtype="html", filename="erpwatch-report.html"
+        )
+    return message

@@ -1,0 +1,104 @@
+"""Getting mail out: the outbox (always) and SMTP (when configured)."""
+
+from __future__ import annotations
+
+import smtplib
+import ssl
+from collections.abc import Iterator
+from contextlib import contextmanager
+from email.message import EmailMessage
+from pathlib import Path
+
+from ..config import SmtpSettings
+
+
+class MailDeliveryFailed(Exception):
+    """SMTP did not take the mail. ``retryable``: worth trying again next run
+    (a server down or slow), as opposed to a setting to fix (refused login)."""
+
+    def __init__(self, message: str, *, retryable: bool) -> None:
+        super().__init__(message)
+        self.retryable = retryable
+
+
+def write_eml(message: EmailMessage, outbox: Path, name: str) -> Path:
+    outbox.mkdir(parents=True, exist_ok=True)
+    path = outbox / f"{name}.eml"
+    path.write_bytes(message.as_bytes())
+    return path
+
+
+def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
+    context = ssl.create_default_context()
+    if settings.ca_file:
+        context.load_verify_locations(cafile=settings.ca_file)
+    return context
+
+
+@contextmanager
+def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
+    """A logged-in SMTP session; every failure becomes a MailDeliveryFailed that says why."""
+    where = f"{settings.host}:{settings.port}"
+    try:
+        if settings.security == "tls":
+            client: smtplib.SMTP = smtplib.SMTP_SSL(
+                settings.host,
+                settings.port,
+                timeout=settings.timeout,
+                context=_tls_context(settings),
+            )
+        else:
+            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+        with client:
+            client.ehlo()
+            if settings.security == "starttls":
+                client.starttls(context=_tls_context(settings))
+                client.ehlo()
+            if settings.username and settings.password:
+                client.login(settings.username, settings.password)
+            yield client
+    except smtplib.SMTPAuthenticationError as error:
+        raise MailDeliveryFailed(
+            f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code})",
+            retryable=False,
+        ) from None
+    except smtplib.SMTPNotSupportedError as error:
+        raise MailDeliveryFailed(
+            f"the mail server {where} does not support this: {error}", retryable=False
+        ) from None
+    except ssl.SSLError as error:
+        raise MailDeliveryFailed(
+            f"TLS with the mail server {where} failed: {error.reason or error} (check SMTP_SECURITY and SMTP_CA_FILE)",
+            retryable=False,
+        ) from None
+    except TimeoutError:
+        raise MailDeliveryFailed(
+            f"the mail server {where} did not answer in {settings.timeout:g} s", retryable=True
+        ) from None
+    except (ConnectionError, OSError) as error:
+        reason = getattr(error, "strerror", None) or str(error)
+        raise MailDeliveryFailed(
+            f"cannot reach the mail server {where}: {reason}", retryable=True
+        ) from None
+    except smtplib.SMTPException as error:
+        raise MailDeliveryFailed(
+            f"the mail server {where} failed: {error}", retryable=True
+        ) from None
+
+
+def send(client: smtplib.SMTP, message: EmailMessage) -> None:
+    try:
+        refused = client.send_message(message)
+    except smtplib.SMTPRecipientsRefused as error:
+        addresses = ", ".join(error.recipients)
+        raise MailDeliveryFailed(
+            f"the mail server refused every recipient: {addresses}", retryable=False
+        ) from None
+    except smtplib.SMTPException as error:
+        raise MailDeliveryFailed(
+            f"the mail server did not take the mail: {error}", retryable=True
+        ) from None
+    if refused:
+        raise MailDeliveryFailed(
+            f"the mail server refused some recipients: {', '.join(refused)}", retryable=False
+        )
