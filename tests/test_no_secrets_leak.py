@@ -54,8 +54,8 @@ def readable_text(path: Path) -> str:
     parts = [str(value) for value in message.values()]
     for part in message.walk():
         if not part.is_multipart():
-            payload = part.get_payload(decode=True) or b""
-            parts.append(payload.decode("utf-8", errors="replace"))
+            payload = part.get_payload(decode=True)
+            parts.append(payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else "")
     return "\n".join(parts)
 
 
