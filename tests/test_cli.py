@@ -5,11 +5,16 @@ from __future__ import annotations
 import socket
 import subprocess
 import sys
+from pathlib import Path
+
+from .support import REPO, clean_environment
 
 
-def erpwatch(*args: str) -> subprocess.CompletedProcess[str]:
+def erpwatch(*args: str, cwd: Path | None = None) -> subprocess.CompletedProcess[str]:
     return subprocess.run(
         [sys.executable, "-m", "erpwatch.cli", *args],
+        cwd=cwd,
+        env=clean_environment(),
         capture_output=True,
         text=True,
         timeout=30,
@@ -48,3 +53,47 @@ def test_the_sandbox_stops_when_its_parent_closes_stdin() -> None:
     result = erpwatch("sandbox", "--port", "0", "--json", "--exit-with-stdin")
     assert result.returncode == 0
     assert result.stdout.startswith('{"ERP_BASE_URL": "http://127.0.0.1:')
+
+
+def preview_project(tmp_path: Path) -> Path:
+    (tmp_path / "erpwatch.toml").write_text((REPO / "erpwatch.toml").read_text())
+    return tmp_path
+
+
+def test_preview_renders_an_example_alert_per_group_without_sending(tmp_path: Path) -> None:
+    project = preview_project(tmp_path)
+    result = erpwatch("preview", "--example", "--show", cwd=project)
+    assert result.returncode == 0, result.stderr
+    assert "client (nl) → owner@webshop.example" in result.stdout
+    assert (
+        "Subject: [erpwatch] Bestellingen bereiken het ERP niet — POST /salesOrders → 400 ("
+        in result.stdout
+    )
+    assert "erp_partner (en) → erp-support@acme.example" in result.stdout
+    assert "Failing call   POST /companies(…)/salesOrders" in result.stdout
+    written = sorted(p.name for p in (project / "reports" / "preview").iterdir())
+    assert written == [
+        f"example-alert-{g}.{ext}"
+        for g in ("client", "erp_partner")
+        for ext in ("eml", "html", "txt")
+    ]
+
+
+def test_preview_of_the_last_run_says_where_to_start_when_there_is_none(tmp_path: Path) -> None:
+    result = erpwatch("preview", cwd=preview_project(tmp_path))
+    assert result.returncode == 2
+    assert result.stderr.strip() == (
+        f"erpwatch preview: no run result at {tmp_path / 'reports' / 'summary.json'}: "
+        "run the monitors first, or use --example"
+    )
+
+
+def test_preview_names_a_configuration_error(tmp_path: Path) -> None:
+    (tmp_path / "erpwatch.toml").write_text('[groups.client]\naddresses = ["nobody"]\n')
+    result = erpwatch("preview", "--example", cwd=tmp_path)
+    assert result.returncode == 2
+    assert result.stderr.startswith(
+        "erpwatch preview: groups.client.addresses ("
+        + str(tmp_path / "erpwatch.toml")
+        + "): 'nobody' is not a valid"
+    )

@@ -55,7 +55,9 @@ def readable_text(path: Path) -> str:
     for part in message.walk():
         if not part.is_multipart():
             payload = part.get_payload(decode=True)
-            parts.append(payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else "")
+            parts.append(
+                payload.decode("utf-8", errors="replace") if isinstance(payload, bytes) else ""
+            )
     return "\n".join(parts)
 
 

@@ -356,6 +356,53 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
             CONFIG,
             "ERROR: erpwatch: ERPWATCH_ENVIRONMENT (*): must be one of sandbox, test, live, not 'production'",
         ),
+        (
+            {},
+            CONFIG + '\n[groups.client]\naddresses = ["owner(at)webshop.example"]\n',
+            "ERROR: erpwatch: groups.client.addresses (*): 'owner(at)webshop.example' is not a valid e-mail address",
+        ),
+        (
+            {},
+            CONFIG
+            + '\n[groups.client]\naddresses = ["a@b.example"]\n[routing]\norders = ["clients"]\n',
+            "ERROR: erpwatch: routing.orders (*): unknown group 'clients'; groups: client",
+        ),
+        (
+            {},
+            CONFIG
+            + '\n[groups.client]\naddresses = ["a@b.example"]\n[routing]\npayments = ["client"]\n',
+            "ERROR: erpwatch: routing.payments (*): unknown process; declared processes: customers, orders",
+        ),
+        (
+            {},
+            CONFIG + '\n[groups.client]\nlanguage = "de"\naddresses = ["a@b.example"]\n',
+            "ERROR: erpwatch: groups.client.language (*): 'de' is not available; choose nl, fr, en",
+        ),
+        (
+            {},
+            CONFIG + '\n[groups.client]\naddresses_env = "CLIENT_EMAILS"\n',
+            "ERROR: erpwatch: groups.client (*): has no addresses; add addresses or set CLIENT_EMAILS",
+        ),
+        (
+            {"CLIENT_EMAILS": "owner@webshop.example, nobody"},
+            CONFIG + '\n[groups.client]\naddresses_env = "CLIENT_EMAILS"\n',
+            "ERROR: erpwatch: CLIENT_EMAILS (environment or .env): 'nobody' is not a valid e-mail address",
+        ),
+        (
+            {"SMTP_HOST": "smtp.example", "SMTP_SECURITY": "ssl"},
+            CONFIG,
+            "ERROR: erpwatch: SMTP_SECURITY (environment or .env): must be starttls, tls or none, not 'ssl'",
+        ),
+        (
+            {"SMTP_HOST": "smtp.example", "SMTP_USERNAME": "me"},
+            CONFIG,
+            "ERROR: erpwatch: SMTP_PASSWORD (environment or .env): is not set; it is needed because SMTP_USERNAME is set",
+        ),
+        (
+            {"SMTP_HOST": "smtp.example"},
+            CONFIG,
+            "ERROR: erpwatch: MAIL_FROM (*): is not set; it is needed because SMTP_HOST is set",
+        ),
     ],
     ids=[
         "missing-variable",
@@ -366,6 +413,15 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         "bad-timezone",
         "typo",
         "bad-env",
+        "bad-address",
+        "unknown-group",
+        "unknown-process",
+        "unknown-language",
+        "no-addresses",
+        "bad-address-from-env",
+        "bad-smtp-security",
+        "smtp-user-without-password",
+        "smtp-without-sender",
     ],
 )
 def test_a_configuration_error_stops_the_run_with_one_line_naming_the_key(

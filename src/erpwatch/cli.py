@@ -7,6 +7,7 @@ import sys
 from collections.abc import Sequence
 
 from . import __version__
+from . import _preview as preview
 from .sandbox import server as sandbox_server
 
 
@@ -25,6 +26,13 @@ def build_parser() -> argparse.ArgumentParser:
     )
     sandbox_server.build_parser(sandbox)
     sandbox.set_defaults(handler=sandbox_server.run)
+    preview_command = commands.add_parser(
+        "preview",
+        help="render the mails a run would send, without sending them",
+        description="Render the mails of the last run (or an example) per recipient group, without sending.",
+    )
+    preview.build_parser(preview_command)
+    preview_command.set_defaults(handler=preview.run)
     return parser
 
 

@@ -7,6 +7,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
+from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
 from functools import cache
@@ -22,6 +23,9 @@ from ._wording import join_names, local_time, process_wording
 ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
 EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix
 SUBJECT_LIMIT = 200
+# Lines up to SMTP's 998-character limit: the default 78 makes Python fold a
+# subject that just misses it onto a line of its own, which leaves a leading space.
+_POLICY = policy.SMTP.clone(max_line_length=998)
 
 
 @dataclass(frozen=True)
@@ -142,7 +146,7 @@ def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage
     rendered = build_message(
         digest.kind, digest.group.language, context(digest, settings, run, report_attached=attach)
     )
-    message = EmailMessage()
+    message = EmailMessage(policy=_POLICY)
     message["Subject"] = rendered.subject
     message["From"] = mail.sender
     message["To"] = ", ".join(digest.group.addresses)

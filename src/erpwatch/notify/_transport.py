@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import base64
 import smtplib
 import ssl
 from collections.abc import Iterator
@@ -35,6 +36,26 @@ def _tls_context(settings: SmtpSettings) -> ssl.SSLContext:
     return context
 
 
+def _login(client: smtplib.SMTP, username: str, password: str) -> None:
+    """AUTH PLAIN in UTF-8 (RFC 4616) when the server offers it: smtplib's own
+    login encodes credentials as ASCII and fails on a password like 'pässword'."""
+    mechanisms = client.esmtp_features.get("auth", "").upper().split()
+    if "PLAIN" not in mechanisms:
+        try:
+            client.login(username, password)
+        except UnicodeEncodeError:
+            raise MailDeliveryFailed(
+                "SMTP_USERNAME or SMTP_PASSWORD has non-ASCII characters and the mail server "
+                "does not offer AUTH PLAIN, the only login that carries them",
+                retryable=False,
+            ) from None
+        return
+    token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode("ascii")
+    code, answer = client.docmd("AUTH", f"PLAIN {token}")
+    if code != 235:
+        raise smtplib.SMTPAuthenticationError(code, answer)
+
+
 @contextmanager
 def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
     """A logged-in SMTP session; every failure becomes a MailDeliveryFailed that says why."""
@@ -55,7 +76,7 @@ def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
                 client.starttls(context=_tls_context(settings))
                 client.ehlo()
             if settings.username and settings.password:
-                client.login(settings.username, settings.password)
+                _login(client, settings.username, settings.password)
             yield client
     except smtplib.SMTPAuthenticationError as error:
         raise MailDeliveryFailed(

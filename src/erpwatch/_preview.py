@@ -1,0 +1,159 @@
+"""``erpwatch preview``: the mails a run would send, rendered but not sent."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import sys
+from datetime import UTC, datetime
+from pathlib import Path
+
+from .capture import Exchange
+from .config import ConfigError, Settings, find_config, load_settings, read_environment
+from .diagnosis import Category, Diagnosis
+from .notify import RunContext, compose, incidents_of, plan_digests
+from .result import MonitorResult, RunResult
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--config", metavar="PATH", help="the erpwatch config file (default: erpwatch.toml here)"
+    )
+    parser.add_argument(
+        "--summary",
+        metavar="PATH",
+        help="the run result to preview (default: <reports>/summary.json)",
+    )
+    parser.add_argument(
+        "--example",
+        action="store_true",
+        help="preview a typical alert (orders refused by the ERP) instead",
+    )
+    parser.add_argument(
+        "--out", metavar="DIR", help="where to write the previews (default: <reports>/preview)"
+    )
+    parser.add_argument(
+        "--show", action="store_true", help="also print the plain-text part of each mail"
+    )
+    return parser
+
+
+def _fail(message: str) -> int:
+    print(f"erpwatch preview: {message}", file=sys.stderr)
+    return 2
+
+
+def example_run(settings: Settings) -> RunResult:
+    """A typical alert: the ERP started refusing orders after a stricter VAT rule."""
+    mail = settings.mail
+    routed = [p for p in (mail.routing if mail else {}) if mail and mail.routing[p]]
+    process = "orders" if "orders" in routed or not routed else routed[0]
+    url = "https://api.businesscentral.dynamics.com/v2.0/tenant/production/api/v2.0/companies(5b1c6a8e-2f0e-4c59-9a55-0c6f1a3e7d21)/salesOrders"
+    message = "VAT Registration No. must have a value in Customer: No.=C10001. It cannot be zero or empty."
+    exchange = Exchange(
+        method="POST",
+        url=url,
+        request_headers={"Authorization": "[redacted]", "Content-Type": "application/json"},
+        request_body='{"externalDocumentNumber": "WEB-1001", "customerNumber": "C10001", "salesOrderLines": [{"lineType": "Item", "lineObjectNumber": "1896-S", "quantity": 2}]}',
+        status=400,
+        reason="Bad Request",
+        response_headers={"Content-Type": "application/json; odata.metadata=minimal"},
+        response_body=json.dumps(
+            {
+                "error": {
+                    "code": "Application_FieldValidationException",
+                    "message": message + "  CorrelationId:  2b0d5a9e-8a8c-4d6b-9d0e-64e4e2a1c0f7.",
+                }
+            }
+        ),
+        duration_ms=212.0,
+        started_at=datetime.now(UTC).isoformat(timespec="milliseconds"),
+    )
+    diagnosis = Diagnosis(
+        category=Category.REJECTED,
+        reason="HTTP 400: the ERP refused the request",
+        call="POST /companies(…)/salesOrders",
+        method="POST",
+        url=url,
+        status=400,
+        erp_dialect="Business Central",
+        erp_code="Application_FieldValidationException",
+        erp_message=message,
+        erp_field="VAT Registration No.",
+        correlation_id="2b0d5a9e-8a8c-4d6b-9d0e-64e4e2a1c0f7",
+        duration_ms=212.0,
+        exchange_index=0,
+    )
+    now = datetime.now(UTC).isoformat(timespec="seconds")
+    return RunResult(
+        run_id="example",
+        started_at=now,
+        finished_at=now,
+        environment=settings.environment,
+        erp_base_url=None,
+        erp_sandbox=False,
+        monitors=[
+            MonitorResult(
+                nodeid=f"monitors/test_{process}.py::test_example",
+                name="test_example",
+                process=process,
+                critical=True,
+                outcome="failed",
+                exchanges=[exchange],
+                failing_exchange=0,
+                diagnosis=diagnosis,
+            )
+        ],
+    )
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config_path = find_config(Path.cwd(), args.config, read_environment(Path.cwd()))
+        if config_path is None:
+            return _fail(f"no erpwatch.toml in {Path.cwd()}; give --config PATH")
+        settings = load_settings(config_path, read_environment(config_path.parent))
+    except ConfigError as error:
+        return _fail(str(error))
+    mail = settings.mail
+    if mail is None or not mail.groups:
+        return _fail(
+            f"{config_path.name} has no recipient groups ([groups.NAME]); nothing would be sent"
+        )
+    if args.example:
+        result = example_run(settings)
+    else:
+        summary = Path(args.summary) if args.summary else settings.reports_dir / "summary.json"
+        if not summary.is_file():
+            return _fail(f"no run result at {summary}: run the monitors first, or use --example")
+        try:
+            result = RunResult.from_dict(json.loads(summary.read_text(encoding="utf-8")))
+        except (ValueError, KeyError, TypeError) as error:
+            return _fail(f"{summary} is not a run result erpwatch can read ({error})")
+    finished = datetime.fromisoformat(result.finished_at)
+    digests = plan_digests(incidents_of(result, finished), mail)
+    if not digests:
+        print(f"Run {result.run_id} has no failure routed to a group: it would send no mail.")
+        print("Use --example to see what an alert looks like.")
+        return 0
+    out = Path(args.out) if args.out else settings.reports_dir / "preview"
+    out.mkdir(parents=True, exist_ok=True)
+    context = RunContext(
+        result.run_id, result.run_url, settings.reports_dir / "report.html", finished
+    )
+    for digest in digests:
+        message = compose(digest, settings, context)
+        stem = out / f"{result.run_id}-{digest.kind}-{digest.group.key}"
+        stem.with_suffix(".eml").write_bytes(message.as_bytes())
+        html_part, text_part = message.get_body(("html",)), message.get_body(("plain",))
+        assert html_part is not None
+        assert text_part is not None
+        stem.with_suffix(".html").write_text(str(html_part.get_content()), encoding="utf-8")
+        stem.with_suffix(".txt").write_text(str(text_part.get_content()), encoding="utf-8")
+        print(f"{digest.group.key} ({digest.group.language}) → {message['To']}")
+        print(f"  Subject: {message['Subject']}")
+        print(f"  {stem}.html  .txt  .eml")
+        if args.show:
+            print()
+            print(str(text_part.get_content()))
+    return 0
