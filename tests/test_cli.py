@@ -70,7 +70,7 @@ def test_preview_renders_an_example_alert_per_group_without_sending(tmp_path: Pa
         in result.stdout
     )
     assert "erp_partner (en) → erp-support@acme.example" in result.stdout
-    assert "Failing call   POST /companies(…)/salesOrders" in result.stdout
+    assert "Failing call     POST /companies(…)/salesOrders" in result.stdout
     written = sorted(p.name for p in (project / "reports" / "preview").iterdir())
     assert written == [
         f"example-alert-{g}.{ext}"

@@ -96,7 +96,7 @@ def test_a_fault_in_the_erp_fails_only_the_monitor_it_hits(
 
     root = separate_sandbox["ERP_BASE_URL"].removesuffix("/api/v2.0")
     requests.post(
-        f"{root}/_sandbox/faults", json={"kind": "unavailable", "target": "salesOrders"}, timeout=5
+        f"{root}/_sandbox/faults", json={"kind": "cryptic_500", "target": "salesOrders"}, timeout=5
     )
     completed, data = run_monitors(tmp_path, **separate_sandbox)
     assert completed.returncode == 1
@@ -104,5 +104,5 @@ def test_a_fault_in_the_erp_fails_only_the_monitor_it_hits(
     assert outcomes == {"customers": "passed", "orders": "failed"}
     failed = next(m for m in data["monitors"] if m["process"] == "orders")
     assert failed["failing_call"] == "POST /companies(…)/salesOrders"
-    assert "503 Application_ServiceUnavailable" in failed["message"]
+    assert "500: Internal error 0x8007000E" in failed["message"]
     assert failed["leftovers"] == []  # the customer it created was still removed

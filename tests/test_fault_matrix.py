@@ -34,6 +34,10 @@ reports = "{tmp_path / "reports"}"
 timeout = 1
 connect_timeout = 1
 
+[alerts]
+retry_delay = 0.1
+retry_after_cap = 1
+
 [processes.customers]
 title = "Customer creation"
 critical = true

@@ -14,7 +14,15 @@ import pytest
 from erpwatch.capture import Exchange
 from erpwatch.config import Settings, load_settings
 from erpwatch.diagnosis import Category, Diagnosis
-from erpwatch.notify import notify_run, summary_lines
+from erpwatch.notify import (
+    Delivery,
+    RunContext,
+    deliver,
+    incidents_of,
+    outbox_of,
+    plan_digests,
+    summary_lines,
+)
 from erpwatch.result import MonitorResult, RunResult
 from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
 
@@ -185,7 +193,10 @@ def test_without_an_smtp_server_the_mails_land_in_the_outbox(
     )
     assert len(list(outbox.glob("*.eml"))) == 2
     summary = read_summary(tmp_path / "reports" / "summary.json")
-    assert all(m["delivered"] is False and m["error"] is None for m in summary["mails"])
+    assert all(
+        (m["status"], m["delivered"], m["error"]) == ("outbox", False, None)
+        for m in summary["mails"]
+    )
 
 
 def test_a_passing_run_sends_nothing(
@@ -253,6 +264,17 @@ def failing_run(
         erp_sandbox=False,
         monitors=[monitor],
         run_url=RUN_URL,
+    )
+
+
+def notify_run(
+    run: RunResult, settings: Settings, report: Path | None, now: datetime
+) -> list[Delivery]:
+    """Mail a run's failures as fresh alerts, the way a first failing run does."""
+    assert settings.mail is not None
+    digests = plan_digests(incidents_of(run, now), settings.mail)
+    return deliver(
+        digests, settings, RunContext(run.run_id, run.run_url, report, now), outbox_of(settings)
     )
 
 

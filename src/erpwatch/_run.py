@@ -9,6 +9,7 @@ plain modules: capture, result, synthetic.
 from __future__ import annotations
 
 import secrets
+import time
 from collections.abc import Generator, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
@@ -16,12 +17,14 @@ from pathlib import Path
 from typing import Any
 
 import pytest
+from _pytest.runner import runtestprotocol
 
+from .alerts import AlertOutcome, RetryDecision, ping_heartbeat, process_run, retry_decision
 from .capture import RECORDER, Exchange
 from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
-from .notify import Delivery, notify_run, summary_lines
+from .notify import summary_lines
 from .report import diagnosis_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
@@ -29,6 +32,15 @@ from .synthetic import Leftover
 LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 MAX_MESSAGE_CHARS = 2000
+
+
+def run_clock(env: Mapping[str, str]) -> datetime:
+    """Now, or ERPWATCH_NOW (an ISO time) to replay a schedule with a controlled clock."""
+    fixed = env.get("ERPWATCH_NOW")
+    if fixed:
+        moment = datetime.fromisoformat(fixed)
+        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return datetime.now(UTC)
 
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:
@@ -80,6 +92,14 @@ def monitor_process(item: pytest.Item, settings: Settings) -> tuple[str | None, 
     return name, bool(critical), None
 
 
+def _first_failure(reports: list[pytest.TestReport]) -> str:
+    for report in reports:
+        diagnosis = getattr(report, "erpwatch", {}).get("diagnosis")
+        if report.failed and diagnosis:
+            return Diagnosis.from_dict(diagnosis).headline
+    return "failed"
+
+
 def _one_line(text: str | None) -> str:
     lines = (text or "").strip().splitlines()
     return lines[0] if lines else "failed"
@@ -126,18 +146,53 @@ class MonitorRun:
         self.started_at = datetime.now(UTC)
         self.results: dict[str, MonitorResult] = {}
         self.summary_written: Path | None = None
-        self.deliveries: list[Delivery] = []
-        self.notify_error: str | None = None
+        self.alerting = AlertOutcome()
+        self.harness_error: str | None = None
+        self.heartbeat_error: str | None = None
 
     # -- worker side --------------------------------------------------------
 
-    @pytest.hookimpl(wrapper=True, tryfirst=True)
-    def pytest_runtest_protocol(self, item: pytest.Item) -> Generator[None, object, object]:
+    # The whole protocol, so a monitor that failed transiently can run once more
+    # before anything is reported: only the last attempt's reports are logged.
+    @pytest.hookimpl(tryfirst=True)
+    def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
+        item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        reports = self._attempt(item, nextitem)
+        retry = self._retry_decision(reports, item)
+        if retry.retry:
+            first = _first_failure(reports)
+            time.sleep(retry.wait)
+            item.stash[EXCHANGES_KEY] = []
+            item.stash[LEFTOVERS_KEY] = [*item.stash.get(LEFTOVERS_KEY, [])]
+            reports = self._attempt(item, nextitem)
+            for report in reports:
+                report.erpwatch["retried"] = f"{first} (retried: {retry.reason})"
+        for report in reports:
+            item.ihook.pytest_runtest_logreport(report=report)
+        item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        return True
+
+    def _attempt(self, item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.TestReport]:
         RECORDER.start()
         try:
-            return (yield)
+            return runtestprotocol(item, nextitem=nextitem, log=False)
         finally:
             RECORDER.stop()
+
+    def _retry_decision(self, reports: list[pytest.TestReport], item: pytest.Item) -> RetryDecision:
+        call = next((r for r in reports if r.when == "call"), None)
+        if call is None or not call.failed or any(r.when == "setup" and r.failed for r in reports):
+            return RetryDecision(False, "no failure of the monitor's own call")
+        diagnosis = call.erpwatch.get("diagnosis")
+        alerts = self.settings.alerts
+        assert alerts is not None
+        exchanges: list[Exchange] = item.stash.get(EXCHANGES_KEY, [])
+        return retry_decision(
+            Diagnosis.from_dict(diagnosis) if diagnosis else None,
+            exchanges,
+            alerts.retry_delay,
+            alerts.retry_after_cap,
+        )
 
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         _, _, problem = monitor_process(item, self.settings)
@@ -246,16 +301,19 @@ class MonitorRun:
         run.write(self.summary_path)
         self.summary_written = self.summary_path
         html = getattr(self.config.option, "htmlpath", None)
+        now = run_clock(self.settings.env)
         try:
-            self.deliveries = notify_run(
-                run, self.settings, Path(html) if html else None, datetime.now(UTC)
-            )
+            self.alerting = process_run(run, self.settings, now, Path(html) if html else None)
         except Exception as error:
-            self.notify_error = f"composing the mails failed: {type(error).__name__}: {error}"
-            return
-        if self.deliveries:
-            run.mails = [delivery.to_dict() for delivery in self.deliveries]
+            self.harness_error = f"alerting failed: {type(error).__name__}: {error}"
+            session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
+        else:
+            run.mails = [d.to_dict() for d in self.alerting.deliveries]
             run.write(self.summary_path)
+        alerts = self.settings.alerts
+        if alerts is not None:
+            ok = run.outcome != "failed" and self.harness_error is None
+            self.heartbeat_error = ping_heartbeat(alerts, ok)
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings
@@ -288,9 +346,18 @@ class MonitorRun:
                 write(f"  {monitor.nodeid}: [{label}] {_one_line(diagnosis.headline)}")
             for leftover in monitor.leftovers:
                 write(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
-        for line in summary_lines(self.deliveries, self.settings):
+        for monitor in result.monitors:
+            if monitor.flaky:
+                write(f"  FLAKY {monitor.nodeid}: passed on a second try; first: {monitor.retried}")
+        if self.alerting.silenced:
+            write(f"mail: failures are not mailed now: {self.alerting.silenced}")
+        for warning in self.alerting.warnings:
+            write(f"WARNING {warning}", yellow=True)
+        for line in summary_lines(self.alerting.deliveries, self.settings):
             write(line, red=" NOT SENT " in line)
-        if self.notify_error:
-            write(f"mail: {self.notify_error}", red=True)
+        if self.harness_error:
+            write(f"ERROR {self.harness_error}", red=True)
+        if self.heartbeat_error:
+            write(f"WARNING {self.heartbeat_error}", yellow=True)
         if self.summary_written is not None:
             write(f"run result: {self.summary_written}")

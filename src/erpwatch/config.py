@@ -9,6 +9,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from datetime import datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -55,6 +56,36 @@ class ConfigError(Exception):
 
 
 @dataclass(frozen=True)
+class AlertRules:
+    """When to mail about one aspect (failing, or slow) of a process's monitors."""
+
+    after: int  # consecutive bad runs before the first alert
+    remind_every_hours: float  # while still bad; 0: never remind
+    resolve_after: int  # consecutive good runs before it counts as resolved
+    resolved_mail: bool
+
+
+@dataclass(frozen=True)
+class MaintenanceWindow:
+    """A recurring slot (local time) in which failures are recorded but not mailed."""
+
+    start: str  # "HH:MM"
+    end: str  # "HH:MM"; before start: the window runs past midnight
+    days: tuple[int, ...]  # 0 = Monday; all days when empty
+
+
+@dataclass(frozen=True)
+class AlertSettings:
+    state_file: Path
+    retry_delay: float  # seconds before re-running a monitor that failed transiently
+    retry_after_cap: float  # the most a Retry-After may make erpwatch wait
+    maintenance: tuple[MaintenanceWindow, ...]
+    silence_until: datetime | None
+    heartbeat_url: str | None
+    heartbeat_fail_url: str | None
+
+
+@dataclass(frozen=True)
 class ProcessSettings:
     name: str
     title: str
@@ -62,6 +93,8 @@ class ProcessSettings:
     latency_threshold: float | None = None  # seconds; a slower call makes a pass degraded
     # Per language: "headline" and "impact" overriding erpwatch's wording for the process.
     wording: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
+    # [processes.NAME.alerts]: overrides of the [alerts] lifecycle settings.
+    alerts: Mapping[str, Any] = field(default_factory=dict)
 
 
 @dataclass(frozen=True)
@@ -125,6 +158,8 @@ class Settings:
     env: Mapping[str, str] = field(repr=False)
     report_language: str = "en"
     mail: MailSettings | None = None
+    alerts: AlertSettings | None = None
+    lifecycle: Mapping[str, Any] = field(default_factory=dict)  # [alerts] lifecycle defaults
     erp: ErpSettings | None = None
 
     @property
@@ -225,6 +260,149 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(path.name, f"cannot be read: {error.strerror}", where) from None
 
 
+_LIFECYCLE_KEYS = {
+    "after": int,
+    "remind_every_hours": float,
+    "resolve_after": int,
+    "resolved_mail": bool,
+    "slow_after": int,
+    "slow_remind_every_hours": float,
+}
+
+
+def _lifecycle(
+    table: Mapping[str, Any], prefix: str, where: str, also_known: tuple[str, ...] = ()
+) -> dict[str, Any]:
+    """The alert lifecycle settings of a table ([alerts] or [processes.X.alerts]), checked."""
+    _reject_unknown(table, set(_LIFECYCLE_KEYS) | set(also_known), prefix, where)
+    values: dict[str, Any] = {}
+    for key, kind in _LIFECYCLE_KEYS.items():
+        if key not in table:
+            continue
+        value = table[key]
+        if kind is bool:
+            if not isinstance(value, bool):
+                raise ConfigError(f"{prefix}{key}", f"must be true or false, not {value!r}", where)
+        elif kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
+            raise ConfigError(
+                f"{prefix}{key}", f"must be a whole number of at least 1, not {value!r}", where
+            )
+        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
+            raise ConfigError(
+                f"{prefix}{key}", f"must be a number of at least 0, not {value!r}", where
+            )
+        values[key] = value
+    return values
+
+
+_DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")
+_CLOCK = re.compile(r"^([01]\d|2[0-3]):[0-5]\d$")
+
+
+def _maintenance(entries: Any, where: str) -> tuple[MaintenanceWindow, ...]:
+    if not isinstance(entries, list):
+        raise ConfigError(
+            "alerts.maintenance", "must be a list of [[alerts.maintenance]] tables", where
+        )
+    windows = []
+    for index, entry in enumerate(entries):
+        key = f"alerts.maintenance[{index}]"
+        if not isinstance(entry, dict):
+            raise ConfigError(key, "must be a table with start, end and optional days", where)
+        _reject_unknown(entry, {"start", "end", "days"}, f"{key}.", where)
+        for bound in ("start", "end"):
+            if not isinstance(entry.get(bound), str) or not _CLOCK.match(entry[bound]):
+                raise ConfigError(
+                    f"{key}.{bound}",
+                    f'must be a time like "04:00", not {entry.get(bound)!r}',
+                    where,
+                )
+        days = entry.get("days", [])
+        if not isinstance(days, list) or any(d not in _DAY_NAMES for d in days):
+            raise ConfigError(
+                f"{key}.days", f"must be a list of {', '.join(_DAY_NAMES)}, not {days!r}", where
+            )
+        windows.append(
+            MaintenanceWindow(
+                entry["start"], entry["end"], tuple(_DAY_NAMES.index(d) for d in days)
+            )
+        )
+    return tuple(windows)
+
+
+def _silence_until(env: Mapping[str, str], timezone: str) -> datetime | None:
+    raw = env.get("ERPWATCH_SILENCE_UNTIL", "")
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(
+            "ERPWATCH_SILENCE_UNTIL",
+            f"must be a date and time like 2026-11-28T06:00, not {raw!r}",
+            "environment or .env",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
+
+
+def _heartbeat(env: Mapping[str, str]) -> tuple[str | None, str | None]:
+    urls = []
+    for name in ("ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL"):
+        value = env.get(name) or None
+        if value is not None:
+            parts = urlsplit(value)
+            if parts.scheme not in ("http", "https") or not parts.hostname:
+                raise ConfigError(
+                    name, f"must be an http(s) URL, not {value!r}", "environment or .env"
+                )
+        urls.append(value)
+    url, fail_url = urls
+    if fail_url and not url:
+        raise ConfigError(
+            "ERPWATCH_HEARTBEAT_URL",
+            "is not set but ERPWATCH_HEARTBEAT_FAIL_URL is",
+            "environment or .env",
+        )
+    # healthchecks.io and compatible services take a failure at <url>/fail.
+    return url, fail_url or (url.rstrip("/") + "/fail" if url else None)
+
+
+def alert_settings(
+    data: Mapping[str, Any],
+    root: Path,
+    reports_dir: Path,
+    timezone: str,
+    env: Mapping[str, str],
+    where: str,
+) -> tuple[AlertSettings, dict[str, Any]]:
+    table = _table(data, "alerts", where)
+    defaults = _lifecycle(
+        table,
+        "alerts.",
+        where,
+        also_known=("state_file", "retry_delay", "retry_after_cap", "maintenance"),
+    )
+    state = env.get("ERPWATCH_STATE") or table.get("state_file")
+    if state is not None and (not isinstance(state, str) or not state.strip()):
+        raise ConfigError("alerts.state_file", f"must be a path, not {state!r}", where)
+    state_path = Path(state) if state else reports_dir / "state.json"
+    if not state_path.is_absolute():
+        state_path = root / state_path
+    retry_delay = _number(table, "retry_delay", 5.0, "alerts.", where)
+    cap = _number(table, "retry_after_cap", 30.0, "alerts.", where)
+    heartbeat_url, heartbeat_fail_url = _heartbeat(env)
+    settings = AlertSettings(
+        state_file=state_path,
+        retry_delay=float(retry_delay or 0),
+        retry_after_cap=float(cap or 0),
+        maintenance=_maintenance(table.get("maintenance", []), where),
+        silence_until=_silence_until(env, timezone),
+        heartbeat_url=heartbeat_url,
+        heartbeat_fail_url=heartbeat_fail_url,
+    )
+    return settings, defaults
+
+
 def _processes(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings]:
     processes: dict[str, ProcessSettings] = {}
     for name, table in _table(data, "processes", where).items():
@@ -235,7 +413,9 @@ def _processes(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings
             )
         if not isinstance(table, dict):
             raise ConfigError(f"processes.{name}", "must be a table", where)
-        _reject_unknown(table, {"title", "critical", "latency_threshold", "wording"}, prefix, where)
+        _reject_unknown(
+            table, {"title", "critical", "latency_threshold", "wording", "alerts"}, prefix, where
+        )
         critical = table.get("critical")
         if critical is not None and not isinstance(critical, bool):
             raise ConfigError(
@@ -257,6 +437,7 @@ def _processes(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings
             for key in texts:
                 _text(texts, key, "", f"{prefix}wording.{language}.", where)
         processes[name] = ProcessSettings(
+            alerts=_lifecycle(_table(table, "alerts", where), f"{prefix}alerts.", where),
             wording={language: dict(texts) for language, texts in wording.items()},
             name=name,
             title=_text(table, "title", name.replace("_", " ").capitalize(), prefix, where),
@@ -281,7 +462,9 @@ def load_settings(
     """
     where = str(config_path)
     data = load_config_file(config_path)
-    _reject_unknown(data, {"erpwatch", "processes", "erp", "mail", "groups", "routing"}, "", where)
+    _reject_unknown(
+        data, {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts"}, "", where
+    )
     general = _table(data, "erpwatch", where)
     _reject_unknown(
         general,
@@ -337,8 +520,19 @@ def load_settings(
         env=dict(env),
     )
     mail = mail_settings(data, settings.processes, env, where)
+    alerts, lifecycle_defaults = alert_settings(
+        data, root, settings.reports_dir, timezone, env, where
+    )
     erp = erp_settings(settings, sandbox)
-    return Settings(**{**settings.__dict__, "erp": erp, "mail": mail})
+    return Settings(
+        **{
+            **settings.__dict__,
+            "erp": erp,
+            "mail": mail,
+            "alerts": alerts,
+            "lifecycle": lifecycle_defaults,
+        }
+    )
 
 
 # -- mail: groups, routing, SMTP -------------------------------------------------

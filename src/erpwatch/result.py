@@ -34,6 +34,9 @@ class MonitorResult:
     leftovers: list[Leftover] = field(default_factory=list)
     diagnosis: Diagnosis | None = None
     degraded: bool = False  # passed, but slower than the process's threshold
+    # Re-run after a transient failure: the first try's failure, one line.
+    retried: str | None = None
+    flaky: bool = False  # passed on the second try
 
     def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
         """Fold one phase's test report (setup, call, teardown) into the result."""
@@ -44,11 +47,15 @@ class MonitorResult:
         if outcome == "skipped" and self.outcome == "passed":
             self.outcome = "skipped"
             self.message = payload.get("message")
+        if payload.get("retried"):
+            self.retried = payload["retried"]
+            self.flaky = outcome != "failed" and self.outcome != "failed"
         diagnosis = payload.get("diagnosis")
         if outcome == "passed" and diagnosis is not None and self.outcome == "passed":
             self.diagnosis = Diagnosis.from_dict(diagnosis)
             self.degraded = True
         if outcome == "failed" and self.outcome != "failed":
+            self.flaky = False
             self.outcome = "failed"
             self.degraded = False
             self.failed_phase = when
@@ -77,6 +84,8 @@ class MonitorResult:
             leftovers=[Leftover(**x) for x in data.get("leftovers", [])],
             diagnosis=Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None,
             degraded=data.get("degraded", False),
+            retried=data.get("retried"),
+            flaky=data.get("flaky", False),
         )
 
     @property

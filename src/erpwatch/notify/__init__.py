@@ -1,15 +1,16 @@
 """Notify: who gets which mail, in which language, and getting it to them.
 
-It works from the run result and knows nothing of HTTP capture beyond the
-recorded exchange it quotes in the technical appendix.
+It works from incidents (built by the alert lifecycle from the run result)
+and knows nothing of HTTP capture beyond the recorded exchange it quotes in
+the technical appendix.
 """
 
 from __future__ import annotations
 
 from ._compose import Rendered, build_message, compose, context
-from ._deliver import deliver, notify_run, outbox_of, summary_lines
-from ._model import KINDS, Delivery, Digest, Incident, RunContext
-from ._plan import incidents_of, plan_digests, recipients_of
+from ._deliver import deliver, outbox_of, summary_lines
+from ._model import KINDS, Delivery, Digest, Incident, Note, RunContext
+from ._plan import incidents_of, merge_incidents, plan_digests, recipients_of, root_cause_first
 from ._transport import MailDeliveryFailed
 
 __all__ = [
@@ -18,6 +19,7 @@ __all__ = [
     "Digest",
     "Incident",
     "MailDeliveryFailed",
+    "Note",
     "Rendered",
     "RunContext",
     "build_message",
@@ -25,9 +27,10 @@ __all__ = [
     "context",
     "deliver",
     "incidents_of",
-    "notify_run",
+    "merge_incidents",
     "outbox_of",
     "plan_digests",
     "recipients_of",
+    "root_cause_first",
     "summary_lines",
 ]

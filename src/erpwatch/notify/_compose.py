@@ -18,7 +18,7 @@ import jinja2
 from ..config import Settings
 from ..diagnosis import explain
 from ._model import Digest, Incident, RunContext
-from ._wording import join_names, local_time, process_wording
+from ._wording import duration_text, join_names, local_time, process_wording
 
 ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
 EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix
@@ -73,35 +73,53 @@ def short_call(call: str | None) -> str:
     return re.sub(r"/companies\(…\)", "", call or "").strip()
 
 
+def _variant(incident: Incident) -> str:
+    if incident.process == "_erp" and incident.diagnosis is not None:
+        return f"_root_{incident.diagnosis.category.value}"
+    if incident.kind == "resolved":
+        return "_resolved"
+    if incident.for_maintainers_only:
+        return "_monitor_error"
+    return "_slow" if incident.aspect == "slow" else ""
+
+
 def _incident_context(incident: Incident, settings: Settings, language: str) -> dict[str, Any]:
     diagnosis = incident.diagnosis
+    titles = [p.title if (p := settings.process(name)) else name for name in incident.processes]
     headline, impact = process_wording(
         incident.process,
         settings.process(incident.process),
         language,
-        monitor_error=incident.for_maintainers_only,
+        variant=_variant(incident),
+        processes=titles,
     )
-    explanation = explain(diagnosis, language)
-    exchange = incident.exchange
+    explanation = explain(diagnosis, language) if diagnosis is not None else None
+    exchange = incident.exchange if incident.kind != "resolved" else None
+    ended = incident.ended_at
     return {
+        "kind": incident.kind,
+        "aspect": incident.aspect,
         "process": incident.process,
         "headline": headline,
         "impact": impact,
-        "category": explanation.label,
-        "what": explanation.what,
-        "action": explanation.action,
-        "call": diagnosis.call,
-        "short_call": short_call(diagnosis.call),
-        "status": diagnosis.status,
-        "erp_code": diagnosis.erp_code,
-        "erp_message": _one_line(diagnosis.erp_message, ERP_TEXT_LIMIT),
-        "erp_field": diagnosis.erp_field,
-        "correlation_id": diagnosis.correlation_id,
-        "retry_after": diagnosis.retry_after,
-        "error": _one_line(diagnosis.error, ERP_TEXT_LIMIT),
-        "reason": diagnosis.reason,
+        "category": explanation.label if explanation else "",
+        "what": explanation.what if explanation else "",
+        "action": explanation.action if explanation else "",
+        "call": diagnosis.call if diagnosis else None,
+        "short_call": short_call(diagnosis.call if diagnosis else None),
+        "status": diagnosis.status if diagnosis else None,
+        "erp_code": diagnosis.erp_code if diagnosis else None,
+        "erp_message": _one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
+        "erp_field": diagnosis.erp_field if diagnosis else None,
+        "correlation_id": diagnosis.correlation_id if diagnosis else None,
+        "error": _one_line(diagnosis.error if diagnosis else None, ERP_TEXT_LIMIT),
+        "reason": diagnosis.reason if diagnosis else "",
         "first_seen": local_time(incident.first_seen, settings.timezone, language),
         "last_seen": local_time(incident.last_seen, settings.timezone, language),
+        "ended_at": local_time(ended, settings.timezone, language) if ended else "",
+        "duration": duration_text((ended - incident.first_seen).total_seconds(), language)
+        if ended
+        else "",
         "runs": incident.runs,
         "monitors": incident.monitors,
         "exchange": exchange,
@@ -119,9 +137,20 @@ def context(
     ]
     mail = settings.mail
     report_link = None if report_attached else (mail.report_url if mail else None) or run.run_url
+    notes = [
+        {
+            "title": p.title if (p := settings.process(note.process)) else note.process,
+            "monitor": note.monitor,
+            "at": local_time(note.at, settings.timezone, language),
+            "what": _one_line(note.what, ERP_TEXT_LIMIT),
+        }
+        for note in digest.notes
+    ]
     return {
         "group": digest.group,
+        "kind": digest.kind,
         "incidents": [_incident_context(i, settings, language) for i in digest.incidents],
+        "notes": notes,
         "others": others,
         "others_joined": join_names(others, language),
         "timezone": settings.timezone,

@@ -2,42 +2,112 @@
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
+from typing import Any
 
 from ..capture import Exchange
 from ..config import Group
 from ..diagnosis import Diagnosis
 
-KINDS = ("alert",)
+# Most urgent first: a digest takes the kind of its most urgent incident.
+KINDS = ("alert", "reminder", "resolved")
 
 
 @dataclass(frozen=True)
 class Incident:
-    """One process in trouble: what went wrong, where, and since when."""
+    """One process in trouble (or out of it): what went wrong, where, since when."""
 
+    kind: str  # alert, reminder or resolved
     process: str
-    diagnosis: Diagnosis
+    diagnosis: Diagnosis | None
     monitors: tuple[str, ...]
     exchange: Exchange | None  # the failing call, for the technical appendix
     first_seen: datetime
     last_seen: datetime
     runs: int = 1
+    aspect: str = "failing"  # or "slow"
+    ended_at: datetime | None = None  # resolved incidents
+    # A root cause shared by several processes (the ERP is down for all of them).
+    processes: tuple[str, ...] = ()
 
     @property
     def for_maintainers_only(self) -> bool:
-        return self.diagnosis.category.for_maintainers_only
+        return self.diagnosis is not None and self.diagnosis.category.for_maintainers_only
+
+    @property
+    def affected(self) -> tuple[str, ...]:
+        return self.processes or (self.process,)
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "kind": self.kind,
+            "process": self.process,
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "monitors": list(self.monitors),
+            "exchange": self.exchange.to_dict() if self.exchange else None,
+            "first_seen": self.first_seen.isoformat(),
+            "last_seen": self.last_seen.isoformat(),
+            "runs": self.runs,
+            "aspect": self.aspect,
+            "ended_at": self.ended_at.isoformat() if self.ended_at else None,
+            "processes": list(self.processes),
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> Incident:
+        return cls(
+            kind=data["kind"],
+            process=data["process"],
+            diagnosis=Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None,
+            monitors=tuple(data["monitors"]),
+            exchange=Exchange.from_dict(data["exchange"]) if data.get("exchange") else None,
+            first_seen=datetime.fromisoformat(data["first_seen"]),
+            last_seen=datetime.fromisoformat(data["last_seen"]),
+            runs=data.get("runs", 1),
+            aspect=data.get("aspect", "failing"),
+            ended_at=datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None,
+            processes=tuple(data.get("processes", ())),
+        )
+
+
+@dataclass(frozen=True)
+class Note:
+    """Something to mention in the next digest without alerting: a flaky pass."""
+
+    process: str
+    monitor: str
+    at: datetime
+    what: str  # the first try's failure, e.g. "POST /salesOrders → 503"
+
+    def to_dict(self) -> dict[str, str]:
+        return {
+            "process": self.process,
+            "monitor": self.monitor,
+            "at": self.at.isoformat(),
+            "what": self.what,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, str]) -> Note:
+        return cls(
+            data["process"], data["monitor"], datetime.fromisoformat(data["at"]), data["what"]
+        )
 
 
 @dataclass(frozen=True)
 class Digest:
     """The one mail a group gets from a run."""
 
-    kind: str
     group: Group
     incidents: tuple[Incident, ...]
     also_sent_to: tuple[Group, ...]
+    notes: tuple[Note, ...] = field(default=())
+
+    @property
+    def kind(self) -> str:
+        return min((i.kind for i in self.incidents), key=KINDS.index)
 
 
 @dataclass(frozen=True)
@@ -52,14 +122,18 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What became of one composed mail."""
+    """What became of one composed mail: sent, left in the outbox (no SMTP), or failed."""
 
     group: str
     recipients: tuple[str, ...]
     subject: str
     eml: Path
-    delivered: bool
+    status: str  # sent, outbox or failed
     error: str | None = None
+
+    @property
+    def delivered(self) -> bool:
+        return self.status == "sent"
 
     def to_dict(self) -> dict[str, object]:
         return {
@@ -67,6 +141,7 @@ class Delivery:
             "recipients": list(self.recipients),
             "subject": self.subject,
             "eml": str(self.eml),
+            "status": self.status,
             "delivered": self.delivered,
             "error": self.error,
         }

@@ -1,41 +1,64 @@
-"""Who gets what: incidents from a run result, and the routing policy in one function."""
+"""Who gets what: incidents grouped per process, the root cause first, and the
+routing policy in one function."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Iterable, Mapping, Sequence
+from dataclasses import replace
 from datetime import datetime
 
 from ..config import MailSettings
-from ..result import MonitorResult, RunResult
-from ._model import Digest, Incident
+from ..diagnosis import Category
+from ..result import RunResult
+from ._model import KINDS, Digest, Incident, Note
+
+ROOT_CAUSES = (Category.UNREACHABLE, Category.AUTH)
 
 
-def incidents_of(run: RunResult, now: datetime) -> list[Incident]:
-    """One incident per process and audience: the ERP's failures of a process
-    together, and separately the monitor bugs, which only the maintainers get."""
-    grouped: dict[tuple[str, bool], list[MonitorResult]] = {}
-    for monitor in run.monitors:
-        if monitor.outcome != "failed" or monitor.diagnosis is None:
+def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
+    """One incident per process, aspect and kind: a process's monitors together."""
+    merged: dict[tuple[str, str, str, bool], Incident] = {}
+    for item in items:
+        key = (item.process, item.aspect, item.kind, item.for_maintainers_only)
+        known = merged.get(key)
+        if known is None:
+            merged[key] = item
             continue
-        key = (monitor.process or "unassigned", monitor.diagnosis.category.for_maintainers_only)
-        grouped.setdefault(key, []).append(monitor)
-    incidents = []
-    for (process, _), monitors in grouped.items():
-        first = monitors[0]
-        assert first.diagnosis is not None
-        incidents.append(
-            Incident(
-                process=process,
-                diagnosis=first.diagnosis,
-                monitors=tuple(m.nodeid for m in monitors),
-                exchange=first.failing,
-                first_seen=now,
-                last_seen=now,
-            )
+        merged[key] = replace(
+            known,
+            monitors=known.monitors + tuple(m for m in item.monitors if m not in known.monitors),
+            first_seen=min(known.first_seen, item.first_seen),
+            last_seen=max(known.last_seen, item.last_seen),
+            runs=max(known.runs, item.runs),
+            ended_at=max(filter(None, (known.ended_at, item.ended_at)), default=None),
         )
-    # Critical processes first: they lead the subject line.
-    critical = {m.process for m in run.monitors if m.critical}
-    return sorted(incidents, key=lambda i: (i.process not in critical, i.process))
+    return sorted(merged.values(), key=lambda i: (KINDS.index(i.kind), i.process))
+
+
+def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) -> list[Incident]:
+    """When the ERP is unreachable, or refuses the credentials, for every process,
+    that cause is one incident listing the processes, not one per process."""
+    failing = [i for i in incidents if i.kind in ("alert", "reminder") and i.aspect == "failing"]
+    categories = {i.diagnosis.category for i in failing if i.diagnosis is not None}
+    covered = {i.process for i in failing}
+    if (
+        len(failing) < 2
+        or len(categories) != 1
+        or next(iter(categories)) not in ROOT_CAUSES
+        or not processes_in_run <= covered
+    ):
+        return list(incidents)
+    first = min(failing, key=lambda i: (KINDS.index(i.kind), i.first_seen))
+    cause = replace(
+        first,
+        process="_erp",
+        processes=tuple(sorted(covered)),
+        monitors=tuple(m for i in failing for m in i.monitors),
+        first_seen=min(i.first_seen for i in failing),
+        last_seen=max(i.last_seen for i in failing),
+        runs=max(i.runs for i in failing),
+    )
+    return [cause, *(i for i in incidents if i not in failing)]
 
 
 def recipients_of(incident: Incident, mail: MailSettings) -> tuple[str, ...]:
@@ -43,31 +66,67 @@ def recipients_of(incident: Incident, mail: MailSettings) -> tuple[str, ...]:
     the client and the ERP partner can do nothing about them."""
     if incident.for_maintainers_only:
         return (mail.maintainers,) if mail.maintainers else ()
-    return mail.routing.get(incident.process, ())
+    groups: list[str] = []
+    for process in incident.affected:
+        groups += [g for g in mail.routing.get(process, ()) if g not in groups]
+    return tuple(groups)
 
 
 def plan_digests(
-    incidents: Sequence[Incident], mail: MailSettings, kind: str = "alert"
+    incidents: Sequence[Incident],
+    mail: MailSettings,
+    pending: Mapping[str, Sequence[Incident]] | None = None,
+    notes: Mapping[str, Sequence[Note]] | None = None,
 ) -> list[Digest]:
-    """One digest per group, never one mail per failed test."""
-    per_group: dict[str, list[Incident]] = {}
+    """One digest per group, never one mail per failed test. Notifications a group
+    missed last time (``pending``) come first; a pending alert whose incident has
+    since resolved gives way to the resolved notice."""
+    per_group: dict[str, list[Incident]] = {
+        key: list(items) for key, items in (pending or {}).items()
+    }
     for incident in incidents:
         for group in recipients_of(incident, mail):
-            per_group.setdefault(group, []).append(incident)
+            queue = per_group.setdefault(group, [])
+            if incident.kind == "resolved":
+                queue[:] = [
+                    i for i in queue if (i.process, i.aspect) != (incident.process, incident.aspect)
+                ]
+            elif incident.kind == "reminder" and any(
+                (i.process, i.aspect) == (incident.process, incident.aspect) for i in queue
+            ):
+                continue  # they still have to hear the alert itself, which is pending
+            queue.append(incident)
     digests = []
     for key, group_incidents in per_group.items():
-        others = {
-            other
-            for incident in group_incidents
-            for other in recipients_of(incident, mail)
-            if other != key
-        }
+        if not group_incidents or key not in mail.groups:
+            continue
+        others = {o for i in group_incidents for o in recipients_of(i, mail) if o != key}
+        group_notes = tuple((notes or {}).get(key, ()))
         digests.append(
             Digest(
-                kind=kind,
                 group=mail.groups[key],
-                incidents=tuple(group_incidents),
-                also_sent_to=tuple(mail.groups[o] for o in sorted(others)),
+                incidents=tuple(merge_incidents(group_incidents)),
+                also_sent_to=tuple(mail.groups[o] for o in sorted(others) if o in mail.groups),
+                notes=group_notes,
             )
         )
     return digests
+
+
+def incidents_of(run: RunResult, now: datetime) -> list[Incident]:
+    """Every failure of a run as a fresh alert: what its first mail looks like."""
+    items = [
+        Incident(
+            kind="alert",
+            process=m.process or "unassigned",
+            diagnosis=m.diagnosis,
+            monitors=(m.nodeid,),
+            exchange=m.failing,
+            first_seen=now,
+            last_seen=now,
+        )
+        for m in run.monitors
+        if m.outcome == "failed" and m.diagnosis is not None
+    ]
+    processes = {m.process or "unassigned" for m in run.monitors}
+    return root_cause_first(merge_incidents(items), processes)

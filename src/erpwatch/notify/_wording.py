@@ -45,15 +45,40 @@ def _defaults() -> dict[str, dict[str, dict[str, str]]]:
 
 
 def process_wording(
-    process: str, settings: ProcessSettings | None, language: str, *, monitor_error: bool = False
+    process: str,
+    settings: ProcessSettings | None,
+    language: str,
+    *,
+    variant: str = "",
+    processes: Sequence[str] = (),
 ) -> tuple[str, str]:
-    """(headline, impact) for a process in a language; config overrides the defaults."""
+    """(headline, impact) for a process in a language. ``variant``: "" for the
+    process's own wording (config overrides the defaults), or one of
+    ``_monitor_error``, ``_slow``, ``_resolved``, ``_root_unreachable``, ``_root_auth``."""
     title = settings.title if settings is not None else process
-    key = "_monitor_error" if monitor_error else (process if process in _defaults() else "_default")
+    key = variant or (process if process in _defaults() else "_default")
     wording = dict(_defaults()[key][language])
-    if settings is not None and not monitor_error:
+    if settings is not None and not variant:
         wording.update(settings.wording.get(language, {}))
-    return wording["headline"].format(title=title), wording["impact"].format(title=title)
+    values = {"title": title, "processes": join_names(list(processes), language)}
+    return wording["headline"].format(**values), wording["impact"].format(**values)
+
+
+_UNITS = {"en": ("d", "h", "min"), "nl": ("d", "u", "min"), "fr": ("j", "h", "min")}
+
+
+def duration_text(seconds: float, language: str) -> str:
+    """``3 h 12 min`` (``3 u 12 min`` in Dutch); at least a minute."""
+    day, hour, minute = _UNITS[language]
+    minutes = max(1, round(seconds / 60))
+    days, rest = divmod(minutes, 24 * 60)
+    hours, minutes = divmod(rest, 60)
+    parts = [
+        f"{days} {day}" if days else "",
+        f"{hours} {hour}" if hours else "",
+        f"{minutes} {minute}" if minutes else "",
+    ]
+    return " ".join(p for p in parts if p)
 
 
 def local_time(moment: datetime, timezone: str, language: str) -> str:

@@ -1,0 +1,158 @@
+"""One run through the alert lifecycle: load the state, decide per monitor,
+mail what is due (and what was not delivered last time), save the state."""
+
+from __future__ import annotations
+
+from collections.abc import Iterator
+from dataclasses import dataclass, field
+from datetime import datetime
+from pathlib import Path
+from typing import Any
+
+from ..config import Settings
+from ..diagnosis import Diagnosis
+from ..notify import (
+    Delivery,
+    Incident,
+    Note,
+    RunContext,
+    deliver,
+    outbox_of,
+    plan_digests,
+    root_cause_first,
+)
+from ..result import MonitorResult, RunResult
+from ._policy import decide, rules_for
+from ._state import MonitorState, State, StateStore, Track
+from ._windows import silenced_by
+
+
+@dataclass
+class AlertOutcome:
+    deliveries: list[Delivery] = field(default_factory=list)
+    silenced: str | None = None
+    warnings: list[str] = field(default_factory=list)
+    decisions: list[dict[str, Any]] = field(default_factory=list)
+
+
+def _observations(monitor: MonitorResult) -> Iterator[tuple[str, bool]]:
+    """(aspect, bad) for what this run tells about a monitor. A failed monitor says
+    nothing about speed; a skipped one says nothing at all."""
+    if monitor.outcome == "failed":
+        yield "failing", True
+    elif monitor.outcome == "passed":
+        yield "failing", False
+        yield "slow", monitor.degraded
+
+
+def _incident(
+    kind: str, aspect: str, monitor: MonitorResult, track: Track, ended: str | None
+) -> Incident:
+    # A resolved incident quotes the last failure it had, from the state.
+    diagnosis = monitor.diagnosis
+    if kind == "resolved":
+        diagnosis = Diagnosis.from_dict(track.diagnosis) if track.diagnosis else None
+    return Incident(
+        kind=kind,
+        process=monitor.process or "unassigned",
+        diagnosis=diagnosis,
+        monitors=(monitor.nodeid,),
+        exchange=monitor.failing if kind != "resolved" else None,
+        first_seen=datetime.fromisoformat(track.since or ended or ""),
+        last_seen=datetime.fromisoformat(track.last_seen or track.since or ended or ""),
+        runs=track.runs,
+        aspect=aspect,
+        ended_at=datetime.fromisoformat(ended) if ended else None,
+    )
+
+
+def evaluate(
+    state: State, run: RunResult, settings: Settings, now: datetime, silenced: bool
+) -> tuple[list[Incident], list[dict[str, Any]]]:
+    """Apply the policy to every monitor of the run; the incidents that are due."""
+    incidents: list[Incident] = []
+    decisions: list[dict[str, Any]] = []
+    for monitor in run.monitors:
+        entry = state.monitors.setdefault(
+            monitor.nodeid, MonitorState(process=monitor.process or "unassigned")
+        )
+        entry.process = monitor.process or entry.process
+        for aspect, bad in _observations(monitor):
+            before = entry.track(aspect)
+            rules = rules_for(settings, monitor.process, monitor.critical, aspect)
+            diagnosis = monitor.diagnosis.to_dict() if bad and monitor.diagnosis else None
+            decision = decide(before, bad, diagnosis, rules, now, silenced)
+            setattr(entry, aspect, decision.track)
+            decisions.append(
+                {
+                    "monitor": monitor.nodeid,
+                    "aspect": aspect,
+                    "notify": decision.notify,
+                    "reason": decision.reason,
+                }
+            )
+            if decision.notify == "resolved":
+                ended = before.recovered_at or now.isoformat(timespec="seconds")
+                incidents.append(_incident("resolved", aspect, monitor, before, ended))
+            elif decision.notify is not None:
+                incidents.append(_incident(decision.notify, aspect, monitor, decision.track, None))
+    processes = {m.process or "unassigned" for m in run.monitors}
+    return root_cause_first(incidents, processes), decisions
+
+
+def _flaky_notes(run: RunResult, now: datetime) -> list[Note]:
+    return [
+        Note(process=m.process or "unassigned", monitor=m.nodeid, at=now, what=m.retried or "")
+        for m in run.monitors
+        if m.flaky
+    ]
+
+
+def process_run(
+    run: RunResult, settings: Settings, now: datetime, report_path: Path | None
+) -> AlertOutcome:
+    """Decide, mail and remember; under the state lock, so two runs cannot interleave."""
+    alerts, mail = settings.alerts, settings.mail
+    assert alerts is not None
+    outcome = AlertOutcome()
+    store = StateStore(alerts.state_file)
+    with store.locked():
+        state = store.load()
+        outcome.warnings += store.warnings
+        outcome.silenced = silenced_by(alerts, now, settings.timezone)
+        incidents, outcome.decisions = evaluate(
+            state, run, settings, now, outcome.silenced is not None
+        )
+        if mail is not None and mail.groups:
+            for note in _flaky_notes(run, now):
+                for group in mail.routing.get(note.process, ()):
+                    state.notes.setdefault(group, []).append(note.to_dict())
+            pending = {
+                g: [Incident.from_dict(i) for i in items] for g, items in state.pending.items()
+            }
+            if outcome.silenced:
+                # Failure mail waits for the window to end; good news does not.
+                held = {
+                    g: [i for i in items if i.kind != "resolved"] for g, items in pending.items()
+                }
+                pending = {
+                    g: [i for i in items if i.kind == "resolved"] for g, items in pending.items()
+                }
+                held_new = [i for i in incidents if i.kind != "resolved"]
+                incidents = [i for i in incidents if i.kind == "resolved"]
+                for digest in plan_digests(held_new, mail, held):
+                    state.pending[digest.group.key] = [i.to_dict() for i in digest.incidents]
+            notes = {g: [Note.from_dict(n) for n in items] for g, items in state.notes.items()}
+            digests = plan_digests(incidents, mail, pending, notes)
+            context = RunContext(run.run_id, run.run_url, report_path, now)
+            outcome.deliveries = deliver(digests, settings, context, outbox_of(settings))
+            for digest, delivery in zip(digests, outcome.deliveries, strict=True):
+                if delivery.status == "failed":
+                    state.pending[digest.group.key] = [i.to_dict() for i in digest.incidents]
+                else:
+                    if not outcome.silenced:
+                        state.pending.pop(digest.group.key, None)
+                    state.notes.pop(digest.group.key, None)
+        state.updated_at = now.isoformat(timespec="seconds")
+        store.save(state)
+    return outcome

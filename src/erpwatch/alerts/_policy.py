@@ -1,0 +1,112 @@
+"""The alert policy, in one function, and the rules it applies per process."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, replace
+from datetime import datetime, timedelta
+from typing import Any
+
+from ..config import AlertRules, Settings
+from ._state import Track
+
+ALERT, REMINDER, RESOLVED = "alert", "reminder", "resolved"
+ASPECTS = ("failing", "slow")
+
+
+def rules_for(settings: Settings, process: str | None, critical: bool, aspect: str) -> AlertRules:
+    """The lifecycle of a process, from erpwatch's defaults, [alerts] and the process's own."""
+    declared = settings.process(process) if process else None
+    values: dict[str, Any] = {
+        "after": 1 if critical else 2,
+        "remind_every_hours": 4.0,
+        "resolve_after": 2,
+        "resolved_mail": True,
+        # Slow is quieter: a few slow runs in a row, a reminder a day.
+        "slow_after": 3,
+        "slow_remind_every_hours": 24.0,
+        **settings.lifecycle,
+        **(declared.alerts if declared else {}),
+    }
+    if aspect == "slow":
+        return AlertRules(
+            after=int(values["slow_after"]),
+            remind_every_hours=float(values["slow_remind_every_hours"]),
+            resolve_after=int(values["resolve_after"]),
+            resolved_mail=bool(values["resolved_mail"]),
+        )
+    return AlertRules(
+        after=int(values["after"]),
+        remind_every_hours=float(values["remind_every_hours"]),
+        resolve_after=int(values["resolve_after"]),
+        resolved_mail=bool(values["resolved_mail"]),
+    )
+
+
+@dataclass(frozen=True)
+class Decision:
+    track: Track
+    notify: str | None  # alert, reminder, resolved, or None
+    reason: str
+
+
+def decide(
+    track: Track,
+    bad: bool,
+    diagnosis: dict[str, Any] | None,
+    rules: AlertRules,
+    now: datetime,
+    silenced: bool,
+) -> Decision:
+    """The transition of one monitor aspect for one run: ok → bad (alert after
+    ``rules.after`` bad runs), bad → bad (a reminder every ``remind_every_hours``),
+    bad → ok (resolved after ``resolve_after`` good runs). Silenced (a maintenance
+    window) keeps failure mail back; an alert still due is sent after the window."""
+    stamp = now.isoformat(timespec="seconds")
+    if bad:
+        opening = not track.bad
+        updated = replace(
+            track,
+            bad=True,
+            since=stamp if opening else track.since,
+            last_seen=stamp,
+            bad_runs=1 if opening else track.bad_runs + 1,
+            good_runs=0,
+            recovered_at=None,
+            runs=1 if opening else track.runs + 1,
+            alerted=False if opening else track.alerted,
+            last_notified=None if opening else track.last_notified,
+            diagnosis=diagnosis,
+        )
+        if not updated.alerted:
+            if updated.bad_runs < rules.after:
+                return Decision(
+                    updated, None, f"bad run {updated.bad_runs} of {rules.after} before an alert"
+                )
+            if silenced:
+                return Decision(updated, None, "alert due, held back by a maintenance window")
+            return Decision(replace(updated, alerted=True, last_notified=stamp), ALERT, "alert due")
+        if rules.remind_every_hours <= 0 or updated.last_notified is None:
+            return Decision(updated, None, "alerted; no reminders")
+        due = datetime.fromisoformat(updated.last_notified) + timedelta(
+            hours=rules.remind_every_hours
+        )
+        if now < due:
+            return Decision(
+                updated, None, f"alerted; next reminder at {due.isoformat(timespec='seconds')}"
+            )
+        if silenced:
+            return Decision(updated, None, "reminder due, held back by a maintenance window")
+        return Decision(replace(updated, last_notified=stamp), REMINDER, "reminder due")
+    if not track.bad:
+        return Decision(track, None, "ok")
+    updated = replace(
+        track, good_runs=track.good_runs + 1, bad_runs=0, recovered_at=track.recovered_at or stamp
+    )
+    if updated.good_runs < rules.resolve_after:
+        return Decision(
+            updated, None, f"good run {updated.good_runs} of {rules.resolve_after} before resolved"
+        )
+    closed = Track()
+    if track.alerted and rules.resolved_mail:
+        return Decision(closed, RESOLVED, "resolved after an alert")
+    return Decision(closed, None, "resolved before anyone was alerted")
