@@ -1,10 +1,14 @@
 from __future__ import annotations
 
-from collections.abc import Iterator
+import threading
+from collections.abc import Iterable, Iterator
 from typing import Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
 import requests
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from erpwatch.capture import Recorder
 from erpwatch.sandbox import RunningSandbox, SandboxApp, start
@@ -58,3 +62,21 @@ class Api:
 @pytest.fixture
 def api(sandbox: RunningSandbox) -> Api:
     return Api(sandbox)
+
+
+@pytest.fixture
+def heartbeat_server() -> Iterator[tuple[str, list[str]]]:
+    """A healthchecks.io-like ping endpoint on loopback; it answers 500 under /broken."""
+    pings: list[str] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        pings.append(request.path)
+        status = 500 if request.path.endswith("/broken") else 200
+        return Response("OK", status=status)(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}/ping/abc", pings
+    server.shutdown()

@@ -4,7 +4,7 @@ mail what is due (and what was not delivered last time), save the state."""
 from __future__ import annotations
 
 from collections.abc import Iterator
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from datetime import datetime
 from pathlib import Path
 from typing import Any
@@ -100,6 +100,22 @@ def evaluate(
     return root_cause_first(incidents, processes), decisions
 
 
+def _refreshed(incident: Incident, state: State) -> Incident:
+    """A pending alert, brought up to date: still failing now, how many runs."""
+    if incident.kind == "resolved":
+        return incident
+    tracks = [
+        state.monitors[m].track(incident.aspect) for m in incident.monitors if m in state.monitors
+    ]
+    bad = [t for t in tracks if t.bad and t.last_seen]
+    if not bad:
+        return incident
+    last_seen = max(datetime.fromisoformat(t.last_seen or "") for t in bad)
+    return replace(
+        incident, last_seen=max(last_seen, incident.last_seen), runs=max(t.runs for t in bad)
+    )
+
+
 def _flaky_notes(run: RunResult, now: datetime) -> list[Note]:
     return [
         Note(process=m.process or "unassigned", monitor=m.nodeid, at=now, what=m.retried or "")
@@ -128,7 +144,8 @@ def process_run(
                 for group in mail.routing.get(note.process, ()):
                     state.notes.setdefault(group, []).append(note.to_dict())
             pending = {
-                g: [Incident.from_dict(i) for i in items] for g, items in state.pending.items()
+                g: [_refreshed(Incident.from_dict(i), state) for i in items]
+                for g, items in state.pending.items()
             }
             if outcome.silenced:
                 # Failure mail waits for the window to end; good news does not.
