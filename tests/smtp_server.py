@@ -94,3 +94,17 @@ def start_smtp(tmp_path: Path, security: str = "none", auth: bool = False) -> Ru
     controller = Controller(inbox, hostname="127.0.0.1", port=port, **kwargs)
     controller.start()
     return RunningSmtp(controller, inbox, port, env)
+
+
+def text_of(message: EmailMessage) -> str:
+    """The plain-text part of a received mail."""
+    body = message.get_body(("plain",))
+    assert body is not None
+    return str(body.get_content())
+
+
+def html_of(message: EmailMessage) -> str:
+    """The HTML part of a received mail."""
+    body = message.get_body(("html",))
+    assert body is not None
+    return str(body.get_content())

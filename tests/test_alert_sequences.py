@@ -15,9 +15,9 @@ from typing import Any
 
 import pytest
 
-from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
+from erpwatch.sandbox import RunningSandbox, parse_fault
 
-from .smtp_server import RunningSmtp, free_port, start_smtp
+from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
 from .support import REPO, clean_environment, read_summary
 
 T0 = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 21:00 in Brussels
@@ -117,20 +117,8 @@ def subjects(mails: list[EmailMessage], address: str) -> list[str]:
     return [str(m["Subject"]) for m in mails if address in str(m["To"])]
 
 
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
 CLIENT, PARTNER = "owner@webshop.example", "erp-support@acme.example"
 VAT = "vat_required:salesOrders"
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with start(SandboxApp()) as running:
-        yield running
 
 
 @pytest.fixture

@@ -6,14 +6,13 @@ from __future__ import annotations
 
 import socket
 import subprocess
-from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
+from erpwatch.sandbox import RunningSandbox, parse_fault
 
 from .support import REPO, clean_environment, read_summary, run_pytest
 
@@ -60,12 +59,6 @@ def run_monitors(
         "monitors", f"--erpwatch-config={config}", env=clean_environment(**erp_settings)
     )
     return completed, read_summary(tmp_path / "reports" / "summary.json")
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with start(SandboxApp()) as running:
-        yield running
 
 
 @dataclass(frozen=True)

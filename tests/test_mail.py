@@ -6,7 +6,6 @@ from __future__ import annotations
 import re
 from collections.abc import Iterator
 from datetime import UTC, datetime
-from email.message import EmailMessage
 from pathlib import Path
 
 import pytest
@@ -24,9 +23,9 @@ from erpwatch.notify import (
     summary_lines,
 )
 from erpwatch.result import MonitorResult, RunResult
-from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
+from erpwatch.sandbox import RunningSandbox, parse_fault
 
-from .smtp_server import RunningSmtp, start_smtp
+from .smtp_server import RunningSmtp, html_of, start_smtp, text_of
 from .support import REPO, clean_environment, read_summary, run_pytest
 
 CONFIG = """
@@ -83,24 +82,6 @@ def write_config(tmp_path: Path) -> Path:
     config = tmp_path / "erpwatch.toml"
     config.write_text(CONFIG.format(monitors=REPO / "monitors", reports=tmp_path / "reports"))
     return config
-
-
-def text_of(message: EmailMessage) -> str:
-    body = message.get_body(("plain",))
-    assert body is not None
-    return str(body.get_content())
-
-
-def html_of(message: EmailMessage) -> str:
-    body = message.get_body(("html",))
-    assert body is not None
-    return str(body.get_content())
-
-
-@pytest.fixture
-def sandbox() -> Iterator[RunningSandbox]:
-    with start(SandboxApp()) as running:
-        yield running
 
 
 @pytest.fixture
