@@ -12,6 +12,7 @@ Routes:
 
 from __future__ import annotations
 
+import contextlib
 import json
 import re
 import secrets
@@ -20,7 +21,11 @@ import time
 import uuid
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
+from urllib.parse import urlencode
+from urllib.request import Request as UrlRequest
+from urllib.request import urlopen
 
 from werkzeug.wrappers import Request, Response
 
@@ -33,7 +38,8 @@ from .business_central import (
     Entity,
     not_found,
 )
-from .faults import KINDS, FaultBoard, FaultSpecError, parse_fault
+from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
+from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
 from .odata import ODataError, apply_query, parse_list, select
 
 API_ROOT = "/api/v2.0"
@@ -64,6 +70,14 @@ class SandboxApp:
     ) -> None:
         self.erp = BusinessCentral()
         self.faults = FaultBoard()
+        self.psp = PaymentProvider(
+            now=lambda: datetime.fromtimestamp(clock(), UTC), notify=self._send_webhook
+        )
+        self.shop_payments = ShopPaymentIntegration(
+            self.erp,
+            self.psp,
+            rejects_updates=lambda: self.faults.take_kind("payment_update_rejected") is not None,
+        )
         self.credentials = credentials or Credentials()
         self.token_ttl = token_ttl
         self._clock = clock
@@ -86,6 +100,8 @@ class SandboxApp:
         try:
             if path.startswith("/_sandbox/"):
                 return self._control(request)
+            if path.startswith(("/v2/", "/checkout/", "/_shop/")):
+                return self._payments(request)
             if path == TOKEN_PATH:
                 return self._with_faults(request, "token", None, self._token)
             match = _COMPANY_PATH.match(path)
@@ -174,6 +190,13 @@ class SandboxApp:
         return self.json(
             {"token_type": "Bearer", "expires_in": self.token_ttl, "access_token": token}
         )
+
+    def add_fault(self, fault: Fault, root_url: str) -> Fault:
+        """Switch a fault on; a seeding fault also plants its data."""
+        added = self.faults.add(fault)
+        if fault.kind == "paid_but_failed":
+            self.seed_reconciliation_mismatches(root_url)
+        return added
 
     def expire_tokens(self) -> None:
         with self._tokens_lock:
@@ -327,6 +350,102 @@ class SandboxApp:
         value = [self._render_line(line, document) for line in lines]
         return self.json({"@odata.context": context, "value": value})
 
+    # -- the payment provider and the shop's payment integration -------------
+
+    def _problem(self, problem: Problem) -> Response:
+        return Response(
+            json.dumps(problem.body()), status=problem.status, content_type="application/hal+json"
+        )
+
+    def _payments(self, request: Request) -> Response:
+        root = request.host_url.rstrip("/")
+        path = request.path.rstrip("/")
+        try:
+            if path.startswith("/_shop/mollie-webhook"):
+                payment_id = request.form.get("id", "")
+                try:
+                    self.shop_payments.handle_webhook(payment_id)
+                except BcError as error:
+                    return Response(f"ERP refused the payment update: {error.message}", status=500)
+                return Response("", status=200)
+            if path.startswith("/checkout/"):
+                return self._checkout(request, path.removeprefix("/checkout/"))
+            self.psp.authorize(request.headers.get("Authorization", ""))
+            if path == "/v2/payments" and request.method == "POST":
+                body = self._body(request)
+                return self._hal(self.psp.create(body, root), 201)
+            if path == "/v2/payments" and request.method == "GET":
+                raw_limit = request.args.get("limit", "50")
+                if not raw_limit.isdigit():
+                    raise Problem(400, "The limit must be a whole number.", "limit")
+                return self._hal(self.psp.page(int(raw_limit), request.args.get("from"), root))
+            if path.startswith("/v2/payments/") and request.method == "GET":
+                return self._hal(self.psp.get(path.removeprefix("/v2/payments/")))
+            raise Problem(404, f"The resource {request.method} {path} does not exist.")
+        except Problem as problem:
+            return self._problem(problem)
+        except BcError as error:  # a malformed body
+            return self._problem(Problem(400, error.message))
+
+    @staticmethod
+    def _hal(payload: Any, status: int = 200) -> Response:
+        return Response(json.dumps(payload), status=status, content_type="application/hal+json")
+
+    def _checkout(self, request: Request, payment_id: str) -> Response:
+        """Like Mollie's test checkout: choose the status the payment gets."""
+        if request.method == "POST":
+            status = request.form.get("status", "")
+            payment = self.psp.set_status(payment_id, status)
+            return Response(status=303, headers={"Location": payment["redirectUrl"]})
+        payment = self.psp.get(payment_id)
+        options = "".join(
+            f'<label><input type="radio" name="status" value="{s}"> {s}</label><br>'
+            for s in ("paid", "failed", "canceled", "expired")
+        )
+        page = (
+            f"<!DOCTYPE html><html><head><title>Test checkout</title></head><body><h1>Test payment {payment_id}</h1>"
+            f'<form method="post" action="/checkout/{payment_id}">{options}<button>Continue</button></form></body></html>'
+        )
+        return Response(page, content_type="text/html; charset=utf-8")
+
+    def _send_webhook(self, url: str, payment_id: str) -> None:
+        """Mollie calls the webhook on its own time, after the status change."""
+        if self.faults.take_kind("webhook_lost") is not None:
+            return
+        late = self.faults.take_kind("webhook_late")
+
+        def post() -> None:
+            if late is not None and self.stopping.wait(late.delay):
+                return
+            data = urlencode({"id": payment_id}).encode()
+            # A webhook that fails is lost, as with Mollie after its retries.
+            with contextlib.suppress(OSError, ValueError):
+                urlopen(UrlRequest(url, data=data, method="POST"), timeout=10).close()
+
+        threading.Thread(target=post, name=f"webhook-{payment_id}", daemon=True).start()
+
+    def seed_reconciliation_mismatches(self, root_url: str) -> None:
+        """Two invoices marked paid that the provider does not back: one failed, one refunded."""
+        company = self.erp.default_company_id
+        earlier = datetime.fromtimestamp(self._clock(), UTC) - timedelta(hours=2)
+        for order_id, status, refunded in (
+            ("WEB-90001", "failed", False),
+            ("WEB-90002", "paid", True),
+        ):
+            invoice = self.erp.paid_invoice(company, order_id, "C00020")
+            amount = f"{invoice['totalAmountIncludingTax']:.2f}"
+            payment = self.psp.create(
+                {
+                    "amount": {"currency": "EUR", "value": amount},
+                    "description": f"Order {order_id}",
+                    "redirectUrl": "https://webshop.example/thanks",
+                    "metadata": {"order_id": order_id},
+                },
+                root_url,
+                created_at=earlier,
+            )
+            self.psp.set_status(payment["id"], status, refunded=refunded, at=earlier)
+
     # -- sandbox-only controls ----------------------------------------------
 
     def _control(self, request: Request) -> Response:
@@ -335,6 +454,7 @@ class SandboxApp:
             return self.json({"status": "ok", "faults": len(self.faults.active())})
         if path == "/_sandbox/reset" and request.method == "POST":
             self.erp.seed()
+            self.psp.payments.clear()
             self.faults.clear()
             self.expire_tokens()
             return Response(status=204)
@@ -348,8 +468,20 @@ class SandboxApp:
                 return Response(status=204)
             if request.method == "POST":
                 try:
-                    fault = self.faults.add(parse_fault(self._body(request)))
+                    fault = self.add_fault(
+                        parse_fault(self._body(request)), request.host_url.rstrip("/")
+                    )
                 except FaultSpecError as error:
                     return self.json({"error": str(error)}, 400)
                 return self.json(fault.as_dict(), 201)
+        if path.startswith("/_sandbox/payments/") and request.method == "POST":
+            payment_id = path.removeprefix("/_sandbox/payments/")
+            body = self._body(request)
+            try:
+                payment = self.psp.set_status(
+                    payment_id, str(body.get("status")), refunded=bool(body.get("refunded"))
+                )
+            except Problem as problem:
+                return self._problem(problem)
+            return self._hal(payment)
         return self.json({"error": f"unknown sandbox control {request.method} {path}"}, 404)

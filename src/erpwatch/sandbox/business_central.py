@@ -646,6 +646,37 @@ class BusinessCentral:
                 return None if customer["taxRegistrationNumber"] else str(customer["number"])
             return None
 
+    def mark_invoice_paid(self, company_id: str, external_document_number: str) -> int:
+        """What the shop's payment integration does on a paid webhook; how many it marked."""
+        marked = 0
+        with self._lock:
+            for invoice in self.company(company_id).salesInvoices.values():
+                if (
+                    invoice["externalDocumentNumber"] == external_document_number
+                    and invoice["status"] == "Open"
+                ):
+                    invoice["status"] = "Paid"
+                    invoice["remainingAmount"] = 0
+                    self._stamp(invoice)
+                    marked += 1
+        return marked
+
+    def paid_invoice(
+        self, company_id: str, external_document_number: str, customer_number: str
+    ) -> Entity:
+        """A posted invoice marked paid, for seeding reconciliation scenarios."""
+        body = {
+            "externalDocumentNumber": external_document_number,
+            "customerNumber": customer_number,
+            "salesInvoiceLines": [
+                {"lineType": "Item", "lineObjectNumber": "1900-S", "quantity": 1}
+            ],
+        }
+        invoice = self.create(company_id, "salesInvoices", body)
+        self.post_invoice(company_id, invoice["id"])
+        self.mark_invoice_paid(company_id, external_document_number)
+        return self.get(company_id, "salesInvoices", invoice["id"])
+
     def post_invoice(self, company_id: str, invoice_id: str) -> None:
         with self._lock:
             invoice = self.company(company_id).salesInvoices.get(invoice_id.lower())

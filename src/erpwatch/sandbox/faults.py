@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import itertools
 import threading
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
@@ -30,14 +30,25 @@ KINDS: dict[str, str] = {
     "not_persisted": "a create is answered 201 but nothing is stored",
     "cryptic_500": "500 with a cryptic plain-text body",
     "wrong_content_type": "the answer comes as XML (Content-Type application/xml) instead of JSON",
+    # The payment provider and the shop's payment integration.
+    "webhook_lost": "the payment provider sends no webhooks",
+    "webhook_late": "webhooks arrive `delay` seconds late (default 10)",
+    "payment_update_rejected": "the ERP refuses the shop's payment update: invoices stay open",
+    "paid_but_failed": "seeds invoices marked paid whose payment failed or was refunded",
 }
+# Kinds that change how the shop behaves, asked for by name; every other kind
+# changes the ERP's answer to a request that matches its target and method.
+SHOP_KINDS = frozenset(
+    {"webhook_lost", "webhook_late", "payment_update_rejected", "paid_but_failed"}
+)
+REQUEST_KINDS = frozenset(KINDS) - SHOP_KINDS
 
 # Drift needs a field; these are the ones the reference monitors rely on.
 DEFAULT_DRIFT_FIELDS = {
     "salesOrders": "externalDocumentNumber",
     "customers": "taxRegistrationNumber",
 }
-DEFAULT_DELAYS = {"timeout": 120.0, "slow": 3.0}
+DEFAULT_DELAYS = {"timeout": 120.0, "slow": 3.0, "webhook_late": 10.0}
 _OPTIONS = {"kind", "target", "method", "times", "retry_after", "delay", "field", "renamed_to"}
 
 
@@ -156,10 +167,17 @@ class FaultBoard:
             return list(self._faults)
 
     def take(self, method: str, target: str) -> Fault | None:
-        """The first fault that hits this request, counting it as used."""
+        """The first request fault that hits this request, counting it as used."""
+        return self._take(lambda f: f.kind in REQUEST_KINDS and f.applies_to(method, target))
+
+    def take_kind(self, kind: str) -> Fault | None:
+        """The first fault of a behaviour kind, counting it as used."""
+        return self._take(lambda f: f.kind == kind)
+
+    def _take(self, wanted: Callable[[Fault], bool]) -> Fault | None:
         with self._lock:
             for fault in self._faults:
-                if not fault.applies_to(method, target):
+                if not wanted(fault):
                     continue
                 remaining = self._remaining[fault.id]
                 if remaining is not None:

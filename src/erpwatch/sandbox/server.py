@@ -37,6 +37,9 @@ class RunningSandbox:
             "ERP_CLIENT_ID": self.app.credentials.client_id,
             "ERP_CLIENT_SECRET": self.app.credentials.client_secret,
             "ERP_COMPANY_ID": self.app.erp.default_company_id,
+            "PSP_BASE_URL": self.root_url,
+            "PSP_API_KEY": self.app.psp.api_key,
+            "PAYMENT_WEBHOOK_URL": self.root_url + "/_shop/mollie-webhook",
         }
 
     def stop(self) -> None:
@@ -109,8 +112,7 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
 def run(args: argparse.Namespace) -> int:
     app = SandboxApp(token_ttl=args.token_ttl, credentials=Credentials())
     try:
-        for spec in args.fault:
-            app.faults.add(parse_fault(spec))
+        faults = [parse_fault(spec) for spec in args.fault]
     except FaultSpecError as error:
         print(f"erpwatch sandbox: {error}", file=sys.stderr)
         return 2
@@ -122,6 +124,8 @@ def run(args: argparse.Namespace) -> int:
             file=sys.stderr,
         )
         return 2
+    for fault in faults:
+        app.add_fault(fault, sandbox.root_url)
     if args.json:
         print(json.dumps(sandbox.settings()), flush=True)
     else:
