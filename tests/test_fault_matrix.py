@@ -17,6 +17,13 @@ from erpwatch.sandbox import RunningSandbox, parse_fault
 from .support import REPO, clean_environment, read_summary, run_pytest
 
 ORDERS = "POST /companies(…)/salesOrders"
+ORDER_MONITOR = "test_a_webshop_order_reaches_the_erp_with_its_lines_and_totals"
+HEALTHY = {
+    "test_a_new_webshop_customer_can_be_read_back_from_the_erp": "passed",
+    ORDER_MONITOR: "passed",
+    "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid": "passed",
+    "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid": "passed",
+}
 ORDER_READ = "GET /companies(…)/salesOrders(…)"
 
 
@@ -46,6 +53,13 @@ latency_threshold = 0.5
 title = "Order submission"
 critical = true
 latency_threshold = 0.5
+
+[processes.payments]
+title = "Payment status sync"
+critical = true
+
+[payments]
+sync_timeout = 1.5
 """
     )
     return config
@@ -157,11 +171,8 @@ def test_a_fault_fails_the_monitor_it_hits_with_the_right_diagnosis(
     output = completed.stdout + completed.stderr
     assert completed.returncode == (0 if case.degraded else 1), output
 
-    statuses = {m["process"]: m["status"] for m in data["monitors"]}
-    assert statuses == {
-        "customers": "passed",
-        "orders": "degraded" if case.degraded else "failed",
-    }, output
+    statuses = {m["name"]: m["status"] for m in data["monitors"]}
+    assert statuses == {**HEALTHY, ORDER_MONITOR: "degraded" if case.degraded else "failed"}, output
     orders = next(m for m in data["monitors"] if m["process"] == "orders")
     diagnosis = orders["diagnosis"]
     assert diagnosis["category"] == case.category, diagnosis
@@ -209,7 +220,9 @@ def test_an_unreachable_erp_fails_every_monitor_as_unreachable(tmp_path: Path) -
     }
     completed, data = run_monitors(tmp_path, settings)
     assert completed.returncode == 1
-    for monitor in data["monitors"]:
+    erp_monitors = [m for m in data["monitors"] if m["process"] in ("customers", "orders")]
+    assert len(erp_monitors) == 2
+    for monitor in erp_monitors:
         assert monitor["diagnosis"]["category"] == "unreachable"
         assert monitor["diagnosis"]["call"] == "POST /oauth2/v2.0/token"
         assert "Connection refused" in monitor["diagnosis"]["error"]
@@ -223,3 +236,45 @@ def test_the_healthy_sandbox_gives_no_failure_over_many_consecutive_runs(
         assert completed.returncode == 0, completed.stdout
         assert data["outcome"] == "passed"
         assert all(m["leftovers"] == [] for m in data["monitors"])
+
+
+PAYMENT_CASES = [
+    (
+        "webhook_lost",
+        "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
+        "status: sent 'Paid', ERP has 'Open'",
+    ),
+    (
+        "webhook_late,delay=5",
+        "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
+        "status: sent 'Paid', ERP has 'Open'",
+    ),
+    (
+        "payment_update_rejected",
+        "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
+        "status: sent 'Paid', ERP has 'Open'",
+    ),
+    (
+        "paid_but_failed",
+        "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid",
+        "2 payment(s) disagree with the ERP: WEB-90001 EUR 233.29: provider failed, ERP Paid; "
+        "WEB-90002 EUR 233.29: provider refunded, ERP Paid",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "failing", "message"), PAYMENT_CASES, ids=[c[0].split(",")[0] for c in PAYMENT_CASES]
+)
+def test_a_payment_fault_fails_the_payment_monitor_it_hits_as_a_data_mismatch(
+    tmp_path: Path, sandbox: RunningSandbox, fault: str, failing: str, message: str
+) -> None:
+    sandbox.app.add_fault(parse_fault(fault), sandbox.root_url)
+    completed, data = run_monitors(tmp_path, sandbox.settings())
+    outcomes = {m["name"]: m["status"] for m in data["monitors"]}
+    assert [name for name, status in outcomes.items() if status != "passed"] == [failing], (
+        completed.stdout
+    )
+    failed = next(m for m in data["monitors"] if m["name"] == failing)
+    assert failed["diagnosis"]["category"] == "data_mismatch", failed["diagnosis"]
+    assert message in failed["message"]

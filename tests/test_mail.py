@@ -45,6 +45,10 @@ critical = true
 title = "Order submission"
 critical = true
 
+[processes.payments]
+title = "Payment status sync"
+critical = true
+
 [processes.orders.wording.nl]
 headline = "Bestellingen bereiken het ERP niet (café Über, €)"
 

@@ -6,9 +6,17 @@ The public API for monitor authors; everything else is internal.
 from __future__ import annotations
 
 from .capture import Exchange
-from .checks import expect_same_fields
+from .checks import (
+    DataMismatch,
+    NotPersisted,
+    PaymentsOutOfSync,
+    StatusMismatch,
+    expect_same_fields,
+    wait_until,
+)
 from .config import ConfigError, Settings
 from .erp import ErpAuthFailed, ErpCallFailed, ErpClient
+from .psp import PaymentProviderClient, is_refunded
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover, SyntheticData
 
@@ -16,15 +24,22 @@ __version__ = "0.1.0"
 
 __all__ = [
     "ConfigError",
+    "DataMismatch",
     "ErpAuthFailed",
     "ErpCallFailed",
     "ErpClient",
     "Exchange",
     "Leftover",
     "MonitorResult",
+    "NotPersisted",
+    "PaymentProviderClient",
+    "PaymentsOutOfSync",
     "RunResult",
     "Settings",
+    "StatusMismatch",
     "SyntheticData",
     "__version__",
     "expect_same_fields",
+    "is_refunded",
+    "wait_until",
 ]

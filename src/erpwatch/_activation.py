@@ -8,7 +8,6 @@ erpwatch's own test suite, leaves the plugin dormant: no sandbox, no reports.
 
 from __future__ import annotations
 
-import dataclasses
 import os
 from dataclasses import dataclass
 from pathlib import Path
@@ -21,7 +20,6 @@ from ._sandbox_process import SandboxProcess, SandboxStartError, start_sandbox
 from .capture import RECORDER
 from .config import (
     ConfigError,
-    erp_settings,
     find_config,
     load_settings,
     read_environment,
@@ -90,13 +88,16 @@ def _activate(config: pytest.Config) -> Activation:
         if wants_sandbox(env):
             sandbox = start_sandbox()
             sandbox_settings = sandbox.settings
-    settings = dataclasses.replace(settings, erp=erp_settings(settings, sandbox_settings))
+    # Again, now with the sandbox's endpoints standing in for the unset ones.
+    settings = load_settings(config_path, env, sandbox_settings)
 
     RECORDER.install()
     for secret in settings.secrets:
         RECORDER.redactor.add_secret(secret)
     if settings.erp is not None:
         RECORDER.redactor.add_secret(settings.erp.client_secret)
+    if settings.payments is not None:
+        RECORDER.redactor.add_secret(settings.payments.api_key)
 
     summary = config.getoption("erpwatch_summary")
     summary_path = Path(summary) if summary else settings.reports_dir / "summary.json"

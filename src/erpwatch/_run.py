@@ -198,6 +198,12 @@ class MonitorRun:
         _, _, problem = monitor_process(item, self.settings)
         if problem is not None:
             pytest.fail(problem, pytrace=False)
+        permanent = item.get_closest_marker("leaves_records")
+        if permanent is not None and self.settings.environment == "live":
+            reason = (
+                permanent.args[0] if permanent.args else "it leaves records that cannot be removed"
+            )
+            pytest.skip(f"not on a live ERP: {reason} (erpwatch.environment is live)")
 
     @pytest.hookimpl(wrapper=True)
     def pytest_runtest_makereport(

@@ -3,8 +3,12 @@ and carry what the diagnosis needs (which fields, which call)."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
-from typing import Any
+import time
+from collections.abc import Callable, Iterable, Mapping, Sequence
+from dataclasses import dataclass
+from typing import Any, TypeVar
+
+T = TypeVar("T")
 
 
 class DataMismatch(AssertionError):
@@ -46,3 +50,46 @@ def expect_same_fields(
             different[field] = (sent.get(field), received[field])
     if missing or different:
         raise DataMismatch(call, missing, different)
+
+
+@dataclass(frozen=True)
+class StatusMismatch:
+    """One order on which the payment provider and the ERP disagree."""
+
+    order: str
+    amount: str
+    provider: str
+    erp: str
+
+    def __str__(self) -> str:
+        return f"{self.order} {self.amount}: provider {self.provider}, ERP {self.erp}"
+
+
+class PaymentsOutOfSync(DataMismatch):
+    """Payments and ERP invoices disagree; every mismatch is listed."""
+
+    def __init__(self, mismatches: Sequence[StatusMismatch]) -> None:
+        different = {m.order: (m.provider, m.erp) for m in mismatches}
+        DataMismatch.__init__(self, "payments vs. ERP invoices", [], different)
+        self.mismatches = list(mismatches)
+        self.args = (
+            f"{len(mismatches)} payment(s) disagree with the ERP: "
+            + "; ".join(map(str, mismatches)),
+        )
+
+    def __str__(self) -> str:
+        return str(self.args[0])
+
+
+def wait_until(
+    probe: Callable[[], T], done: Callable[[T], bool], *, timeout: float, interval: float = 1.0
+) -> T:
+    """Probe until ``done`` holds or ``timeout`` seconds pass; the last value either way.
+
+    For things the integration does a little later (a webhook, a queue)."""
+    deadline = time.monotonic() + timeout
+    value = probe()
+    while not done(value) and time.monotonic() < deadline:
+        time.sleep(min(interval, max(0.0, deadline - time.monotonic())))
+        value = probe()
+    return value

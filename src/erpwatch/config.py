@@ -145,6 +145,19 @@ class ErpSettings:
 
 
 @dataclass(frozen=True)
+class PaymentSettings:
+    """The payment provider (Mollie API v2) and how payment sync is checked."""
+
+    base_url: str  # without /v2
+    api_key: str = field(repr=False)
+    webhook_url: str | None  # the shop's webhook endpoint; needed by the active check
+    sync_timeout: float  # how long a paid payment may take to reach the ERP
+    grace_minutes: float  # reconciliation leaves younger payments alone
+    lookback: int  # how many recent payments reconciliation checks
+    sandbox: bool
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     root: Path
@@ -160,6 +173,7 @@ class Settings:
     mail: MailSettings | None = None
     alerts: AlertSettings | None = None
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # [alerts] lifecycle defaults
+    payments: PaymentSettings | None = None
     erp: ErpSettings | None = None
 
     @property
@@ -463,7 +477,10 @@ def load_settings(
     where = str(config_path)
     data = load_config_file(config_path)
     _reject_unknown(
-        data, {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts"}, "", where
+        data,
+        {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts", "payments"},
+        "",
+        where,
     )
     general = _table(data, "erpwatch", where)
     _reject_unknown(
@@ -524,9 +541,11 @@ def load_settings(
         data, root, settings.reports_dir, timezone, env, where
     )
     erp = erp_settings(settings, sandbox)
+    payments = payment_settings(data, env, sandbox, where)
     return Settings(
         **{
             **settings.__dict__,
+            "payments": payments,
             "erp": erp,
             "mail": mail,
             "alerts": alerts,
@@ -700,6 +719,68 @@ def mail_settings(
         maintainers=maintainers if maintainers in groups else None,
         attach_report_max_bytes=int((max_kb or 0) * 1024),
         report_url=str(report_url) if report_url else None,
+    )
+
+
+_MOLLIE_KEY = re.compile(r"^(test|live)_\w+$")
+
+
+def payment_settings(
+    data: Mapping[str, Any], env: Mapping[str, str], sandbox: Mapping[str, str] | None, where: str
+) -> PaymentSettings | None:
+    """None when no payment provider is configured and no sandbox stands in."""
+    table = _table(data, "payments", where)
+    _reject_unknown(table, {"sync_timeout", "grace_period_minutes", "lookback"}, "payments.", where)
+    sync_timeout = _number(table, "sync_timeout", 60.0, "payments.", where) or 60.0
+    grace = _number(table, "grace_period_minutes", 15.0, "payments.", where, unit="minutes") or 15.0
+    lookback = table.get("lookback", 250)
+    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
+        raise ConfigError(
+            "payments.lookback", f"must be a whole number of payments, not {lookback!r}", where
+        )
+    from_sandbox = not env.get("PSP_BASE_URL") and sandbox is not None and "PSP_BASE_URL" in sandbox
+    source = sandbox if from_sandbox and sandbox is not None else env
+    base_url = source.get("PSP_BASE_URL", "")
+    where_env = "environment or .env"
+    if not base_url:
+        if env.get("PSP_API_KEY") and sandbox is None:
+            raise ConfigError(
+                "PSP_BASE_URL",
+                "is not set but PSP_API_KEY is; set it to https://api.mollie.com",
+                where_env,
+            )
+        return None
+    parts = urlsplit(base_url)
+    if parts.scheme not in ("http", "https") or not parts.hostname:
+        raise ConfigError("PSP_BASE_URL", f"must be an http(s) URL, not {base_url!r}", where_env)
+    if parts.path.rstrip("/").endswith("/v2"):
+        raise ConfigError(
+            "PSP_BASE_URL",
+            "must not end in /v2: erpwatch adds the version, as Mollie's client does",
+            where_env,
+        )
+    api_key = source.get("PSP_API_KEY", "")
+    if not api_key:
+        raise ConfigError(
+            "PSP_API_KEY", "is not set; it is needed because PSP_BASE_URL is set", where_env
+        )
+    if not _MOLLIE_KEY.match(api_key):
+        raise ConfigError(
+            "PSP_API_KEY", "must look like test_… or live_… (a Mollie API key)", where_env
+        )
+    webhook = source.get("PAYMENT_WEBHOOK_URL") or None
+    if webhook and urlsplit(webhook).scheme not in ("http", "https"):
+        raise ConfigError(
+            "PAYMENT_WEBHOOK_URL", f"must be an http(s) URL, not {webhook!r}", where_env
+        )
+    return PaymentSettings(
+        base_url=base_url.rstrip("/"),
+        api_key=api_key,
+        webhook_url=webhook,
+        sync_timeout=sync_timeout,
+        grace_minutes=grace,
+        lookback=lookback,
+        sandbox=from_sandbox,
     )
 
 

@@ -66,7 +66,7 @@ class ErpAuthFailed(ErpCallFailed):
     """The token endpoint refused erpwatch's credentials."""
 
 
-def _error_details(response: requests.Response) -> tuple[str | None, str | None]:
+def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     """The ERP's own error code and message, from an OData or OAuth2 error body."""
     try:
         body = response.json()
@@ -80,6 +80,8 @@ def _error_details(response: requests.Response) -> tuple[str | None, str | None]
         return _str(error.get("code")), _str(error.get("message"))
     if isinstance(error, str):  # OAuth2: {"error": "invalid_client", "error_description": ...}
         return error, _str(body.get("error_description"))
+    if "detail" in body:  # problem JSON (RFC 7807), as Mollie answers
+        return _str(body.get("title")), _str(body.get("detail"))
     return None, _str(body.get("message"))
 
 
@@ -141,9 +143,9 @@ class ErpClient:
                 timeout=self._timeout(None),
             )
         except requests.RequestException as error:
-            raise ErpAuthFailed(call, status=None, problem=_problem(error)) from error
+            raise ErpAuthFailed(call, status=None, problem=wire_problem(error)) from error
         if response.status_code != 200:
-            code, message = _error_details(response)
+            code, message = error_details(response)
             raise ErpAuthFailed(
                 call, status=response.status_code, erp_code=code, erp_message=message
             )
@@ -215,11 +217,11 @@ class ErpClient:
                     timeout=self._timeout(timeout),
                 )
             except requests.RequestException as error:
-                raise ErpCallFailed(call, status=None, problem=_problem(error)) from error
+                raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
             if response.status_code != 401 or attempt == 2:
                 break
         if response.status_code not in expect:
-            code, message = _error_details(response)
+            code, message = error_details(response)
             raise ErpCallFailed(
                 call,
                 status=response.status_code,
@@ -328,7 +330,7 @@ class ErpClient:
         )
 
 
-def _problem(error: requests.RequestException) -> str:
+def wire_problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
     detail = wire_reason(type(error).__name__, str(error))
     if isinstance(error, requests.Timeout):

@@ -10,6 +10,7 @@ from ._run import LEFTOVERS_KEY, MonitorRun
 from .capture import RECORDER
 from .config import Settings
 from .erp import ErpClient
+from .psp import PaymentProviderClient
 from .synthetic import SyntheticData
 
 
@@ -34,6 +35,14 @@ def erp(request: pytest.FixtureRequest, erpwatch_settings: Settings) -> ErpClien
     if erpwatch_settings.erp is None:
         pytest.skip("the ERP is not configured: set ERP_BASE_URL (or unset it to use the sandbox)")
     return ErpClient(erpwatch_settings.erp, redactor=RECORDER.redactor)
+
+
+@pytest.fixture(scope="session")
+def psp(erpwatch_settings: Settings) -> PaymentProviderClient:
+    """The payment provider (Mollie API v2); skipped, naming the variable, when not configured."""
+    if erpwatch_settings.payments is None:
+        pytest.skip("the payment provider is not configured: set PSP_BASE_URL and PSP_API_KEY")
+    return PaymentProviderClient(erpwatch_settings.payments)
 
 
 @pytest.fixture

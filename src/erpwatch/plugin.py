@@ -38,6 +38,11 @@ def pytest_configure(config: pytest.Config) -> None:
         "process(name, critical=None): the business process this monitor guards "
         "(declared in erpwatch.toml); critical=True alerts on the first failure",
     )
+    config.addinivalue_line(
+        "markers",
+        "leaves_records(reason): the monitor leaves records that cannot be removed "
+        "(a posted invoice); it runs only where erpwatch.environment is sandbox or test",
+    )
     activation = activate(config)
     config.stash[ACTIVATION_KEY] = activation
     if activation.run is not None:
