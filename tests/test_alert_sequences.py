@@ -40,6 +40,10 @@ critical = true
 title = "Order submission"
 critical = true
 
+[processes.punchout]
+title = "B2B punchout"
+critical = true
+
 [processes.payments]
 title = "Payment status sync"
 critical = true
@@ -238,8 +242,8 @@ def test_an_unreachable_erp_gives_one_root_cause_alert_listing_the_processes(
     ]
     text = text_of(next(m for m in mails if CLIENT in str(m["To"])))
     assert (
-        "Niets bereikt het ERP: Customer creation, Order submission en Payment status sync "
-        "liggen allemaal stil."
+        "Niets bereikt het ERP: Customer creation, Order submission, Payment status sync en "
+        "B2B punchout liggen allemaal stil."
     ) in text
     assert text.count("Mislukte oproep") == 1
 

@@ -35,6 +35,7 @@ def test_every_monitor_passes_against_the_built_in_sandbox(tmp_path: Path) -> No
         ("customers", "passed"),
         ("orders", "passed"),
         ("payments", "passed"),
+        ("punchout", "passed"),
     }
     assert (tmp_path / "report.html").stat().st_size > 10_000
     for checked in data["monitors"]:
@@ -46,7 +47,7 @@ def test_every_monitor_passes_against_the_built_in_sandbox(tmp_path: Path) -> No
 def test_the_monitors_run_concurrently_under_xdist(tmp_path: Path) -> None:
     completed, data = run_monitors(tmp_path, "-n", "2")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert len(data["monitors"]) == 4
+    assert len(data["monitors"]) == 6
     assert data["outcome"] == "passed"
 
 
@@ -86,6 +87,9 @@ def test_the_monitors_give_the_same_result_against_a_separately_started_sandbox(
         "PSP_BASE_URL",
         "PSP_API_KEY",
         "PAYMENT_WEBHOOK_URL",
+        "PUNCHOUT_SETUP_URL",
+        "PUNCHOUT_SHARED_SECRET",
+        "OCI_URL",
     }
     completed, data = run_monitors(tmp_path, **separate_sandbox)
     assert completed.returncode == 0, completed.stdout + completed.stderr
@@ -106,7 +110,12 @@ def test_a_fault_in_the_erp_fails_only_the_monitor_it_hits(
     completed, data = run_monitors(tmp_path, **separate_sandbox)
     assert completed.returncode == 1
     outcomes = {p["name"]: p["outcome"] for p in data["processes"]}
-    assert outcomes == {"customers": "passed", "orders": "failed", "payments": "passed"}
+    assert outcomes == {
+        "customers": "passed",
+        "orders": "failed",
+        "payments": "passed",
+        "punchout": "failed",  # it reads the sales orders the shop makes, so the fault hits it too
+    }
     failed = next(m for m in data["monitors"] if m["process"] == "orders")
     assert failed["failing_call"] == "POST /companies(…)/salesOrders"
     assert "500: Internal error 0x8007000E" in failed["message"]

@@ -45,6 +45,10 @@ critical = true
 title = "Order submission"
 critical = true
 
+[processes.punchout]
+title = "B2B punchout"
+critical = true
+
 [processes.payments]
 title = "Payment status sync"
 critical = true

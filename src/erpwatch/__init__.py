@@ -17,6 +17,7 @@ from .checks import (
 from .config import ConfigError, Settings
 from .erp import ErpAuthFailed, ErpCallFailed, ErpClient
 from .psp import PaymentProviderClient, is_refunded
+from .punchout import OciClient, PunchoutClient, oci_problems
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover, SyntheticData
 
@@ -32,8 +33,10 @@ __all__ = [
     "Leftover",
     "MonitorResult",
     "NotPersisted",
+    "OciClient",
     "PaymentProviderClient",
     "PaymentsOutOfSync",
+    "PunchoutClient",
     "RunResult",
     "Settings",
     "StatusMismatch",
@@ -41,5 +44,6 @@ __all__ = [
     "__version__",
     "expect_same_fields",
     "is_refunded",
+    "oci_problems",
     "wait_until",
 ]

@@ -19,6 +19,7 @@ from ._run import MonitorRun, new_run_id
 from ._sandbox_process import SandboxProcess, SandboxStartError, start_sandbox
 from .capture import RECORDER
 from .config import (
+    SECRET_VARIABLES,
     ConfigError,
     find_config,
     load_settings,
@@ -96,8 +97,10 @@ def _activate(config: pytest.Config) -> Activation:
         RECORDER.redactor.add_secret(secret)
     if settings.erp is not None:
         RECORDER.redactor.add_secret(settings.erp.client_secret)
-    if settings.payments is not None:
-        RECORDER.redactor.add_secret(settings.payments.api_key)
+    # The sandbox's own test credentials are masked like real ones.
+    for name, value in (sandbox_settings or {}).items():
+        if name in SECRET_VARIABLES:
+            RECORDER.redactor.add_secret(value)
 
     summary = config.getoption("erpwatch_summary")
     summary_path = Path(summary) if summary else settings.reports_dir / "summary.json"

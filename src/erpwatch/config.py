@@ -158,6 +158,25 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class PunchoutSettings:
+    """The shop's cXML punchout endpoints and the buyer credentials it expects."""
+
+    setup_url: str
+    order_url: str
+    from_domain: str
+    from_identity: str
+    shared_secret: str = field(repr=False)
+    order_timeout: float  # how long an accepted OrderRequest may take to reach the ERP
+
+
+@dataclass(frozen=True)
+class OciSettings:
+    url: str
+    username: str
+    password: str = field(repr=False)
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     root: Path
@@ -174,6 +193,8 @@ class Settings:
     alerts: AlertSettings | None = None
     lifecycle: Mapping[str, Any] = field(default_factory=dict)  # [alerts] lifecycle defaults
     payments: PaymentSettings | None = None
+    punchout: PunchoutSettings | None = None
+    oci: OciSettings | None = None
     erp: ErpSettings | None = None
 
     @property
@@ -478,7 +499,17 @@ def load_settings(
     data = load_config_file(config_path)
     _reject_unknown(
         data,
-        {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts", "payments"},
+        {
+            "erpwatch",
+            "processes",
+            "erp",
+            "mail",
+            "groups",
+            "routing",
+            "alerts",
+            "payments",
+            "punchout",
+        },
         "",
         where,
     )
@@ -542,10 +573,13 @@ def load_settings(
     )
     erp = erp_settings(settings, sandbox)
     payments = payment_settings(data, env, sandbox, where)
+    punchout, oci = punchout_settings(data, env, sandbox, where)
     return Settings(
         **{
             **settings.__dict__,
             "payments": payments,
+            "punchout": punchout,
+            "oci": oci,
             "erp": erp,
             "mail": mail,
             "alerts": alerts,
@@ -782,6 +816,56 @@ def payment_settings(
         lookback=lookback,
         sandbox=from_sandbox,
     )
+
+
+def _party(
+    env: Mapping[str, str],
+    sandbox: Mapping[str, str] | None,
+    names: tuple[str, ...],
+    urls: tuple[str, ...],
+) -> dict[str, str] | None:
+    """A party's variables: all from the environment, or all from the sandbox when its
+    first variable is unset; None when neither. A half-configured party is an error."""
+    where = "environment or .env"
+    given = [name for name in names if env.get(name)]
+    if not given:
+        return {name: sandbox[name] for name in names} if sandbox and names[0] in sandbox else None
+    missing = [name for name in names if not env.get(name)]
+    if missing:
+        raise ConfigError(missing[0], f"is not set; it is needed because {given[0]} is set", where)
+    for name in urls:
+        if urlsplit(env[name]).scheme not in ("http", "https") or not urlsplit(env[name]).hostname:
+            raise ConfigError(name, f"must be an http(s) URL, not {env[name]!r}", where)
+    return {name: env[name] for name in names}
+
+
+def punchout_settings(
+    data: Mapping[str, Any], env: Mapping[str, str], sandbox: Mapping[str, str] | None, where: str
+) -> tuple[PunchoutSettings | None, OciSettings | None]:
+    table = _table(data, "punchout", where)
+    _reject_unknown(table, {"order_timeout"}, "punchout.", where)
+    timeout = _number(table, "order_timeout", 60.0, "punchout.", where) or 60.0
+    names = ("PUNCHOUT_SETUP_URL", "PUNCHOUT_ORDER_URL", "PUNCHOUT_FROM_DOMAIN", "PUNCHOUT_FROM_IDENTITY",
+             "PUNCHOUT_SHARED_SECRET")  # fmt: skip
+    values = _party(env, sandbox, names, urls=names[:2])
+    punchout = None
+    if values:
+        punchout = PunchoutSettings(
+            setup_url=values["PUNCHOUT_SETUP_URL"],
+            order_url=values["PUNCHOUT_ORDER_URL"],
+            from_domain=values["PUNCHOUT_FROM_DOMAIN"],
+            from_identity=values["PUNCHOUT_FROM_IDENTITY"],
+            shared_secret=values["PUNCHOUT_SHARED_SECRET"],
+            order_timeout=timeout,
+        )
+    oci_names = ("OCI_URL", "OCI_USERNAME", "OCI_PASSWORD")
+    oci_values = _party(env, sandbox, oci_names, urls=oci_names[:1])
+    oci = (
+        OciSettings(oci_values["OCI_URL"], oci_values["OCI_USERNAME"], oci_values["OCI_PASSWORD"])
+        if oci_values
+        else None
+    )
+    return punchout, oci
 
 
 def wants_sandbox(env: Mapping[str, str]) -> bool:

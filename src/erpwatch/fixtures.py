@@ -11,6 +11,7 @@ from .capture import RECORDER
 from .config import Settings
 from .erp import ErpClient
 from .psp import PaymentProviderClient
+from .punchout import OciClient, PunchoutClient
 from .synthetic import SyntheticData
 
 
@@ -43,6 +44,24 @@ def psp(erpwatch_settings: Settings) -> PaymentProviderClient:
     if erpwatch_settings.payments is None:
         pytest.skip("the payment provider is not configured: set PSP_BASE_URL and PSP_API_KEY")
     return PaymentProviderClient(erpwatch_settings.payments)
+
+
+@pytest.fixture(scope="session")
+def punchout(erpwatch_settings: Settings) -> PunchoutClient:
+    """The shop's cXML punchout; skipped, naming the variable, when not configured."""
+    if erpwatch_settings.punchout is None:
+        pytest.skip(
+            "cXML punchout is not configured: set PUNCHOUT_SETUP_URL and the other PUNCHOUT_* variables"
+        )
+    return PunchoutClient(erpwatch_settings.punchout)
+
+
+@pytest.fixture(scope="session")
+def oci(erpwatch_settings: Settings) -> OciClient:
+    """The shop's OCI catalog; skipped, naming the variable, when not configured."""
+    if erpwatch_settings.oci is None:
+        pytest.skip("OCI punchout is not configured: set OCI_URL, OCI_USERNAME and OCI_PASSWORD")
+    return OciClient(erpwatch_settings.oci)
 
 
 @pytest.fixture

@@ -122,6 +122,14 @@ def _by_answer(exchanges: Sequence[Exchange], index: int) -> Diagnosis:
             Category.UNREACHABLE, "no connection could be made or kept", exchange, index, None
         )
     erp = decode(exchange)
+    if erp is not None and erp.inside_success and erp.code in ("401", "403"):
+        return _diagnosis(
+            Category.AUTH,
+            f"HTTP {status} with a {erp.dialect} {erp.code} inside: credentials refused",
+            exchange,
+            index,
+            erp,
+        )
     if erp is not None and erp.inside_success:
         return _diagnosis(
             Category.SILENT_FAILURE,
@@ -167,7 +175,7 @@ def _by_answer(exchanges: Sequence[Exchange], index: int) -> Diagnosis:
         return _diagnosis(
             Category.CONFLICT, "HTTP 409: the record exists or was changed", exchange, index, erp
         )
-    if status == 404:
+    if status in (404, 410):
         created = _created_ids(exchanges[:index])
         if any(
             f"({record_id})" in exchange.url or f"/{record_id}" in exchange.url
@@ -235,7 +243,7 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
         )
         return _diagnosis(
             Category.UNEXPECTED_RESPONSE,
-            f"the answer is not JSON (Content-Type: {content_type})",
+            f"the answer could not be used: {failure.extra.get('problem') or 'not JSON'} (Content-Type: {content_type})",
             answered,
             last,
             None,

@@ -78,6 +78,7 @@ def describe_failure(error: BaseException) -> FailureFacts:
             message,
             call=error.call,
             status=error.status,
+            extra={"problem": error.problem} if error.problem else {},
         )
     if isinstance(error, requests.JSONDecodeError):
         return FailureFacts("no_json", name, message)

@@ -41,6 +41,7 @@ from .business_central import (
 from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
 from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
 from .odata import ODataError, apply_query, parse_list, select
+from .punchout import PunchoutShop
 
 API_ROOT = "/api/v2.0"
 TOKEN_PATH = "/oauth2/v2.0/token"
@@ -78,6 +79,11 @@ class SandboxApp:
             self.psp,
             rejects_updates=lambda: self.faults.take_kind("payment_update_rejected") is not None,
         )
+        self.punchout = PunchoutShop(
+            self.erp,
+            fault=lambda kind: self.faults.take_kind(kind) is not None,
+            now=lambda: datetime.fromtimestamp(clock(), UTC),
+        )
         self.credentials = credentials or Credentials()
         self.token_ttl = token_ttl
         self._clock = clock
@@ -102,6 +108,8 @@ class SandboxApp:
                 return self._control(request)
             if path.startswith(("/v2/", "/checkout/", "/_shop/")):
                 return self._payments(request)
+            if path.startswith(("/punchout/", "/oci/")):
+                return self._punchout(request)
             if path == TOKEN_PATH:
                 return self._with_faults(request, "token", None, self._token)
             match = _COMPANY_PATH.match(path)
@@ -349,6 +357,32 @@ class SandboxApp:
         context = self._context(request, f"companies({company_id})/{entity_set}({key})/{tail}")
         value = [self._render_line(line, document) for line in lines]
         return self.json({"@odata.context": context, "value": value})
+
+    # -- the punchout shop -----------------------------------------------------
+
+    def _punchout(self, request: Request) -> Response:
+        path, root = request.path.rstrip("/"), request.host_url.rstrip("/")
+        shop = self.punchout
+        if path == "/punchout/setup" and request.method == "POST":
+            status, body, kind = shop.setup(request.get_data(), root)
+        elif path == "/punchout/order" and request.method == "POST":
+            status, body, kind = shop.order(request.get_data())
+        elif path.startswith("/punchout/start/") and request.method == "GET":
+            status, text, kind = shop.start_page(path.removeprefix("/punchout/start/"))
+            body = text.encode()
+        elif path == "/oci/catalog" and request.method == "GET":
+            status, text, kind = shop.oci_catalog(dict(request.args))
+            body = text.encode()
+        elif path == "/oci/checkout" and request.method == "POST":
+            status, text, kind = shop.oci_checkout(dict(request.form))
+            body = text.encode()
+        else:
+            status, body, kind = (
+                404,
+                f"No punchout resource {request.method} {path}".encode(),
+                "text/plain",
+            )
+        return Response(body, status=status, content_type=f"{kind}; charset=utf-8")
 
     # -- the payment provider and the shop's payment integration -------------
 

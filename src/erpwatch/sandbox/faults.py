@@ -35,11 +35,25 @@ KINDS: dict[str, str] = {
     "webhook_late": "webhooks arrive `delay` seconds late (default 10)",
     "payment_update_rejected": "the ERP refuses the shop's payment update: invoices stay open",
     "paid_but_failed": "seeds invoices marked paid whose payment failed or was refunded",
+    # The punchout shop (cXML and OCI).
+    "shared_secret_rejected": "cXML Status 401 inside HTTP 200: the SharedSecret is refused",
+    "no_buyer_cookie": "cXML Status 400: the shop says the BuyerCookie is missing",
+    "no_start_page": "the PunchOutSetupResponse has no StartPage",
+    "start_page_expired": "the StartPage answers 410: session expired",
+    "start_page_error": "the StartPage answers 500",
+    "malformed_cxml": "the setup answer is not well-formed XML",
+    "order_not_in_erp": "an OrderRequest is answered 200 OK but no ERP order is made",
+    "oci_decimal_comma": "the OCI price comes with a decimal comma (1.000,80)",
+    "oci_unit_not_iso": "the OCI unit is not an ISO code (Stück)",
+    "oci_no_currency": "the OCI transfer has no currency",
 }
 # Kinds that change how the shop behaves, asked for by name; every other kind
 # changes the ERP's answer to a request that matches its target and method.
 SHOP_KINDS = frozenset(
     {"webhook_lost", "webhook_late", "payment_update_rejected", "paid_but_failed"}
+    | {"shared_secret_rejected", "no_buyer_cookie", "no_start_page", "start_page_expired"}
+    | {"start_page_error", "malformed_cxml", "order_not_in_erp"}
+    | {"oci_decimal_comma", "oci_unit_not_iso", "oci_no_currency"}
 )
 REQUEST_KINDS = frozenset(KINDS) - SHOP_KINDS
 

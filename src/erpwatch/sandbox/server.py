@@ -31,6 +31,7 @@ class RunningSandbox:
 
     def settings(self) -> dict[str, str]:
         """The environment variables that point monitors at this sandbox."""
+        buyer = self.app.punchout.buyer
         return {
             "ERP_BASE_URL": self.root_url + API_ROOT,
             "ERP_TOKEN_URL": self.root_url + TOKEN_PATH,
@@ -40,6 +41,14 @@ class RunningSandbox:
             "PSP_BASE_URL": self.root_url,
             "PSP_API_KEY": self.app.psp.api_key,
             "PAYMENT_WEBHOOK_URL": self.root_url + "/_shop/mollie-webhook",
+            "PUNCHOUT_SETUP_URL": self.root_url + "/punchout/setup",
+            "PUNCHOUT_ORDER_URL": self.root_url + "/punchout/order",
+            "PUNCHOUT_FROM_DOMAIN": buyer.domain,
+            "PUNCHOUT_FROM_IDENTITY": buyer.identity,
+            "PUNCHOUT_SHARED_SECRET": buyer.shared_secret,
+            "OCI_URL": self.root_url + "/oci/catalog",
+            "OCI_USERNAME": buyer.oci_username,
+            "OCI_PASSWORD": buyer.oci_password,
         }
 
     def stop(self) -> None:
