@@ -87,6 +87,8 @@ def test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid(
                 "status": ("Paid", settled["status"]),
                 "remainingAmount": (0, settled["remainingAmount"]),
             },
+            summary=f"does not show the payment {payment['id']} after {payments.sync_timeout:g} s",
+            expected="the provider says",
         )
 
 

@@ -64,4 +64,11 @@ def test_an_oci_transfer_returns_complete_well_formed_items(oci: OciClient) -> N
     fields = oci.transfer(hook_url=BUYER_HOOK)
     problems = oci_problems(fields)
     if problems:
-        raise DataMismatch("OCI transfer to HOOK_URL", [], problems)
+        raise DataMismatch(
+            "OCI transfer to HOOK_URL",
+            [],
+            problems,
+            summary="is not well-formed",
+            expected="expected",
+            actual="got",
+        )

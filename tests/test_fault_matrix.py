@@ -67,6 +67,9 @@ critical = true
 
 [payments]
 sync_timeout = 1.5
+
+[punchout]
+order_timeout = 1
 """
     )
     return config
@@ -253,17 +256,17 @@ PAYMENT_CASES = [
     (
         "webhook_lost",
         "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
-        "status: sent 'Paid', ERP has 'Open'",
+        "status: the provider says 'Paid', ERP has 'Open'",
     ),
     (
         "webhook_late,delay=5",
         "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
-        "status: sent 'Paid', ERP has 'Open'",
+        "status: the provider says 'Paid', ERP has 'Open'",
     ),
     (
         "payment_update_rejected",
         "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid",
-        "status: sent 'Paid', ERP has 'Open'",
+        "status: the provider says 'Paid', ERP has 'Open'",
     ),
     (
         "paid_but_failed",
@@ -289,3 +292,94 @@ def test_a_payment_fault_fails_the_payment_monitor_it_hits_as_a_data_mismatch(
     failed = next(m for m in data["monitors"] if m["name"] == failing)
     assert failed["diagnosis"]["category"] == "data_mismatch", failed["diagnosis"]
     assert message in failed["message"]
+
+
+CXML_MONITOR = PUNCHOUT_MONITOR
+OCI_MONITOR = "test_an_oci_transfer_returns_complete_well_formed_items"
+PUNCHOUT_CASES = [
+    (
+        "shared_secret_rejected",
+        CXML_MONITOR,
+        "auth",
+        "PunchOutSetupRequest (POST /punchout/setup)",
+        "Unauthorized",
+    ),
+    (
+        "no_buyer_cookie",
+        CXML_MONITOR,
+        "silent_failure",
+        "PunchOutSetupRequest (POST /punchout/setup)",
+        "Bad Request",
+    ),
+    (
+        "no_start_page",
+        CXML_MONITOR,
+        "unexpected_response",
+        "PunchOutSetupRequest (POST /punchout/setup)",
+        None,
+    ),
+    (
+        "malformed_cxml",
+        CXML_MONITOR,
+        "unexpected_response",
+        "PunchOutSetupRequest (POST /punchout/setup)",
+        None,
+    ),
+    (
+        "start_page_expired",
+        CXML_MONITOR,
+        "unexpected_response",
+        "GET /punchout/start/",
+        "Session expired",
+    ),
+    ("start_page_error", CXML_MONITOR, "erp_error", "GET /punchout/start/", "Catalog error"),
+    ("order_not_in_erp", CXML_MONITOR, "silent_failure", "GET /companies(…)/salesOrders", None),
+    (
+        "oci_decimal_comma",
+        OCI_MONITOR,
+        "data_mismatch",
+        None,
+        "NEW_ITEM-PRICE[1]: expected 'a decimal with a point (1000.80)', got '1.000,80'",
+    ),
+    (
+        "oci_unit_not_iso",
+        OCI_MONITOR,
+        "data_mismatch",
+        None,
+        "NEW_ITEM-UNIT[1]: expected 'an ISO unit code (e.g. PCE)', got 'Stück'",
+    ),
+    (
+        "oci_no_currency",
+        OCI_MONITOR,
+        "data_mismatch",
+        None,
+        "NEW_ITEM-CURRENCY[1]: expected 'an ISO 4217 currency (EUR)', got 'nothing'",
+    ),
+]
+
+
+@pytest.mark.parametrize(
+    ("fault", "failing", "category", "call", "words"),
+    PUNCHOUT_CASES,
+    ids=[c[0] for c in PUNCHOUT_CASES],
+)
+def test_a_punchout_fault_fails_the_punchout_monitor_it_hits(
+    tmp_path: Path,
+    sandbox: RunningSandbox,
+    fault: str,
+    failing: str,
+    category: str,
+    call: str | None,
+    words: str | None,
+) -> None:
+    sandbox.app.add_fault(parse_fault(fault), sandbox.root_url)
+    completed, data = run_monitors(tmp_path, sandbox.settings())
+    statuses = {m["name"]: m["status"] for m in data["monitors"]}
+    assert statuses == {**HEALTHY, failing: "failed"}, completed.stdout
+    diagnosis = next(m for m in data["monitors"] if m["name"] == failing)["diagnosis"]
+    assert diagnosis["category"] == category, diagnosis
+    if call:
+        assert (diagnosis["call"] or "").startswith(call), diagnosis
+    if words:
+        evidence = " ".join(str(diagnosis[k] or "") for k in ("erp_message", "erp_detail", "error"))
+        assert words in evidence, diagnosis

@@ -11,12 +11,13 @@ from pathlib import Path
 from urllib.parse import quote, quote_plus
 
 from erpwatch.sandbox import Credentials, SandboxApp, start
+from erpwatch.sandbox.punchout import BuyerCredentials
 
 from .support import REPO, clean_environment, run_pytest
 
 PLANTED = {
     "ERP_CLIENT_SECRET": "planted-erp-secret-7f3a9c",
-    "PSP_API_KEY": "test_plantedMollieKey8d2e4b",
+    "PSP_API_KEY": "test_plantedMollieKey8d2e4b0000000",
     "PUNCHOUT_SHARED_SECRET": "planted-cxml-shared/secret+1",
     "OCI_PASSWORD": "planted-oci-pässword",
     "SMTP_PASSWORD": "planted smtp password 5c1e",
@@ -87,9 +88,15 @@ def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None
     )
 
     app = SandboxApp(credentials=Credentials(client_secret=PLANTED["ERP_CLIENT_SECRET"]))
+    # Every party in the sandbox uses the planted secrets, so real traffic carries them.
+    app.psp.api_key = PLANTED["PSP_API_KEY"]
+    app.punchout.buyer = BuyerCredentials(
+        shared_secret=PLANTED["PUNCHOUT_SHARED_SECRET"], oci_password=PLANTED["OCI_PASSWORD"]
+    )
     with start(app) as sandbox:
         settings = sandbox.settings()
-        del settings["ERP_CLIENT_SECRET"]  # from .env, planted above
+        for name in names[::2]:  # these come from .env, planted above
+            settings.pop(name, None)
         env.update(settings)
         completed = run_pytest("monitors", "-n", "2", cwd=project, env=env)
         tokens = list(app._tokens)

@@ -15,17 +15,24 @@ class DataMismatch(AssertionError):
     """The ERP answered, but with other data than was sent, or without a field."""
 
     def __init__(
-        self, call: str, missing: list[str], different: dict[str, tuple[Any, Any]]
+        self,
+        call: str,
+        missing: list[str],
+        different: Mapping[str, tuple[Any, Any]],
+        *,
+        summary: str = "returned different data than was sent",
+        expected: str = "sent",
+        actual: str = "ERP has",
     ) -> None:
         self.call = call
         self.missing = missing
-        self.different = different
+        self.different = dict(different)
         problems = [f"{field} is missing from the answer" for field in missing]
         problems += [
-            f"{field}: sent {sent!r}, ERP has {stored!r}"
-            for field, (sent, stored) in different.items()
+            f"{field}: {expected} {want!r}, {actual} {got!r}"
+            for field, (want, got) in different.items()
         ]
-        super().__init__(f"{call} returned different data than was sent: " + "; ".join(problems))
+        super().__init__(f"{call} {summary}: " + "; ".join(problems))
 
 
 class NotPersisted(AssertionError):
