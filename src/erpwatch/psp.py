@@ -87,11 +87,17 @@ class PaymentProviderClient:
             following = (page.get("_links") or {}).get("next")
             url, params = (following["href"], None) if following else (None, None)
 
-    def pay_in_test_checkout(self, payment: Mapping[str, Any], status: str = "paid") -> None:
-        """Choose the outcome in the provider's test checkout, as a tester would."""
+    def pay_in_test_checkout(self, payment: Mapping[str, Any], status: str = "paid") -> bool:
+        """Choose the outcome in the provider's test checkout, as a tester would.
+
+        False when the checkout offers no form with a ``status`` choice to submit
+        (a hosted checkout meant for people); nothing is paid then."""
         checkout = payment["_links"]["checkout"]["href"]
+        # Plain requests: the API key has no business on a checkout page.
+        page = requests.get(checkout, timeout=(5, 30))
+        if page.status_code != 200 or 'name="status"' not in page.text:
+            return False
         call = call_label("POST", checkout)
-        # A plain request: the API key has no business on a checkout page.
         response = requests.post(
             checkout, data={"status": status}, allow_redirects=False, timeout=(5, 30)
         )
@@ -100,6 +106,7 @@ class PaymentProviderClient:
             raise ErpCallFailed(
                 call, status=response.status_code, erp_code=code, erp_message=message
             )
+        return True
 
 
 def is_refunded(payment: Mapping[str, Any]) -> bool:
