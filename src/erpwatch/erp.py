@@ -85,6 +85,19 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     return None, _str(body.get("message"))
 
 
+def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
+    """The failure of a call that got an answer it should not have: status, the
+    party's own code and message (and Retry-After) as evidence."""
+    code, message = error_details(response)
+    return ErpCallFailed(
+        call,
+        status=response.status_code,
+        erp_code=code,
+        erp_message=message,
+        retry_after=_retry_after(response),
+    )
+
+
 def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
@@ -221,14 +234,7 @@ class ErpClient:
             if response.status_code != 401 or attempt == 2:
                 break
         if response.status_code not in expect:
-            code, message = error_details(response)
-            raise ErpCallFailed(
-                call,
-                status=response.status_code,
-                erp_code=code,
-                erp_message=message,
-                retry_after=_retry_after(response),
-            )
+            raise answer_failed(call, response)
         return response
 
     # -- the API's verbs, as a monitor speaks them ----------------------------

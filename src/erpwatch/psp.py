@@ -11,7 +11,7 @@ import requests
 
 from .capture import call_label
 from .config import PaymentSettings
-from .erp import ErpCallFailed, error_details, wire_problem
+from .erp import ErpCallFailed, answer_failed, wire_problem
 
 
 class PaymentProviderClient:
@@ -33,10 +33,7 @@ class PaymentProviderClient:
         except requests.RequestException as error:
             raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
         if response.status_code not in expect:
-            code, message = error_details(response)
-            raise ErpCallFailed(
-                call, status=response.status_code, erp_code=code, erp_message=message
-            )
+            raise answer_failed(call, response)
         try:
             body: dict[str, Any] = response.json()
         except ValueError:
@@ -102,10 +99,7 @@ class PaymentProviderClient:
             checkout, data={"status": status}, allow_redirects=False, timeout=(5, 30)
         )
         if response.status_code >= 400:
-            code, message = error_details(response)
-            raise ErpCallFailed(
-                call, status=response.status_code, erp_code=code, erp_message=message
-            )
+            raise answer_failed(call, response)
         return True
 
 

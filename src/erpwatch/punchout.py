@@ -14,7 +14,7 @@ from lxml import html as lxml_html
 from . import cxml
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
-from .erp import ErpCallFailed, error_details, wire_problem
+from .erp import ErpCallFailed, answer_failed, wire_problem
 
 # UN/CEFACT Recommendation 20 codes shops commonly send in NEW_ITEM-UNIT.
 ISO_UNITS = frozenset(
@@ -52,8 +52,7 @@ class PunchoutClient:
             headers={"Content-Type": "text/xml; charset=utf-8"},
         )
         if response.status_code != 200:
-            code, text = error_details(response)
-            raise ErpCallFailed(call, status=response.status_code, erp_code=code, erp_message=text)
+            raise answer_failed(call, response)
         try:
             answer = cxml.parse_answer(response.content)
         except ValueError as error:
@@ -86,8 +85,7 @@ class PunchoutClient:
         call = call_label("GET", start_page)
         response = _send(self.session, "GET", start_page, call)
         if response.status_code != 200:
-            code, text = error_details(response)
-            raise ErpCallFailed(call, status=response.status_code, erp_code=code, erp_message=text)
+            raise answer_failed(call, response)
         return response.text
 
     def order(self, order_id: str, lines: Sequence[cxml.OrderLine]) -> None:
@@ -116,8 +114,7 @@ class OciClient:
         call = call_label("GET", self.settings.url)
         catalog = _send(self.session, "GET", self.settings.url, call, params=params)
         if catalog.status_code != 200:
-            code, text = error_details(catalog)
-            raise ErpCallFailed(call, status=catalog.status_code, erp_code=code, erp_message=text)
+            raise answer_failed(call, catalog)
         forms = _page(catalog.text).forms
         checkout = next((f for f in forms if f.get("id") == "checkout"), None)
         if checkout is None:
@@ -128,8 +125,7 @@ class OciClient:
         call = call_label("POST", action)
         transfer = _send(self.session, "POST", action, call, data=dict(checkout.form_values()))
         if transfer.status_code != 200:
-            code, text = error_details(transfer)
-            raise ErpCallFailed(call, status=transfer.status_code, erp_code=code, erp_message=text)
+            raise answer_failed(call, transfer)
         page = _page(transfer.text)
         posted = next((f for f in page.forms if (f.action or "") == hook_url), None)
         if posted is None:
