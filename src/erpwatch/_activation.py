@@ -73,6 +73,11 @@ def _activate(config: pytest.Config) -> Activation:
     if config_path is None:
         return Activation(None, f"no erpwatch.toml in {rootdir} (or set --erpwatch-config)")
     env = read_environment(config_path.parent)
+    # Command-line choices travel like the environment's, to xdist workers too.
+    if config.getoption("erpwatch_processes"):
+        env["ERPWATCH_PROCESSES"] = config.getoption("erpwatch_processes")
+    if config.getoption("erpwatch_dry_run"):
+        env["ERPWATCH_DRY_RUN"] = "1"
     settings = load_settings(config_path, env)
     if not includes_monitors(config, settings.monitors_dir):
         return Activation(

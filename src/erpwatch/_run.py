@@ -25,7 +25,7 @@ from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
 from .notify import summary_lines
-from .report import diagnosis_html
+from .report import append_job_summary, diagnosis_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
 
@@ -194,6 +194,17 @@ class MonitorRun:
             alerts.retry_after_cap,
         )
 
+    def pytest_collection_modifyitems(
+        self, config: pytest.Config, items: list[pytest.Item]
+    ) -> None:
+        only = self.settings.only_processes
+        if not only:
+            return
+        chosen = [i for i in items if monitor_process(i, self.settings)[0] in only]
+        if len(chosen) != len(items):
+            config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
+            items[:] = chosen
+
     def pytest_runtest_setup(self, item: pytest.Item) -> None:
         _, _, problem = monitor_process(item, self.settings)
         if problem is not None:
@@ -316,8 +327,11 @@ class MonitorRun:
         else:
             run.mails = [d.to_dict() for d in self.alerting.deliveries]
             run.write(self.summary_path)
+        step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
+        if step_summary:
+            append_job_summary(Path(step_summary), run, self.settings, self.alerting)
         alerts = self.settings.alerts
-        if alerts is not None:
+        if alerts is not None and not self.settings.dry_run:
             ok = run.outcome != "failed" and self.harness_error is None
             self.heartbeat_error = ping_heartbeat(alerts, ok)
 

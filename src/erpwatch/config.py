@@ -4,6 +4,7 @@ objects; anything wrong becomes a `ConfigError` naming the key to fix."""
 
 from __future__ import annotations
 
+import dataclasses
 import os
 import re
 import tomllib
@@ -195,6 +196,8 @@ class Settings:
     payments: PaymentSettings | None = None
     punchout: PunchoutSettings | None = None
     oci: OciSettings | None = None
+    dry_run: bool = False  # compose mail into the outbox, send nothing, keep the state as it was
+    only_processes: tuple[str, ...] = ()  # run only these processes' monitors
     erp: ErpSettings | None = None
 
     @property
@@ -568,6 +571,18 @@ def load_settings(
         env=dict(env),
     )
     mail = mail_settings(data, settings.processes, env, where)
+    dry_run = env.get("ERPWATCH_DRY_RUN", "").lower() in ("1", "true", "yes")
+    if dry_run:
+        mail = dataclasses.replace(mail, smtp=None)
+    only = tuple(p.strip() for p in env.get("ERPWATCH_PROCESSES", "").split(",") if p.strip())
+    unknown = [p for p in only if settings.processes and p not in settings.processes]
+    if unknown:
+        known = ", ".join(sorted(settings.processes))
+        raise ConfigError(
+            "ERPWATCH_PROCESSES",
+            f"unknown process {unknown[0]!r}; declared: {known}",
+            "environment, .env or --erpwatch-processes",
+        )
     alerts, lifecycle_defaults = alert_settings(
         data, root, settings.reports_dir, timezone, env, where
     )
@@ -578,6 +593,8 @@ def load_settings(
         **{
             **settings.__dict__,
             "payments": payments,
+            "dry_run": dry_run,
+            "only_processes": only,
             "punchout": punchout,
             "oci": oci,
             "erp": erp,

@@ -29,6 +29,16 @@ def pytest_addoption(parser: pytest.Parser) -> None:
         metavar="PATH",
         help="where to write the run result as JSON (default: <reports>/summary.json)",
     )
+    group.addoption(
+        "--erpwatch-processes",
+        metavar="NAMES",
+        help="run only the monitors of these processes, comma-separated (or $ERPWATCH_PROCESSES)",
+    )
+    group.addoption(
+        "--erpwatch-dry-run",
+        action="store_true",
+        help="compose mail into the outbox without sending, and leave the alert state as it was",
+    )
 
 
 @pytest.hookimpl(tryfirst=True)  # before pytest-html reads --html, which we may default

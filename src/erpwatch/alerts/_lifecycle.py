@@ -33,6 +33,7 @@ class AlertOutcome:
     silenced: str | None = None
     warnings: list[str] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
+    since: dict[str, str] = field(default_factory=dict)  # monitor → when its open failure began
 
 
 def _observations(monitor: MonitorResult) -> Iterator[tuple[str, bool]]:
@@ -170,6 +171,12 @@ def process_run(
                     if not outcome.silenced:
                         state.pending.pop(digest.group.key, None)
                     state.notes.pop(digest.group.key, None)
+        outcome.since = {
+            nodeid: entry.failing.since
+            for nodeid, entry in state.monitors.items()
+            if entry.failing.bad and entry.failing.since
+        }
         state.updated_at = now.isoformat(timespec="seconds")
-        store.save(state)
+        if not settings.dry_run:
+            store.save(state)
     return outcome
