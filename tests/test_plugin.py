@@ -464,3 +464,25 @@ def test_an_explicit_config_file_that_does_not_exist_is_named(project: pytest.Py
     result = project.runpytest_subprocess("--erpwatch-config=nope.toml")
     assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stderr.fnmatch_lines(["ERROR: erpwatch: --erpwatch-config: no file at */nope.toml"])
+
+
+def test_the_report_has_a_process_column_and_each_monitors_calls(project: pytest.Pytester) -> None:
+    project.makepyfile(test_customers=CUSTOMER_MONITOR)
+    project.runpytest().assert_outcomes(passed=1)
+    html = (project.path / "reports" / "report.html").read_text()
+    assert 'data-column-type="process">Process</th>' in html
+    assert "Customer creation" in html
+    assert "erpwatch-exchanges" in html
+
+
+def test_each_run_adds_to_the_history_and_redraws_the_dashboard(project: pytest.Pytester) -> None:
+    project.makepyfile(test_customers=CUSTOMER_MONITOR)
+    project.runpytest().assert_outcomes(passed=1)
+    project.runpytest().assert_outcomes(passed=1)
+    history = (project.path / "reports" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 2
+    assert json.loads(history[-1])["monitors"][0]["status"] == "passed"
+    dashboard = (project.path / "reports" / "index.html").read_text()
+    assert "Customer creation" in dashboard
+    assert "2 runs in the history" in dashboard
+    assert "<script" not in dashboard

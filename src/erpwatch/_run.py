@@ -8,6 +8,7 @@ plain modules: capture, result, synthetic.
 
 from __future__ import annotations
 
+import html
 import secrets
 import time
 from collections.abc import Generator, Mapping
@@ -25,7 +26,14 @@ from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
 from .notify import summary_lines
-from .report import append_job_summary, diagnosis_html
+from .report import (
+    History,
+    append_job_summary,
+    diagnosis_html,
+    exchanges_html,
+    record_of,
+    write_dashboard,
+)
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
 
@@ -92,6 +100,14 @@ def monitor_process(item: pytest.Item, settings: Settings) -> tuple[str | None, 
     return name, bool(critical), None
 
 
+def diagnosis_html_of(
+    settings: Settings, diagnosis: Diagnosis, exchanges: list[Exchange], process: str | None
+) -> str:
+    declared = settings.process(process) if process else None
+    title = declared.title if declared else (process or "")
+    return diagnosis_html(diagnosis, exchanges, title, settings.report_language)
+
+
 def _first_failure(reports: list[pytest.TestReport]) -> str:
     for report in reports:
         diagnosis = getattr(report, "erpwatch", {}).get("diagnosis")
@@ -148,6 +164,7 @@ class MonitorRun:
         self.summary_written: Path | None = None
         self.alerting = AlertOutcome()
         self.harness_error: str | None = None
+        self.dashboard: Path | None = None
         self.heartbeat_error: str | None = None
 
     # -- worker side --------------------------------------------------------
@@ -237,7 +254,11 @@ class MonitorRun:
         diagnosis = self._diagnose(report, call, exchanges, process)
         if diagnosis is not None:
             payload["diagnosis"] = diagnosis.to_dict()
-            self._add_to_html_report(report, diagnosis, exchanges, process)
+            self._add_to_html_report(
+                report, diagnosis_html_of(self.settings, diagnosis, exchanges, process)
+            )
+        if call.when == "teardown" and exchanges:
+            self._add_to_html_report(report, exchanges_html(exchanges))
         if call.when == "teardown":
             payload["leftovers"] = [asdict(x) for x in item.stash.get(LEFTOVERS_KEY, [])]
         _redact_report(report)
@@ -260,21 +281,35 @@ class MonitorRun:
             return classify(exchanges, None, threshold)
         return None
 
-    def _add_to_html_report(
-        self,
-        report: pytest.TestReport,
-        diagnosis: Diagnosis,
-        exchanges: list[Exchange],
-        process: str | None,
-    ) -> None:
+    def _add_to_html_report(self, report: pytest.TestReport, fragment: str) -> None:
         if not self.config.pluginmanager.hasplugin("html"):
             return
         from pytest_html import extras
 
-        declared = self.settings.process(process) if process else None
-        title = declared.title if declared else (process or "")
-        fragment = diagnosis_html(diagnosis, exchanges, title, self.settings.report_language)
         report.extras = [*getattr(report, "extras", []), extras.html(fragment)]  # type: ignore[attr-defined]
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_header(self, cells: list[str]) -> None:
+        cells.insert(1, '<th class="sortable" data-column-type="process">Process</th>')
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_row(self, report: pytest.TestReport, cells: list[str]) -> None:
+        process = (getattr(report, "erpwatch", None) or {}).get("process") or ""
+        declared = self.settings.process(process)
+        cells.insert(1, f"<td>{html.escape(declared.title if declared else process)}</td>")
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_metadata(self, metadata: dict[str, Any], config: pytest.Config) -> None:
+        """The report's environment table: erpwatch's facts, and no secret."""
+        erp = self.settings.erp
+        metadata["erpwatch"] = {
+            "run": self.run_id,
+            "environment": self.settings.environment,
+            "ERP": RECORDER.redactor.url(erp.base_url) if erp else "not configured",
+        }
+        for key in list(metadata):
+            if RECORDER.redactor.text(str(metadata[key])) != str(metadata[key]):
+                metadata[key] = "[redacted]"
 
     # -- controller side ----------------------------------------------------
 
@@ -327,6 +362,7 @@ class MonitorRun:
         else:
             run.mails = [d.to_dict() for d in self.alerting.deliveries]
             run.write(self.summary_path)
+        self._update_history(run, now)
         step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             append_job_summary(Path(step_summary), run, self.settings, self.alerting)
@@ -334,6 +370,20 @@ class MonitorRun:
         if alerts is not None and not self.settings.dry_run:
             ok = run.outcome != "failed" and self.harness_error is None
             self.heartbeat_error = ping_heartbeat(alerts, ok)
+
+    def _update_history(self, run: RunResult, now: datetime) -> None:
+        """The history lives next to the alert state; the dashboard is drawn from it."""
+        alerts = self.settings.alerts
+        if alerts is None:
+            return
+        history = History(alerts.state_file.with_name("history.jsonl"))
+        try:
+            if not self.settings.dry_run:
+                history.append(record_of(run, now, run.mails))
+            self.dashboard = self.settings.reports_dir / "index.html"
+            write_dashboard(self.dashboard, history.load(), self.settings, now)
+        except OSError as error:
+            self.harness_error = f"the history or dashboard could not be written: {error}"
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings
@@ -381,3 +431,5 @@ class MonitorRun:
             write(f"WARNING {self.heartbeat_error}", yellow=True)
         if self.summary_written is not None:
             write(f"run result: {self.summary_written}")
+        if self.dashboard is not None:
+            write(f"dashboard: {self.dashboard}")

@@ -78,3 +78,8 @@ def diagnosis_html(
             response_body=_excerpt(exchange.response_body) if exchange else "",
         )
     )
+
+
+def exchanges_html(exchanges: Sequence[Exchange]) -> str:
+    """Every call of a monitor: what was called, what came back, how fast."""
+    return environment().get_template("exchanges.html.j2").render(exchanges=exchanges)
