@@ -5,6 +5,8 @@ The public API for monitor authors; everything else is internal.
 
 from __future__ import annotations
 
+from typing import TYPE_CHECKING, Any
+
 from .capture import Exchange
 from .checks import (
     DataMismatch,
@@ -16,12 +18,33 @@ from .checks import (
 )
 from .config import ConfigError, Settings
 from .erp import ErpAuthFailed, ErpCallFailed, ErpClient
-from .psp import PaymentProviderClient, is_refunded
-from .punchout import OciClient, PunchoutClient, oci_problems
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover, SyntheticData
 
+if TYPE_CHECKING:
+    from .psp import PaymentProviderClient, is_refunded
+    from .punchout import OciClient, PunchoutClient, oci_problems
+
 __version__ = "0.1.0"
+
+# The payment and punchout clients bring lxml; import them when first used,
+# so that the plugin (which imports this package) starts light.
+_LAZY = {
+    "PaymentProviderClient": "psp",
+    "is_refunded": "psp",
+    "OciClient": "punchout",
+    "PunchoutClient": "punchout",
+    "oci_problems": "punchout",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'erpwatch' has no attribute {name!r}")
+
 
 __all__ = [
     "ConfigError",

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 from collections.abc import Iterator
+from typing import TYPE_CHECKING
 
 import pytest
 
@@ -10,8 +11,10 @@ from ._run import LEFTOVERS_KEY, MonitorRun
 from .capture import RECORDER
 from .config import Settings
 from .erp import ErpClient
-from .psp import PaymentProviderClient
-from .punchout import OciClient, PunchoutClient
+
+if TYPE_CHECKING:
+    from .psp import PaymentProviderClient
+    from .punchout import OciClient, PunchoutClient
 from .synthetic import SyntheticData
 
 
@@ -43,6 +46,8 @@ def psp(erpwatch_settings: Settings) -> PaymentProviderClient:
     """The payment provider (Mollie API v2); skipped, naming the variable, when not configured."""
     if erpwatch_settings.payments is None:
         pytest.skip("the payment provider is not configured: set PSP_BASE_URL and PSP_API_KEY")
+    from .psp import PaymentProviderClient  # lxml and friends only when a monitor needs them
+
     return PaymentProviderClient(erpwatch_settings.payments)
 
 
@@ -53,6 +58,8 @@ def punchout(erpwatch_settings: Settings) -> PunchoutClient:
         pytest.skip(
             "cXML punchout is not configured: set PUNCHOUT_SETUP_URL and the other PUNCHOUT_* variables"
         )
+    from .punchout import PunchoutClient
+
     return PunchoutClient(erpwatch_settings.punchout)
 
 
@@ -61,6 +68,8 @@ def oci(erpwatch_settings: Settings) -> OciClient:
     """The shop's OCI catalog; skipped, naming the variable, when not configured."""
     if erpwatch_settings.oci is None:
         pytest.skip("OCI punchout is not configured: set OCI_URL, OCI_USERNAME and OCI_PASSWORD")
+    from .punchout import OciClient
+
     return OciClient(erpwatch_settings.oci)
 
 

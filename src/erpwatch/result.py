@@ -6,7 +6,7 @@ from __future__ import annotations
 import json
 import os
 import tempfile
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
@@ -94,7 +94,9 @@ class MonitorResult:
         return "degraded" if self.outcome == "passed" and self.degraded else self.outcome
 
     def to_dict(self) -> dict[str, Any]:
-        data = asdict(self)
+        data = {f.name: getattr(self, f.name) for f in fields(self)}
+        data["exchanges"] = [exchange.to_dict() for exchange in self.exchanges]
+        data["leftovers"] = [asdict(leftover) for leftover in self.leftovers]
         failing = self.failing
         data["failing_call"] = failing.call if failing is not None else None
         data["status"] = self.status
@@ -179,7 +181,11 @@ class RunResult:
         )
 
     def write(self, path: Path) -> None:
-        write_atomically(path, json.dumps(self.to_dict(), indent=2, ensure_ascii=False) + "\n")
+        # Compact: json's C encoder only runs without indent, and a run of
+        # hundreds of monitors is mostly recorded exchanges.
+        write_atomically(
+            path, json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
+        )
 
 
 def _worst(outcomes: Any) -> str:
