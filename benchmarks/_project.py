@@ -45,6 +45,26 @@ def test_call(n):
 """
 
 
+ERP_MONITOR = """
+import pytest
+
+pytestmark = pytest.mark.process("bench")
+
+@pytest.mark.parametrize("n", range({count}))
+def test_items(n, erp):
+    assert len(erp.find("items")) > 5
+"""
+
+
+def erp_project(count: int) -> Path:
+    """Monitors that read the item list through the ERP client: realistic bodies."""
+    folder = Path(tempfile.mkdtemp(prefix="erpwatch-bench-"))
+    (folder / "erpwatch.toml").write_text(CONFIG.format(reports=folder / "reports"))
+    (folder / "pytest.ini").write_text("[pytest]\n")
+    (folder / "test_erp.py").write_text(ERP_MONITOR.format(count=count))
+    return folder
+
+
 def project(count: int, *, path: str = "/_sandbox/health", failing: bool = False) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="erpwatch-bench-"))
     (folder / "erpwatch.toml").write_text(CONFIG.format(reports=folder / "reports"))
