@@ -15,10 +15,11 @@ from typing import Any
 
 import jinja2
 
+from .._words import duration_text, local_time
 from ..config import Settings
 from ..diagnosis import explain
 from ._model import Digest, Incident, RunContext
-from ._wording import duration_text, join_names, local_time, process_wording
+from ._wording import join_names, process_wording
 
 ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
 EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix

@@ -10,8 +10,8 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._words import duration_text, local_time
 from ..config import Settings
-from ..notify._wording import duration_text, local_time
 from ..result import write_atomically
 from ._render import environment
 

@@ -6,8 +6,8 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._words import local_time
 from ..config import Settings
-from ..notify._wording import local_time
 from ..result import RunResult
 
 if TYPE_CHECKING:
