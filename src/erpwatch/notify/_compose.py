@@ -17,7 +17,7 @@ import jinja2
 
 from .._words import duration_text, local_time
 from ..config import Settings
-from ..diagnosis import explain
+from ..diagnosis import Category, explain
 from ._model import Digest, Incident, RunContext
 from ._wording import join_names, process_wording
 
@@ -107,6 +107,8 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
         "what": explanation.what if explanation else "",
         "action": explanation.action if explanation else "",
         "call": diagnosis.call if diagnosis else None,
+        # The ERP answered fine, but what it holds is wrong: the call was checked, not failed.
+        "checked": bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
         "short_call": short_call(diagnosis.call if diagnosis else None),
         "status": diagnosis.status if diagnosis else None,
         "erp_code": diagnosis.erp_code if diagnosis else None,
