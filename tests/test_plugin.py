@@ -357,6 +357,11 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
             "ERROR: erpwatch: ERPWATCH_ENVIRONMENT (*): must be one of sandbox, test, live, not 'production'",
         ),
         (
+            {"ERPWATCH_NOW": "yesterday"},
+            CONFIG,
+            "ERROR: erpwatch: ERPWATCH_NOW (environment or .env): must be a date and time like *, not 'yesterday'",
+        ),
+        (
             {},
             CONFIG + '\n[groups.client]\naddresses = ["owner(at)webshop.example"]\n',
             "ERROR: erpwatch: groups.client.addresses (*): 'owner(at)webshop.example' is not a valid e-mail address",
@@ -413,6 +418,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         "bad-timezone",
         "typo",
         "bad-env",
+        "bad-clock",
         "bad-address",
         "unknown-group",
         "unknown-process",

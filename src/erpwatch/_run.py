@@ -42,15 +42,6 @@ EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 MAX_MESSAGE_CHARS = 2000
 
 
-def run_clock(env: Mapping[str, str]) -> datetime:
-    """Now, or ERPWATCH_NOW (an ISO time) to replay a schedule with a controlled clock."""
-    fixed = env.get("ERPWATCH_NOW")
-    if fixed:
-        moment = datetime.fromisoformat(fixed)
-        return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
-    return datetime.now(UTC)
-
-
 def ci_run_url(env: Mapping[str, str]) -> str | None:
     """The GitHub Actions run this is, so a mail can link to it."""
     keys = ("GITHUB_SERVER_URL", "GITHUB_REPOSITORY", "GITHUB_RUN_ID")
@@ -353,7 +344,8 @@ class MonitorRun:
         run.write(self.summary_path)
         self.summary_written = self.summary_path
         html = getattr(self.config.option, "htmlpath", None)
-        now = run_clock(self.settings.env)
+        alerts = self.settings.alerts
+        now = (alerts.fixed_now if alerts else None) or datetime.now(UTC)
         try:
             self.alerting = process_run(run, self.settings, now, Path(html) if html else None)
         except Exception as error:
@@ -366,7 +358,6 @@ class MonitorRun:
         step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
         if step_summary:
             append_job_summary(Path(step_summary), run, self.settings, self.alerting)
-        alerts = self.settings.alerts
         if alerts is not None and not self.settings.dry_run:
             ok = run.outcome != "failed" and self.harness_error is None
             self.heartbeat_error = ping_heartbeat(alerts, ok)

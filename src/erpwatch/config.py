@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import datetime
+from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -84,6 +84,7 @@ class AlertSettings:
     silence_until: datetime | None
     heartbeat_url: str | None
     heartbeat_fail_url: str | None
+    fixed_now: datetime | None = None  # ERPWATCH_NOW: replay a schedule with a controlled clock
 
 
 @dataclass(frozen=True)
@@ -383,6 +384,21 @@ def _silence_until(env: Mapping[str, str], timezone: str) -> datetime | None:
     return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
 
 
+def _fixed_now(env: Mapping[str, str]) -> datetime | None:
+    raw = env.get("ERPWATCH_NOW", "")
+    if not raw:
+        return None
+    try:
+        moment = datetime.fromisoformat(raw)
+    except ValueError:
+        raise ConfigError(
+            "ERPWATCH_NOW",
+            f"must be a date and time like 2026-11-27T21:04:00+01:00, not {raw!r}",
+            "environment or .env",
+        ) from None
+    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+
+
 def _heartbeat(env: Mapping[str, str]) -> tuple[str | None, str | None]:
     urls = []
     for name in ("ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL"):
@@ -435,6 +451,7 @@ def alert_settings(
         retry_after_cap=float(cap or 0),
         maintenance=_maintenance(table.get("maintenance", []), where),
         silence_until=_silence_until(env, timezone),
+        fixed_now=_fixed_now(env),
         heartbeat_url=heartbeat_url,
         heartbeat_fail_url=heartbeat_fail_url,
     )
