@@ -110,6 +110,11 @@ def test_card_numbers_are_masked_when_their_checksum_holds() -> None:
     assert Redactor().text("ref 4111 1111 1111 1112") == "ref 4111 1111 1111 1112"
 
 
+def test_epoch_millisecond_timestamps_stay_even_when_their_checksum_holds() -> None:
+    # 1795000000004 passes Luhn; it is a rate-limit reset time, not a card.
+    assert Redactor().text("reset 1795000000004") == "reset 1795000000004"
+
+
 def test_personal_data_in_json_bodies_is_masked() -> None:
     body = '{"iban": "NL91ABNA0417164300", "note": "paid"}'
     assert (

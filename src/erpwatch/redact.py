@@ -49,8 +49,10 @@ SENSITIVE_FIELDS = frozenset(
 
 # Personal data that must not travel either: bank accounts and card numbers.
 # Candidates are checked (IBAN mod 97, Luhn) so order numbers and VAT numbers stay.
+# Payment cards start with 2-6 (ISO/IEC 7812 industry digit); requiring it keeps
+# epoch-millisecond timestamps ("17…", e.g. rate-limit resets) readable.
 _IBAN = re.compile(r"\b[A-Z]{2}\d{2}(?:[A-Z0-9]{11,30}|(?: [A-Z0-9]{4}){2,7}(?: [A-Z0-9]{1,3})?)\b")
-_CARD = re.compile(r"\b\d(?:[ -]?\d){12,18}\b")
+_CARD = re.compile(r"\b[2-6](?:[ -]?\d){12,18}\b")
 IBAN_MASK = "[redacted IBAN]"
 CARD_MASK = "[redacted card number]"
 _XML_SECRET = re.compile(r"(<SharedSecret\b[^>]*>).*?(</SharedSecret>)", re.DOTALL | re.IGNORECASE)
