@@ -1,0 +1,286 @@
+"""A real Tryton ERP on loopback, for the Tryton monitors and their tests.
+
+    python3 scripts/tryton_lab.py build     # install Tryton, build the database (once)
+    python3 scripts/tryton_lab.py serve     # start Tryton on a copy; prints the settings
+
+``build`` installs the pinned Tryton packages into their own virtual
+environment (Tryton's dependencies stay out of erpwatch's) and builds a
+template SQLite database: modules activated, a company, a fiscal year, a
+chart of accounts, a product and a user for the monitors. Both are kept
+under ``.tryton/`` (or ``$ERPWATCH_TRYTON_HOME``) and rebuilt only when the
+pins or the set-up change. ``serve`` and the test suite never touch the
+template: each starts Tryton on its own copy.
+
+Standard library only: it runs before erpwatch itself is installed.
+"""
+
+from __future__ import annotations
+
+import argparse
+import contextlib
+import fcntl
+import hashlib
+import json
+import os
+import shutil
+import signal
+import socket
+import subprocess
+import sys
+import tempfile
+import time
+import urllib.error
+import urllib.request
+from collections.abc import Iterator
+from dataclasses import dataclass
+from pathlib import Path
+
+HERE = Path(__file__).resolve().parent
+SETUP_SCRIPT = HERE / "tryton_setup.py"
+PINS = ("trytond==8.2.1", "trytond-sale==8.2.0", "proteus==8.2.0")
+DATABASE = "erpwatch"
+ADMIN_LOGIN = "admin"
+# Throw-away credentials of a loopback lab database, not secrets of any real ERP.
+ADMIN_PASSWORD = "erpwatch-lab-admin"
+MONITOR_LOGIN = "erpwatch"
+MONITOR_PASSWORD = "erpwatch-lab-monitor"
+
+
+def home() -> Path:
+    configured = os.environ.get("ERPWATCH_TRYTON_HOME")
+    return Path(configured).resolve() if configured else HERE.parent / ".tryton"
+
+
+def _stamp(*parts: str) -> str:
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()[:16]
+
+
+@contextlib.contextmanager
+def _locked(path: Path) -> Iterator[None]:
+    # Test workers start together; one builds, the others wait and reuse.
+    path.parent.mkdir(parents=True, exist_ok=True)
+    with path.open("a") as handle:
+        fcntl.flock(handle, fcntl.LOCK_EX)
+        try:
+            yield
+        finally:
+            fcntl.flock(handle, fcntl.LOCK_UN)
+
+
+def _run(command: list[str], *, env: dict[str, str] | None = None, what: str) -> None:
+    result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
+    if result.returncode != 0:
+        output = (result.stdout + result.stderr).strip().splitlines()[-25:]
+        raise SystemExit(f"tryton_lab: {what} failed:\n" + "\n".join(output))
+
+
+def venv_dir() -> Path:
+    return home() / "venv"
+
+
+def template_dir() -> Path:
+    return home() / "template"
+
+
+def _ensure_venv() -> Path:
+    venv = venv_dir()
+    stamp = venv / "erpwatch-pins"
+    wanted = _stamp(*PINS, sys.version)
+    if stamp.exists() and stamp.read_text() == wanted:
+        return venv
+    shutil.rmtree(venv, ignore_errors=True)
+    _run([sys.executable, "-m", "venv", str(venv)], what="creating Tryton's virtual environment")
+    _run(
+        [str(venv / "bin" / "python"), "-m", "pip", "install", "-q", *PINS],
+        what=f"installing {' '.join(PINS)}",
+    )
+    stamp.write_text(wanted)
+    return venv
+
+
+def _database_env(directory: Path, **extra: str) -> dict[str, str]:
+    env = {key: value for key, value in os.environ.items() if not key.startswith("TRYTOND_")}
+    env.update(TRYTOND_DATABASE__URI="sqlite://", TRYTOND_DATABASE__PATH=str(directory), **extra)
+    return env
+
+
+def build() -> Path:
+    """The template database, built if missing or out of date; its directory."""
+    with _locked(home() / "build.lock"):
+        venv = _ensure_venv()
+        template = template_dir()
+        stamp = template / "erpwatch-setup"
+        wanted = _stamp(*PINS, SETUP_SCRIPT.read_text())
+        if stamp.exists() and stamp.read_text() == wanted:
+            return template
+        shutil.rmtree(template, ignore_errors=True)
+        building = Path(tempfile.mkdtemp(prefix="template-", dir=home()))
+        (building / f"{DATABASE}.sqlite").touch()
+        password_file = building / "admin-password"
+        password_file.write_text(ADMIN_PASSWORD)
+        env = _database_env(building, TRYTONPASSFILE=str(password_file))
+        _run(
+            [
+                str(venv / "bin" / "trytond-admin"),
+                "-d",
+                DATABASE,
+                "--all",
+                "--email",
+                "admin@erpwatch.invalid",
+            ],
+            env=env,
+            what="creating the Tryton database",
+        )
+        _run(
+            [str(venv / "bin" / "python"), str(SETUP_SCRIPT), DATABASE],
+            env=env | {"ERPWATCH_MONITOR_PASSWORD": MONITOR_PASSWORD},
+            what="setting up the company, accounts, product and monitor user",
+        )
+        password_file.unlink()
+        stamp_text = wanted
+        (building / "erpwatch-setup").write_text(stamp_text)
+        building.rename(template)
+        return template
+
+
+def free_port() -> int:
+    with socket.socket() as probe:
+        probe.bind(("127.0.0.1", 0))
+        return int(probe.getsockname()[1])
+
+
+@dataclass
+class RunningTryton:
+    """One Tryton server on its own copy of the template database."""
+
+    process: subprocess.Popen[bytes]
+    directory: Path
+    port: int
+
+    @property
+    def url(self) -> str:
+        return f"http://127.0.0.1:{self.port}/"
+
+    def settings(self) -> dict[str, str]:
+        """The environment the Tryton monitors read."""
+        return {
+            "TRYTON_URL": self.url,
+            "TRYTON_DATABASE": DATABASE,
+            "TRYTON_USER": MONITOR_LOGIN,
+            "TRYTON_PASSWORD": MONITOR_PASSWORD,
+        }
+
+    def log(self) -> str:
+        path = self.directory / "trytond.log"
+        return path.read_text(errors="replace") if path.exists() else ""
+
+    def stop(self) -> None:
+        if self.process.poll() is None:
+            self.process.send_signal(signal.SIGTERM)
+            try:
+                self.process.wait(timeout=10)
+            except subprocess.TimeoutExpired:
+                self.process.kill()
+                self.process.wait()
+
+
+def start(
+    directory: Path, *, port: int | None = None, session_timeout: int | None = None
+) -> RunningTryton:
+    """Copy the template into ``directory`` and serve it on loopback; wait until it answers."""
+    template = build()
+    directory.mkdir(parents=True, exist_ok=True)
+    shutil.copy2(template / f"{DATABASE}.sqlite", directory / f"{DATABASE}.sqlite")
+    for attempt in range(3):
+        chosen = port or free_port()
+        config = directory / "trytond.conf"
+        lines = [
+            "[database]",
+            "uri = sqlite://",
+            f"path = {directory}",
+            "[web]",
+            f"listen = 127.0.0.1:{chosen}",
+            # As in production, confirmed sales are processed (invoiced) by a
+            # trytond-worker; the lab runs none, so a monitor's confirmed test
+            # order stays "confirmed" and can be taken back and removed.
+            "[queue]",
+            "worker = True",
+        ]
+        if session_timeout is not None:
+            lines += ["[session]", f"timeout = {session_timeout}"]
+        config.write_text("\n".join(lines) + "\n")
+        with (directory / "trytond.log").open("ab") as log:
+            process = subprocess.Popen(
+                [str(venv_dir() / "bin" / "trytond"), "-c", str(config), "-d", DATABASE],
+                stdout=log,
+                stderr=subprocess.STDOUT,
+                env=_database_env(directory),
+                start_new_session=True,
+            )
+        running = RunningTryton(process, directory, chosen)
+        if _wait_until_ready(running):
+            return running
+        running.stop()
+        if port is not None or attempt == 2:
+            break
+    raise SystemExit(f"tryton_lab: Tryton did not start; its log:\n{running.log()[-3000:]}")
+
+
+def _wait_until_ready(running: RunningTryton, timeout: float = 60.0) -> bool:
+    # Any HTTP answer from the RPC address means Tryton has loaded the database.
+    request = json.dumps({"id": 0, "method": "common.server.version", "params": []}).encode()
+    deadline = time.monotonic() + timeout
+    while time.monotonic() < deadline:
+        if running.process.poll() is not None:
+            return False
+        try:
+            with urllib.request.urlopen(
+                urllib.request.Request(
+                    f"{running.url}{DATABASE}/rpc/",
+                    data=request,
+                    headers={"Content-Type": "application/json"},
+                ),
+                timeout=2,
+            ) as answer:
+                return bool(answer.status)
+        except urllib.error.HTTPError:
+            return True
+        except (urllib.error.URLError, OSError):
+            time.sleep(0.1)
+    return False
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__.split("\n\n")[0])
+    commands = parser.add_subparsers(dest="command", required=True)
+    commands.add_parser("build", help="install Tryton and build the template database")
+    serve = commands.add_parser("serve", help="serve a copy of the template database")
+    serve.add_argument("--port", type=int, default=8000)
+    serve.add_argument("--dir", type=Path, help="where the copy goes (default: a temporary folder)")
+    arguments = parser.parse_args(argv)
+
+    started = time.monotonic()
+    template = build()
+    if arguments.command == "build":
+        print(
+            f"Tryton {PINS[0].split('==')[1]} ready in {template} ({time.monotonic() - started:.0f} s)"
+        )
+        return 0
+    directory = arguments.dir or Path(tempfile.mkdtemp(prefix="erpwatch-tryton-"))
+    running = start(directory.resolve(), port=arguments.port)
+    print(f"Tryton is serving {DATABASE!r} on {running.url} (log: {directory}/trytond.log)")
+    print("Run the Tryton monitors with these settings (e.g. in .env):")
+    for key, value in running.settings().items():
+        print(f"  {key}={value}")
+    print("Press Ctrl+C to stop.", flush=True)
+    try:
+        running.process.wait()
+    except KeyboardInterrupt:
+        pass
+    finally:
+        running.stop()
+    return 0
+
+
+if __name__ == "__main__":
+    sys.exit(main())
