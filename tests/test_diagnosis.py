@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import dataclasses
 import json
 from typing import Any
 
@@ -163,16 +164,106 @@ def test_an_error_inside_a_success_answer_is_a_silent_failure_even_if_the_monito
     None
 ):
     answer = exchange(
-        "POST", "/rpc/", 200, {"id": 1, "error": ["UserError", ["Party is required."]]}
+        "POST",
+        "/rpc",
+        200,
+        {"jsonrpc": "2.0", "id": 1, "error": {"code": -32000, "message": "Party is required."}},
     )
     failure = describe_failure(AssertionError("expected a result"))
     diagnosis = classify([answer], failure)
     assert diagnosis is not None
     assert diagnosis.category is Category.SILENT_FAILURE
     assert (diagnosis.erp_dialect, diagnosis.erp_code, diagnosis.erp_message) == (
-        "Tryton",
-        "UserError",
+        "JSON-RPC",
+        "-32000",
         "Party is required.",
+    )
+
+
+def tryton_answer(
+    status: int, body: Any = None, method: str = "model.party.party.create", **headers: str
+) -> Exchange:
+    answer = exchange("POST", "/erpwatch/rpc/", status, body, headers=headers)
+    return dataclasses.replace(answer, name=method)
+
+
+@pytest.mark.parametrize(
+    ("answer", "category", "code", "message"),
+    [
+        (
+            tryton_answer(
+                200,
+                {
+                    "id": 1,
+                    "error": [
+                        "UserError",
+                        ['A value is required for field "Code" in "Party".', "", None],
+                    ],
+                },
+            ),
+            Category.REJECTED,
+            "UserError",
+            'A value is required for field "Code" in "Party".',
+        ),
+        (
+            tryton_answer(
+                200,
+                {
+                    "id": 1,
+                    "error": ["UserError", ['You are not allowed to access "Sale".', "", None]],
+                },
+            ),
+            Category.AUTH,
+            "UserError",
+            'You are not allowed to access "Sale".',
+        ),
+        (
+            tryton_answer(
+                200,
+                {
+                    "id": 1,
+                    "error": ["ConcurrencyException", ["Records were modified in the meanwhile"]],
+                },
+            ),
+            Category.CONFLICT,
+            "ConcurrencyException",
+            "Records were modified in the meanwhile",
+        ),
+        (
+            tryton_answer(
+                200, {"id": 1, "error": ["'NoneType' object has no attribute 'id'", "Traceback …"]}
+            ),
+            Category.ERP_ERROR,
+            "server error",
+            "'NoneType' object has no attribute 'id'",
+        ),
+        (
+            tryton_answer(401, "", **{"WWW-Authenticate": 'Basic realm="Tryton"'}),
+            Category.AUTH,
+            "401",
+            'HTTP 401 with WWW-Authenticate: Basic realm="Tryton"',
+        ),
+        (
+            tryton_answer(
+                403, "<!doctype html><title>403 Forbidden</title>", method="model.sale.sale.submit"
+            ),
+            Category.UNEXPECTED_RESPONSE,
+            "403",
+            "403 Forbidden",
+        ),
+    ],
+    ids=["required-field", "access", "concurrency", "crash", "session", "unknown-method"],
+)
+def test_tryton_errors_are_classified_by_what_their_class_and_message_say(
+    answer: Exchange, category: Category, code: str, message: str
+) -> None:
+    diagnosis = classify([answer], describe_failure(ErpCallFailed("x", status=answer.status)))
+    assert diagnosis is not None
+    assert diagnosis.category is category, diagnosis.reason
+    assert (diagnosis.erp_dialect, diagnosis.erp_code, diagnosis.erp_message) == (
+        "Tryton",
+        code,
+        message,
     )
 
 

@@ -16,6 +16,22 @@ from .dialects import ErpError, decode, is_html
 
 TIMEOUT_ERRORS = frozenset({"ReadTimeout", "Timeout", "TimeoutError", "socket.timeout"})
 
+# When the ERP's error class says what happened, that decides, even inside an
+# HTTP 200: RPC-style ERPs (Tryton, Odoo) answer every refusal with 200.
+_BY_KIND = {
+    "access": (Category.AUTH, "{dialect} refused the monitor user access to this call"),
+    "login": (Category.AUTH, "{dialect} refused the login"),
+    "session": (Category.AUTH, "{dialect} no longer accepts the session: it expired or was ended"),
+    "validation": (Category.REJECTED, "{dialect} refused the data: a rule or required field"),
+    "conflict": (Category.CONFLICT, "{dialect} reports a conflicting change"),
+    "rate_limited": (Category.RATE_LIMITED, "{dialect} limits the number of calls"),
+    "unknown_call": (
+        Category.UNEXPECTED_RESPONSE,
+        "{dialect} does not offer this call: the method does not exist or is not exposed",
+    ),
+    "server": (Category.ERP_ERROR, "{dialect} failed while handling the call"),
+}
+
 
 def classify(
     exchanges: Sequence[Exchange], failure: FailureFacts | None, threshold_s: float | None = None
@@ -122,6 +138,14 @@ def _by_answer(exchanges: Sequence[Exchange], index: int) -> Diagnosis:
             Category.UNREACHABLE, "no connection could be made or kept", exchange, index, None
         )
     erp = decode(exchange)
+    if erp is not None and erp.kind in _BY_KIND:
+        category, reason = _BY_KIND[erp.kind]
+        where = (
+            f" (HTTP {status} with the error inside)" if erp.inside_success else f" (HTTP {status})"
+        )
+        return _diagnosis(
+            category, reason.format(dialect=erp.dialect) + where, exchange, index, erp
+        )
     if erp is not None and erp.inside_success and erp.code in ("401", "403"):
         return _diagnosis(
             Category.AUTH,

@@ -23,6 +23,10 @@ class ErpError:
     # True when the error came inside a "success" answer (HTTP 2xx).
     inside_success: bool = False
     retry_after: float | None = None
+    # What the ERP's own error class says happened, when the dialect knows it:
+    # "access", "validation", "conflict", "session", "unknown_call", "server".
+    # It lets the diagnosis say "access refused" for an error inside an HTTP 200.
+    kind: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

@@ -5,6 +5,15 @@ from __future__ import annotations
 
 from ._base import Answer, ErpError, text_or_none
 
+_KIND_OF_CLASS = {
+    "AccessError": "access",
+    "AccessDenied": "login",
+    "SessionExpiredException": "session",
+    "ValidationError": "validation",
+    "UserError": "validation",
+    "MissingError": None,  # a record that is gone: read back, it is a silent failure
+}
+
 
 def decode(answer: Answer) -> ErpError | None:
     body = answer.json
@@ -13,10 +22,12 @@ def decode(answer: Answer) -> ErpError | None:
     data = body["error"].get("data")
     if not isinstance(data, dict) or not isinstance(data.get("name"), str):
         return None
+    code = data["name"].rsplit(".", 1)[-1]
     return ErpError(
         dialect="Odoo",
-        code=data["name"].rsplit(".", 1)[-1],
+        code=code,
         message=text_or_none(data.get("message")) or text_or_none(body["error"].get("message")),
         detail=text_or_none(data.get("name")),
         inside_success=answer.ok,
+        kind=_KIND_OF_CLASS.get(code, "server"),
     )
