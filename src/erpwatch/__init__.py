@@ -24,6 +24,7 @@ from .synthetic import Leftover, SyntheticData
 if TYPE_CHECKING:
     from .psp import PaymentProviderClient, is_refunded
     from .punchout import OciClient, PunchoutClient, oci_problems
+    from .tryton import TrytonClient
 
 __version__ = "0.1.0"
 
@@ -35,6 +36,7 @@ _LAZY = {
     "OciClient": "punchout",
     "PunchoutClient": "punchout",
     "oci_problems": "punchout",
+    "TrytonClient": "tryton",
 }
 
 
@@ -64,6 +66,7 @@ __all__ = [
     "Settings",
     "StatusMismatch",
     "SyntheticData",
+    "TrytonClient",
     "__version__",
     "expect_same_fields",
     "is_refunded",

@@ -14,7 +14,7 @@ from datetime import UTC, datetime
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
-from urllib.parse import urlsplit
+from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
 from dotenv import dotenv_values
@@ -33,6 +33,7 @@ SECRET_VARIABLES = (
     "PUNCHOUT_SHARED_SECRET",
     "OCI_PASSWORD",
     "SMTP_PASSWORD",
+    "TRYTON_PASSWORD",
 )
 ERP_VARIABLES = (
     "ERP_BASE_URL",
@@ -179,6 +180,22 @@ class OciSettings:
 
 
 @dataclass(frozen=True)
+class TrytonSettings:
+    """A Tryton ERP, reached over JSON-RPC at ``<url><database>/rpc/``."""
+
+    url: str  # ends in "/"
+    database: str
+    user: str
+    password: str = field(repr=False)
+    timeout: float
+    connect_timeout: float
+
+    @property
+    def rpc_url(self) -> str:
+        return f"{self.url}{quote(self.database)}/rpc/"
+
+
+@dataclass(frozen=True)
 class Settings:
     config_path: Path
     root: Path
@@ -200,6 +217,7 @@ class Settings:
     dry_run: bool = False  # compose mail into the outbox, send nothing, keep the state as it was
     only_processes: tuple[str, ...] = ()  # run only these processes' monitors
     erp: ErpSettings | None = None
+    tryton: TrytonSettings | None = None
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -606,6 +624,7 @@ def load_settings(
     erp = erp_settings(settings, sandbox)
     payments = payment_settings(data, env, sandbox, where)
     punchout, oci = punchout_settings(data, env, sandbox, where)
+    tryton = tryton_settings(env, timeout, connect_timeout)
     return Settings(
         **{
             **settings.__dict__,
@@ -615,6 +634,7 @@ def load_settings(
             "punchout": punchout,
             "oci": oci,
             "erp": erp,
+            "tryton": tryton,
             "mail": mail,
             "alerts": alerts,
             "lifecycle": lifecycle_defaults,
@@ -900,6 +920,31 @@ def punchout_settings(
         else None
     )
     return punchout, oci
+
+
+def tryton_settings(
+    env: Mapping[str, str], timeout: float, connect_timeout: float
+) -> TrytonSettings | None:
+    """None when no Tryton is configured (TRYTON_URL unset)."""
+    names = ("TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD")
+    values = _party(env, None, names, urls=names[:1])
+    if values is None:
+        return None
+    url = values["TRYTON_URL"]
+    if urlsplit(url).path.rstrip("/").endswith("/rpc"):
+        raise ConfigError(
+            "TRYTON_URL",
+            f"must be the server's address without /<database>/rpc/ (e.g. http://erp.example:8000/), not {url!r}",
+            "environment or .env",
+        )
+    return TrytonSettings(
+        url=url.rstrip("/") + "/",
+        database=values["TRYTON_DATABASE"],
+        user=values["TRYTON_USER"],
+        password=values["TRYTON_PASSWORD"],
+        timeout=timeout,
+        connect_timeout=connect_timeout,
+    )
 
 
 def wants_sandbox(env: Mapping[str, str]) -> bool:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Iterator
 from typing import TYPE_CHECKING
 
@@ -15,6 +16,7 @@ from .erp import ErpClient
 if TYPE_CHECKING:
     from .psp import PaymentProviderClient
     from .punchout import OciClient, PunchoutClient
+    from .tryton import TrytonClient
 from .synthetic import SyntheticData
 
 
@@ -39,6 +41,24 @@ def erp(request: pytest.FixtureRequest, erpwatch_settings: Settings) -> ErpClien
     if erpwatch_settings.erp is None:
         pytest.skip("the ERP is not configured: set ERP_BASE_URL (or unset it to use the sandbox)")
     return ErpClient(erpwatch_settings.erp, redactor=RECORDER.redactor)
+
+
+@pytest.fixture(scope="session")
+def tryton(erpwatch_settings: Settings) -> Iterator[TrytonClient]:
+    """A Tryton ERP over JSON-RPC, logged in on the first call; skipped, naming the
+    variables, when not configured."""
+    if erpwatch_settings.tryton is None:
+        pytest.skip(
+            "Tryton is not configured: set TRYTON_URL, TRYTON_DATABASE, TRYTON_USER and TRYTON_PASSWORD"
+        )
+    from .erp import ErpCallFailed
+    from .tryton import TrytonClient
+
+    client = TrytonClient(erpwatch_settings.tryton, redactor=RECORDER.redactor)
+    yield client
+    # A failed logout needs no report: the monitors already said what is wrong.
+    with contextlib.suppress(ErpCallFailed):
+        client.logout()
 
 
 @pytest.fixture(scope="session")

@@ -222,3 +222,17 @@ def _decode(raw: bytes, content_type: str) -> str | None:
             # Invalid UTF-8 in a text body is evidence; keep it readable.
             return raw.decode("utf-8", errors="replace")
         return None
+
+
+def login_session(rpc_name: str | None, answer: bytes) -> str | None:
+    """The session key an RPC login answers with, where no field name marks it:
+    Tryton's ``common.db.login`` returns ``[user_id, session, …]``."""
+    if rpc_name != "common.db.login" or len(answer) > 4096:
+        return None
+    try:
+        result = json.loads(answer).get("result")
+    except (ValueError, AttributeError):
+        return None
+    if isinstance(result, list) and len(result) > 1 and isinstance(result[1], str):
+        return result[1]
+    return None

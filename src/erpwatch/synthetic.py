@@ -6,9 +6,12 @@ from __future__ import annotations
 import secrets
 from collections.abc import Callable, Mapping
 from dataclasses import dataclass
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .erp import ErpCallFailed, ErpClient
+
+if TYPE_CHECKING:
+    from .tryton import TrytonClient
 
 
 @dataclass(frozen=True)
@@ -40,6 +43,12 @@ class SyntheticData:
             f"{entity_set} {label}", lambda: remove_entity(erp, entity_set, created["id"])
         )
         return created
+
+    def create_in_tryton(self, tryton: TrytonClient, model: str, values: Mapping[str, Any]) -> int:
+        """Create a Tryton record (``party.party``…) and schedule its removal; its id."""
+        record_id = tryton.create(model, values)
+        self.remember(f"{model} {record_id}", lambda: tryton.remove(model, record_id))
+        return record_id
 
     def cleanup(self) -> list[Leftover]:
         """Remove in reverse order (an order before its customer); keep going on errors."""

@@ -17,7 +17,7 @@ from typing import Any
 
 import requests
 
-from ..redact import Redactor
+from ..redact import Redactor, login_session
 from ._exchange import Exchange, ExchangeLog
 from ._naming import rpc_name
 
@@ -119,6 +119,13 @@ class Recorder:
         request_type = str(request.headers.get("Content-Type", ""))
         response_body: str | None = None
         response_headers: dict[str, str] = {}
+        name = None
+        for namer in self.namers:
+            name = namer(request)
+            if name:
+                break
+        if response is not None and not streamed:
+            redact.add_secret(login_session(name, response.content))
         if response is not None:
             response_headers = redact.headers(response.headers)
             response_type = response.headers.get("Content-Type", "")
@@ -127,11 +134,6 @@ class Recorder:
                 response_body = "[streamed body not captured]"
             else:
                 response_body = redact.body(response.content, response_type)
-        name = None
-        for namer in self.namers:
-            name = namer(request)
-            if name:
-                break
         return Exchange(
             method=str(request.method),
             url=redact.url(str(request.url)),
