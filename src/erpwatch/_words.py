@@ -31,6 +31,12 @@ _MONTHS = {
 _UNITS = {"en": ("d", "h", "min"), "nl": ("d", "u", "min"), "fr": ("j", "h", "min")}
 
 
+def seconds_text(seconds: float, language: str) -> str:
+    """``0.52 s`` in English, ``0,52 s`` in Dutch and French."""
+    text = f"{seconds:.2f} s"
+    return text if language == "en" else text.replace(".", ",")
+
+
 def duration_text(seconds: float, language: str) -> str:
     """``3 h 12 min`` (``3 u 12 min`` in Dutch); at least a minute."""
     day, hour, minute = _UNITS[language]

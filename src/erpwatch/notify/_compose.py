@@ -15,7 +15,7 @@ from typing import Any
 
 import jinja2
 
-from .._words import duration_text, local_time
+from .._words import duration_text, local_time, seconds_text
 from ..config import Settings
 from ..diagnosis import Category, explain
 from ._model import Digest, Incident, RunContext
@@ -111,6 +111,13 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
         "checked": bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
         "short_call": short_call(diagnosis.call if diagnosis else None),
         "status": diagnosis.status if diagnosis else None,
+        # A slow call: how long it took against the agreed threshold.
+        "took": seconds_text(diagnosis.duration_ms / 1000, language)
+        if diagnosis and diagnosis.category is Category.SLOW and diagnosis.duration_ms
+        else "",
+        "threshold": seconds_text(diagnosis.threshold_ms / 1000, language)
+        if diagnosis and diagnosis.threshold_ms
+        else "",
         "erp_code": diagnosis.erp_code if diagnosis else None,
         "erp_message": _one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
         "erp_field": diagnosis.erp_field if diagnosis else None,
