@@ -38,3 +38,12 @@ def run_pytest(
 def read_summary(path: Path) -> dict[str, Any]:
     data: dict[str, Any] = json.loads(path.read_text()) if path.exists() else {}
     return data
+
+
+# The Business Central order monitor (the Tryton one lives beside it).
+ORDER_MONITOR_FILE = "monitors/test_order_submission.py"
+
+
+def ran(monitors: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """The monitors that ran: the Tryton ones skip when no Tryton is configured."""
+    return [m for m in monitors if m["status"] != "skipped"]

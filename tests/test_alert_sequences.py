@@ -18,7 +18,7 @@ import pytest
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
 from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
-from .support import REPO, clean_environment, read_summary
+from .support import ORDER_MONITOR_FILE, REPO, clean_environment, read_summary
 
 T0 = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 21:00 in Brussels
 
@@ -199,7 +199,9 @@ def test_a_blip_that_passes_on_retry_is_flaky_not_alerted_and_noted_in_the_next_
     completed = schedule.run(T0, "unavailable:salesOrders:POST,times=1")
     assert completed.returncode == 0, completed.stdout
     assert schedule.new_mail() == []
-    orders = next(m for m in schedule.summary()["monitors"] if m["process"] == "orders")
+    orders = next(
+        m for m in schedule.summary()["monitors"] if m["nodeid"].startswith(ORDER_MONITOR_FILE)
+    )
     assert orders["flaky"] is True
     assert orders["retried"].startswith(
         "POST /companies(…)/salesOrders → 503 Application_ServiceUnavailable"
@@ -219,7 +221,9 @@ def test_a_blip_that_passes_on_retry_is_flaky_not_alerted_and_noted_in_the_next_
 def test_a_failed_post_that_may_have_been_carried_out_is_not_retried(schedule: Schedule) -> None:
     completed = schedule.run(T0, "reset:salesOrders:POST,times=1")
     assert completed.returncode == 1
-    orders = next(m for m in schedule.summary()["monitors"] if m["process"] == "orders")
+    orders = next(
+        m for m in schedule.summary()["monitors"] if m["nodeid"].startswith(ORDER_MONITOR_FILE)
+    )
     assert orders["retried"] is None
     assert orders["diagnosis"]["category"] == "unreachable"
 

@@ -231,11 +231,19 @@ def tryton_answer(
         ),
         (
             tryton_answer(
-                200, {"id": 1, "error": ["'NoneType' object has no attribute 'id'", "Traceback …"]}
+                200,
+                {
+                    "id": 1,
+                    "error": [
+                        "'NoneType' object has no attribute 'id'",
+                        'Traceback (most recent call last):\n  File "sale.py", line 3\n'
+                        "AttributeError: 'NoneType' object has no attribute 'id'\n",
+                    ],
+                },
             ),
             Category.ERP_ERROR,
             "server error",
-            "'NoneType' object has no attribute 'id'",
+            "AttributeError: 'NoneType' object has no attribute 'id'",
         ),
         (
             tryton_answer(401, "", **{"WWW-Authenticate": 'Basic realm="Tryton"'}),

@@ -16,7 +16,7 @@ import yaml
 
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
-from .support import REPO, clean_environment, read_summary, run_pytest
+from .support import ORDER_MONITOR_FILE, REPO, clean_environment, read_summary, run_pytest
 
 WORKFLOWS = REPO / ".github" / "workflows"
 FILES = sorted(WORKFLOWS.glob("*.yml"))
@@ -159,5 +159,5 @@ def test_two_scheduled_runs_share_their_state_and_leave_a_summary_and_reports(
     assert "| Order submission | ❌ failed | Fri 27 Nov 21:07 |" in summary.read_text()
     assert result["mails"] == []
     state = json.loads((tmp_path / "state" / "state.json").read_text())
-    orders = next(v for k, v in state["monitors"].items() if "order_submission" in k)
+    orders = next(v for k, v in state["monitors"].items() if k.startswith(ORDER_MONITOR_FILE))
     assert (orders["failing"]["runs"], orders["failing"]["alerted"]) == (2, True)

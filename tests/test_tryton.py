@@ -1,0 +1,291 @@
+"""The Tryton monitors against a real Tryton 8.2, healthy and broken the way life
+breaks it: rights taken away, a field that became required, the server down,
+a slow answer, a session that expired. Each ends in the right diagnosis and a
+mail that quotes what Tryton said."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from .smtp_server import RunningSmtp, start_smtp, text_of
+from .support import REPO, clean_environment, read_summary, run_pytest
+from .tryton import (
+    DelayingProxy,
+    admin_of,
+    configuration_changed,
+    groups_taken_away,
+    lab,
+    start_tryton,
+)
+
+TRYTON_MONITORS = (
+    "monitors/test_tryton_customer_creation.py",
+    "monitors/test_tryton_order_submission.py",
+)
+
+CONFIG = """
+[erpwatch]
+monitors = "{monitors}"
+reports = "{reports}"
+
+[erp]
+timeout = {timeout}
+
+[processes.customers]
+title = "Customer creation"
+critical = true
+latency_threshold = {threshold}
+
+[processes.orders]
+title = "Order submission"
+critical = true
+latency_threshold = {threshold}
+
+[alerts]
+retry_delay = 0.1
+slow_after = 1
+
+[mail]
+from = "erpwatch <monitoring@agency.example>"
+
+[groups.client]
+name = "Brasserie Zoë"
+language = "nl"
+addresses = ["owner@webshop.example"]
+
+[groups.erp_partner]
+name = "Tryton partner"
+language = "en"
+addresses = ["support@tryton-partner.example"]
+
+[groups.maintainers]
+language = "en"
+addresses = ["dev@agency.example"]
+
+[routing]
+customers = ["client", "erp_partner"]
+orders = ["client", "erp_partner"]
+"""
+
+
+@pytest.fixture(scope="module")
+def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
+    """A real Tryton on its own copy of the lab database, for this module's tests."""
+    server = start_tryton(tmp_path_factory.mktemp("tryton"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
+    server = start_smtp(tmp_path)
+    yield server
+    server.stop()
+
+
+def run_tryton_monitors(
+    tmp_path: Path,
+    tryton_settings: dict[str, str],
+    smtp: RunningSmtp | None = None,
+    *,
+    monitors: tuple[str, ...] = TRYTON_MONITORS,
+    monitors_dir: Path = REPO / "monitors",
+    timeout: float = 30,
+    threshold: float = 5.0,
+) -> tuple[str, int, dict[str, Any]]:
+    config = tmp_path / "erpwatch.toml"
+    config.write_text(
+        CONFIG.format(
+            monitors=monitors_dir,
+            reports=tmp_path / "reports",
+            timeout=timeout,
+            threshold=threshold,
+        )
+    )
+    env = clean_environment(**tryton_settings, **(smtp.env if smtp else {}))
+    completed = run_pytest(*monitors, f"--erpwatch-config={config}", env=env)
+    summary = read_summary(tmp_path / "reports" / "summary.json")
+    return completed.stdout + completed.stderr, completed.returncode, summary
+
+
+def monitor_of(summary: dict[str, Any], process: str) -> dict[str, Any]:
+    [monitor] = [m for m in summary["monitors"] if m["process"] == process]
+    return dict(monitor)
+
+
+def mail_to(smtp: RunningSmtp, address: str) -> EmailMessage:
+    [message] = smtp.inbox.for_address(address)
+    return message
+
+
+def test_the_tryton_monitors_pass_against_a_real_tryton_and_leave_nothing_behind(
+    tmp_path: Path, tryton: Any
+) -> None:
+    output, code, summary = run_tryton_monitors(tmp_path, tryton.settings())
+    assert code == 0, output
+    assert {(p["name"], p["outcome"]) for p in summary["processes"]} == {
+        ("customers", "passed"),
+        ("orders", "passed"),
+    }
+    orders = monitor_of(summary, "orders")
+    calls = [e["name"] for e in orders["exchanges"]]
+    assert calls.index("model.sale.sale.quote") < calls.index("model.sale.sale.confirm")
+    assert "model.sale.sale.delete" in calls
+    for monitor in summary["monitors"]:
+        assert monitor["leftovers"] == []
+    admin = admin_of(tryton)
+    assert admin.search_read("party.party", [("name", "like", "%ERPWATCH-%")], ["id"]) == []
+    assert admin.search_read("sale.sale", [("reference", "like", "ERPWATCH-%")], ["id"]) == []
+
+    written = (tmp_path / "reports" / "report.html").read_text() + json.dumps(summary)
+    assert lab.MONITOR_PASSWORD not in written
+    login = monitor_of(summary, "customers")["exchanges"][0]
+    assert login["name"] == "common.db.login"
+    assert json.loads(login["response_body"])["result"][1] == "[redacted]"
+
+
+def test_a_monitor_user_who_lost_the_sales_rights_is_access_refused_with_trytons_message(
+    tmp_path: Path, tryton: Any, smtp: RunningSmtp
+) -> None:
+    with groups_taken_away(admin_of(tryton), lab.MONITOR_LOGIN, ["Sales", "Sales Administrator"]):
+        output, code, summary = run_tryton_monitors(tmp_path, tryton.settings(), smtp)
+    assert code == 1, output
+    assert monitor_of(summary, "customers")["outcome"] == "passed"
+    diagnosis = monitor_of(summary, "orders")["diagnosis"]
+    assert diagnosis["category"] == "auth", diagnosis
+    assert diagnosis["call"] == "model.sale.sale.create (POST /erpwatch/rpc/)"
+    assert (diagnosis["erp_dialect"], diagnosis["erp_code"]) == ("Tryton", "UserError")
+    assert diagnosis["erp_message"].startswith("You are not allowed to "), diagnosis
+    assert "Sale" in diagnosis["erp_message"]
+
+    partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
+    assert "Failing call     model.sale.sale.create (POST /erpwatch/rpc/)" in partner
+    assert f'ERP says         "{diagnosis["erp_message"]}' in partner
+    assert "lost rights" in partner  # what to do: restore the permissions
+
+
+def test_a_party_code_that_became_required_is_refused_by_the_erp_with_trytons_message(
+    tmp_path: Path, tryton: Any, smtp: RunningSmtp
+) -> None:
+    # The ERP partner turned off automatic party numbering: codes must now be typed in.
+    with configuration_changed(admin_of(tryton), "party.configuration", {"party_sequence": None}):
+        output, code, summary = run_tryton_monitors(tmp_path, tryton.settings(), smtp)
+    assert code == 1, output
+    diagnosis = monitor_of(summary, "customers")["diagnosis"]
+    assert diagnosis["category"] == "rejected", diagnosis
+    assert diagnosis["call"] == "model.party.party.create (POST /erpwatch/rpc/)"
+    message = diagnosis["erp_message"]
+    assert message.startswith('A value is required for field "Code" in record "Brasserie De Gouden')
+    assert message.endswith('of "Party".')
+    assert diagnosis["status"] == 200
+
+    partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
+    assert f'ERP says         "{message}"' in partner
+    assert "Answer           200 UserError" in partner
+    client = text_of(mail_to(smtp, "owner@webshop.example"))
+    assert f'ERP meldt        "{message}"' in client
+
+
+def test_a_stopped_tryton_is_unreachable(tmp_path: Path, smtp: RunningSmtp) -> None:
+    server = start_tryton(tmp_path / "tryton")
+    settings = server.settings()
+    server.stop()
+    output, code, summary = run_tryton_monitors(tmp_path, settings, smtp)
+    assert code == 1, output
+    for process in ("customers", "orders"):
+        diagnosis = monitor_of(summary, process)["diagnosis"]
+        assert diagnosis["category"] == "unreachable", diagnosis
+        assert diagnosis["call"] == "common.db.login (POST /erpwatch/rpc/)"
+        assert "Connection refused" in diagnosis["error"]
+    partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
+    assert "common.db.login (POST /erpwatch/rpc/)" in partner
+    assert "no answer" in partner
+
+
+def test_a_slow_tryton_makes_the_monitors_slow_and_says_how_slow(
+    tmp_path: Path, tryton: Any, smtp: RunningSmtp
+) -> None:
+    proxy = DelayingProxy(tryton.url, delay=0.5)
+    try:
+        output, code, summary = run_tryton_monitors(
+            tmp_path, {**tryton.settings(), "TRYTON_URL": proxy.url}, smtp, threshold=0.3
+        )
+    finally:
+        proxy.stop()
+    assert code == 0, output  # slow is degraded, not failed
+    for process in ("customers", "orders"):
+        monitor = monitor_of(summary, process)
+        assert monitor["status"] == "degraded", monitor["status"]
+        assert monitor["diagnosis"]["category"] == "slow"
+        assert monitor["diagnosis"]["duration_ms"] >= 500
+    partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
+    assert "Slowest call     model.sale.sale.create (POST /erpwatch/rpc/)" in partner
+    assert re.search(r"Answer           200 in 0\.\d\d s \(agreed: at most 0\.30 s\)", partner)
+    client = text_of(mail_to(smtp, "owner@webshop.example"))
+    assert re.search(r"Antwoord         200 in 0,\d\d s \(afgesproken: hoogstens 0,30 s\)", client)
+
+
+def test_a_tryton_slower_than_the_time_out_is_a_time_out(tmp_path: Path, tryton: Any) -> None:
+    proxy = DelayingProxy(tryton.url, delay=1.5)
+    try:
+        output, code, summary = run_tryton_monitors(
+            tmp_path,
+            {**tryton.settings(), "TRYTON_URL": proxy.url},
+            monitors=TRYTON_MONITORS[:1],
+            timeout=0.5,
+        )
+    finally:
+        proxy.stop()
+    assert code == 1, output
+    diagnosis = monitor_of(summary, "customers")["diagnosis"]
+    assert diagnosis["category"] == "timeout", diagnosis
+    assert diagnosis["call"] == "common.db.login (POST /erpwatch/rpc/)"
+
+
+QUIET_MONITOR = """
+import time
+
+import pytest
+
+pytestmark = pytest.mark.process("customers", critical=True)
+
+
+def test_the_integration_logs_in(tryton):
+    tryton.login()
+
+
+def test_a_customer_arrives_after_a_quiet_spell(tryton, synthetic):
+    time.sleep(2.5)  # longer than the sessions the ERP allows
+    synthetic.create_in_tryton(tryton, "party.party", {"name": f"Quiet {synthetic.tag}"})
+"""
+
+
+def test_a_session_that_expired_is_access_refused_and_says_so(
+    tmp_path: Path, smtp: RunningSmtp
+) -> None:
+    server = start_tryton(tmp_path / "tryton", session_max_age=1)
+    monitors = tmp_path / "monitors"
+    monitors.mkdir()
+    (monitors / "test_quiet.py").write_text(QUIET_MONITOR)
+    try:
+        output, code, summary = run_tryton_monitors(
+            tmp_path, server.settings(), smtp, monitors=(str(monitors),), monitors_dir=monitors
+        )
+    finally:
+        server.stop()
+    assert code == 1, output
+    [failed] = [m for m in summary["monitors"] if m["outcome"] == "failed"]
+    diagnosis = failed["diagnosis"]
+    assert diagnosis["category"] == "auth", diagnosis
+    assert diagnosis["status"] == 401
+    assert diagnosis["call"] == "model.party.party.create (POST /erpwatch/rpc/)"
+    assert "session" in diagnosis["reason"]
+    partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
+    assert 'ERP says         "HTTP 401 with WWW-Authenticate: Basic realm="Tryton""' in partner
