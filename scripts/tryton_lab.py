@@ -67,11 +67,15 @@ def _locked(path: Path) -> Iterator[None]:
             fcntl.flock(handle, fcntl.LOCK_UN)
 
 
+class LabError(RuntimeError):
+    """A step of building or starting the lab failed; the message says which and why."""
+
+
 def _run(command: list[str], *, env: dict[str, str] | None = None, what: str) -> None:
     result = subprocess.run(command, env=env, capture_output=True, text=True, check=False)
     if result.returncode != 0:
         output = (result.stdout + result.stderr).strip().splitlines()[-25:]
-        raise SystemExit(f"tryton_lab: {what} failed:\n" + "\n".join(output))
+        raise LabError(f"{what} failed:\n" + "\n".join(output))
 
 
 def venv_dir() -> Path:
@@ -185,7 +189,7 @@ class RunningTryton:
 
 
 def start(
-    directory: Path, *, port: int | None = None, session_timeout: int | None = None
+    directory: Path, *, port: int | None = None, session_max_age: int | None = None
 ) -> RunningTryton:
     """Copy the template into ``directory`` and serve it on loopback; wait until it answers."""
     template = build()
@@ -206,8 +210,8 @@ def start(
             "[queue]",
             "worker = True",
         ]
-        if session_timeout is not None:
-            lines += ["[session]", f"timeout = {session_timeout}"]
+        if session_max_age is not None:
+            lines += ["[session]", f"max_age = {session_max_age}"]
         config.write_text("\n".join(lines) + "\n")
         with (directory / "trytond.log").open("ab") as log:
             process = subprocess.Popen(
@@ -223,7 +227,7 @@ def start(
         running.stop()
         if port is not None or attempt == 2:
             break
-    raise SystemExit(f"tryton_lab: Tryton did not start; its log:\n{running.log()[-3000:]}")
+    raise LabError(f"Tryton did not start; its log:\n{running.log()[-3000:]}")
 
 
 def _wait_until_ready(running: RunningTryton, timeout: float = 60.0) -> bool:
@@ -260,14 +264,22 @@ def main(argv: list[str] | None = None) -> int:
     arguments = parser.parse_args(argv)
 
     started = time.monotonic()
-    template = build()
+    try:
+        template = build()
+    except LabError as error:
+        print(f"tryton_lab: {error}", file=sys.stderr)
+        return 1
     if arguments.command == "build":
         print(
             f"Tryton {PINS[0].split('==')[1]} ready in {template} ({time.monotonic() - started:.0f} s)"
         )
         return 0
     directory = arguments.dir or Path(tempfile.mkdtemp(prefix="erpwatch-tryton-"))
-    running = start(directory.resolve(), port=arguments.port)
+    try:
+        running = start(directory.resolve(), port=arguments.port)
+    except LabError as error:
+        print(f"tryton_lab: {error}", file=sys.stderr)
+        return 1
     print(f"Tryton is serving {DATABASE!r} on {running.url} (log: {directory}/trytond.log)")
     print("Run the Tryton monitors with these settings (e.g. in .env):")
     for key, value in running.settings().items():

@@ -408,6 +408,21 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
             CONFIG,
             "ERROR: erpwatch: MAIL_FROM (*): is not set; it is needed because SMTP_HOST is set",
         ),
+        (
+            {"TRYTON_URL": "http://erp.example:8000/", "TRYTON_DATABASE": "shop"},
+            CONFIG,
+            "ERROR: erpwatch: TRYTON_USER (environment or .env): is not set; it is needed because TRYTON_URL is set",
+        ),
+        (
+            {
+                "TRYTON_URL": "http://erp.example:8000/shop/rpc/",
+                "TRYTON_DATABASE": "shop",
+                "TRYTON_USER": "webshop",
+                "TRYTON_PASSWORD": "pw",
+            },
+            CONFIG,
+            "ERROR: erpwatch: TRYTON_URL (environment or .env): must be the server's address without /<database>/rpc/ *",
+        ),
     ],
     ids=[
         "missing-variable",
@@ -428,6 +443,8 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         "bad-smtp-security",
         "smtp-user-without-password",
         "smtp-without-sender",
+        "tryton-half-configured",
+        "tryton-rpc-address",
     ],
 )
 def test_a_configuration_error_stops_the_run_with_one_line_naming_the_key(
