@@ -388,6 +388,11 @@ class MonitorRun:
             )
         elif erp is not None:
             lines.append(f"erpwatch: ERP {RECORDER.redactor.url(erp.base_url)}")
+        tryton = self.settings.tryton
+        if tryton is not None:
+            lines.append(
+                f"erpwatch: Tryton {RECORDER.redactor.url(tryton.url)}, database {tryton.database!r}"
+            )
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
@@ -396,10 +401,12 @@ class MonitorRun:
         result = self.run_result()
         write = terminalreporter.write_line
         terminalreporter.section("erpwatch")
+        skipped = {m.nodeid for m in result.monitors if m.status == "skipped"}
         for process in result.processes:
-            write(
-                f"{process.outcome.upper():8} {process.title} ({len(process.monitors)} monitor(s))"
-            )
+            not_run = len(skipped.intersection(process.monitors))
+            ran = len(process.monitors) - not_run
+            counts = f"{ran} monitor(s)" + (f", {not_run} skipped" if not_run else "")
+            write(f"{process.outcome.upper():8} {process.title} ({counts})")
         for monitor in result.monitors:
             diagnosis = monitor.diagnosis
             if diagnosis is not None:
