@@ -171,19 +171,27 @@ def test_a_monitor_user_who_lost_the_sales_rights_is_access_refused_with_trytons
     assert "lost rights" in partner  # what to do: restore the permissions
 
 
-def test_a_party_code_that_became_required_is_refused_by_the_erp_with_trytons_message(
-    tmp_path: Path, tryton: Any, smtp: RunningSmtp
+@pytest.mark.parametrize(
+    ("change", "says"),
+    [
+        # Automatic party numbering turned off: a code must now be typed in.
+        ({"party_sequence": None}, 'A value is required for field "Code" in record "Brasserie De'),
+        # Only Belgian enterprise numbers allowed from now on, no EU VAT numbers.
+        ({"identifier_types": ["be_vat"]}, 'The value "eu_vat" for field "Type" in record "BE0403'),
+    ],
+    ids=["code-became-required", "stricter-identifier-rule"],
+)
+def test_a_party_rule_made_stricter_is_refused_by_the_erp_with_trytons_message(
+    tmp_path: Path, tryton: Any, smtp: RunningSmtp, change: dict[str, Any], says: str
 ) -> None:
-    # The ERP partner turned off automatic party numbering: codes must now be typed in.
-    with configuration_changed(admin_of(tryton), "party.configuration", {"party_sequence": None}):
+    with configuration_changed(admin_of(tryton), "party.configuration", change):
         output, code, summary = run_tryton_monitors(tmp_path, tryton.settings(), smtp)
     assert code == 1, output
     diagnosis = monitor_of(summary, "customers")["diagnosis"]
     assert diagnosis["category"] == "rejected", diagnosis
     assert diagnosis["call"] == "model.party.party.create (POST /erpwatch/rpc/)"
     message = diagnosis["erp_message"]
-    assert message.startswith('A value is required for field "Code" in record "Brasserie De Gouden')
-    assert message.endswith('of "Party".')
+    assert message.startswith(says), message
     assert diagnosis["status"] == 200
 
     partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
