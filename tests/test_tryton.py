@@ -169,6 +169,10 @@ def test_a_monitor_user_who_lost_the_sales_rights_is_access_refused_with_trytons
     assert "Failing call     model.sale.sale.create (POST /erpwatch/rpc/)" in partner
     assert f'ERP says         "{diagnosis["erp_message"]}' in partner
     assert "lost rights" in partner  # what to do: restore the permissions
+    assert "Authorization: [redacted]" in partner
+    for message in smtp.inbox.messages:
+        assert lab.MONITOR_PASSWORD not in message.as_string()
+        assert "Session " not in message.as_string()  # the header's value, never
 
 
 @pytest.mark.parametrize(
