@@ -238,10 +238,11 @@ def test_a_slow_tryton_makes_the_monitors_slow_and_says_how_slow(
         assert monitor["diagnosis"]["category"] == "slow"
         assert monitor["diagnosis"]["duration_ms"] >= 500
     partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
-    assert "Slowest call     model.sale.sale.create (POST /erpwatch/rpc/)" in partner
-    assert re.search(r"Answer           200 in 0\.\d\d s \(agreed: at most 0\.30 s\)", partner)
+    # Every call is 0.5 s late; which one is slowest depends on the machine.
+    assert re.search(r"Slowest call     (common|model)\.[\w.]+ \(POST /erpwatch/rpc/\)", partner)
+    assert re.search(r"Answer           200 in \d+\.\d\d s \(agreed: at most 0\.30 s\)", partner)
     client = text_of(mail_to(smtp, "owner@webshop.example"))
-    assert re.search(r"Antwoord         200 in 0,\d\d s \(afgesproken: hoogstens 0,30 s\)", client)
+    assert re.search(r"Antwoord         200 in \d+,\d\d s \(afgesproken: hoogstens 0,30 s\)", client)
 
 
 def test_a_tryton_slower_than_the_time_out_is_a_time_out(tmp_path: Path, tryton: Any) -> None:
@@ -274,7 +275,7 @@ def test_the_integration_logs_in(tryton):
 
 
 def test_a_customer_arrives_after_a_quiet_spell(tryton, synthetic):
-    time.sleep(2.5)  # longer than the sessions the ERP allows
+    time.sleep(3.5)  # longer than the sessions the ERP allows (2 s)
     synthetic.create_in_tryton(tryton, "party.party", {"name": f"Quiet {synthetic.tag}"})
 """
 
@@ -282,7 +283,7 @@ def test_a_customer_arrives_after_a_quiet_spell(tryton, synthetic):
 def test_a_session_that_expired_is_access_refused_and_says_so(
     tmp_path: Path, smtp: RunningSmtp
 ) -> None:
-    server = start_tryton(tmp_path / "tryton", session_max_age=1)
+    server = start_tryton(tmp_path / "tryton", session_max_age=2)
     monitors = tmp_path / "monitors"
     monitors.mkdir()
     (monitors / "test_quiet.py").write_text(QUIET_MONITOR)
