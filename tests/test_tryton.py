@@ -242,7 +242,9 @@ def test_a_slow_tryton_makes_the_monitors_slow_and_says_how_slow(
     assert re.search(r"Slowest call     (common|model)\.[\w.]+ \(POST /erpwatch/rpc/\)", partner)
     assert re.search(r"Answer           200 in \d+\.\d\d s \(agreed: at most 0\.30 s\)", partner)
     client = text_of(mail_to(smtp, "owner@webshop.example"))
-    assert re.search(r"Antwoord         200 in \d+,\d\d s \(afgesproken: hoogstens 0,30 s\)", client)
+    assert re.search(
+        r"Antwoord         200 in \d+,\d\d s \(afgesproken: hoogstens 0,30 s\)", client
+    )
 
 
 def test_a_tryton_slower_than_the_time_out_is_a_time_out(tmp_path: Path, tryton: Any) -> None:
