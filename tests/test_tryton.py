@@ -14,11 +14,16 @@ from typing import Any
 
 import pytest
 
+from erpwatch import ErpCallFailed
+from erpwatch.capture import Recorder
+from erpwatch.diagnosis import Category, classify, describe_failure
+
 from .smtp_server import RunningSmtp, start_smtp, text_of
 from .support import REPO, clean_environment, read_summary, run_pytest
 from .tryton import (
     DelayingProxy,
     admin_of,
+    client_of,
     configuration_changed,
     groups_taken_away,
     lab,
@@ -304,3 +309,18 @@ def test_a_session_that_expired_is_access_refused_and_says_so(
     assert "session" in diagnosis["reason"]
     partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
     assert 'ERP says         "HTTP 401 with WWW-Authenticate: Basic realm="Tryton""' in partner
+
+
+def test_a_method_tryton_does_not_offer_is_named_and_an_unexpected_response(
+    tryton: Any, recorder: Recorder
+) -> None:
+    # After an ERP update renamed a button, the integration still presses the old one.
+    client = client_of(tryton, redactor=recorder.redactor)
+    with recorder.recording() as log, pytest.raises(ErpCallFailed) as raised:
+        client.click("sale.sale", "submit", [1])
+    diagnosis = classify(list(log), describe_failure(raised.value))
+    assert diagnosis is not None
+    assert diagnosis.category is Category.UNEXPECTED_RESPONSE, diagnosis.reason
+    assert diagnosis.call == "model.sale.sale.submit (POST /erpwatch/rpc/)"
+    assert (diagnosis.erp_dialect, diagnosis.status) == ("Tryton", 403)
+    assert "does not offer this call" in diagnosis.reason

@@ -21,6 +21,7 @@ import requests
 from werkzeug.serving import make_server
 
 from erpwatch.config import TrytonSettings
+from erpwatch.redact import Redactor
 from erpwatch.tryton import TrytonClient
 
 from .support import REPO
@@ -44,19 +45,27 @@ def start_tryton(directory: Path, *, session_max_age: int | None = None) -> Any:
     return lab.start(directory, session_max_age=session_max_age)
 
 
-def admin_of(tryton: Any) -> TrytonClient:
-    """Tryton's administrator: who changes rights and rules, as an ERP partner does."""
+def client_of(
+    tryton: Any, *, admin: bool = False, redactor: Redactor | None = None
+) -> TrytonClient:
+    """A client of a lab server: as the monitor user, or as the administrator."""
     settings = tryton.settings()
     return TrytonClient(
         TrytonSettings(
             url=settings["TRYTON_URL"],
             database=settings["TRYTON_DATABASE"],
-            user=lab.ADMIN_LOGIN,
-            password=lab.ADMIN_PASSWORD,
+            user=lab.ADMIN_LOGIN if admin else settings["TRYTON_USER"],
+            password=lab.ADMIN_PASSWORD if admin else settings["TRYTON_PASSWORD"],
             timeout=30,
             connect_timeout=5,
-        )
+        ),
+        redactor=redactor,
     )
+
+
+def admin_of(tryton: Any) -> TrytonClient:
+    """Tryton's administrator: who changes rights and rules, as an ERP partner does."""
+    return client_of(tryton, admin=True)
 
 
 @contextmanager
