@@ -15,27 +15,22 @@ from collections.abc import Generator, Mapping
 from dataclasses import asdict
 from datetime import UTC, datetime
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 import pytest
 from _pytest.runner import runtestprotocol
 
-from .alerts import AlertOutcome, RetryDecision, ping_heartbeat, process_run, retry_decision
+from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
 from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
 from .erp import ErpCallFailed
-from .notify import summary_lines
-from .report import (
-    History,
-    append_job_summary,
-    diagnosis_html,
-    exchanges_html,
-    record_of,
-    write_dashboard,
-)
+from .report import diagnosis_html, exchanges_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
+
+if TYPE_CHECKING:
+    from .alerts import AlertOutcome
 
 LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
@@ -153,7 +148,7 @@ class MonitorRun:
         self.started_at = datetime.now(UTC)
         self.results: dict[str, MonitorResult] = {}
         self.summary_written: Path | None = None
-        self.alerting = AlertOutcome()
+        self.alerting: AlertOutcome | None = None
         self.harness_error: str | None = None
         self.dashboard: Path | None = None
         self.heartbeat_error: str | None = None
@@ -339,6 +334,10 @@ class MonitorRun:
         yield
         if hasattr(self.config, "workerinput") or not self.results:
             return
+        # Only the controller alerts, mails and keeps history: workers never import it.
+        from .alerts import ping_heartbeat, process_run
+        from .report import append_job_summary
+
         run = self.run_result()
         # The run result is on disk before any mail is tried: nothing is lost.
         run.write(self.summary_path)
@@ -356,7 +355,7 @@ class MonitorRun:
             run.write(self.summary_path)
         self._update_history(run, now)
         step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
-        if step_summary:
+        if step_summary and self.alerting is not None:
             append_job_summary(Path(step_summary), run, self.settings, self.alerting)
         if alerts is not None and not self.settings.dry_run:
             ok = run.outcome != "failed" and self.harness_error is None
@@ -367,6 +366,8 @@ class MonitorRun:
         alerts = self.settings.alerts
         if alerts is None:
             return
+        from .report import History, record_of, write_dashboard
+
         history = History(alerts.state_file.with_name("history.jsonl"))
         try:
             if not self.settings.dry_run:
@@ -417,12 +418,15 @@ class MonitorRun:
         for monitor in result.monitors:
             if monitor.flaky:
                 write(f"  FLAKY {monitor.nodeid}: passed on a second try; first: {monitor.retried}")
-        if self.alerting.silenced:
-            write(f"mail: failures are not mailed now: {self.alerting.silenced}")
-        for warning in self.alerting.warnings:
-            write(f"WARNING {warning}", yellow=True)
-        for line in summary_lines(self.alerting.deliveries, self.settings):
-            write(line, red=" NOT SENT " in line)
+        if self.alerting is not None:
+            from .notify import summary_lines
+
+            if self.alerting.silenced:
+                write(f"mail: failures are not mailed now: {self.alerting.silenced}")
+            for warning in self.alerting.warnings:
+                write(f"WARNING {warning}", yellow=True)
+            for line in summary_lines(self.alerting.deliveries, self.settings):
+                write(line, red=" NOT SENT " in line)
         if self.harness_error:
             write(f"ERROR {self.harness_error}", red=True)
         if self.heartbeat_error:

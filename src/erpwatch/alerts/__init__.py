@@ -3,12 +3,34 @@ retries, maintenance windows and the heartbeat."""
 
 from __future__ import annotations
 
-from ._heartbeat import ping_heartbeat
-from ._lifecycle import AlertOutcome, evaluate, process_run
+from typing import TYPE_CHECKING, Any
+
 from ._policy import ALERT, REMINDER, RESOLVED, Decision, decide, rules_for
 from ._retry import RetryDecision, retry_decision
 from ._state import SCHEMA_VERSION, MonitorState, State, StateLockTimeout, StateStore, Track
 from ._windows import silenced_by
+
+if TYPE_CHECKING:
+    from ._heartbeat import ping_heartbeat
+    from ._lifecycle import AlertOutcome, evaluate, process_run
+
+# What only the controller needs at the end of a run brings mail and HTTP
+# along; test workers, which need the retry policy, do not import it.
+_LAZY = {
+    "ping_heartbeat": "_heartbeat",
+    "AlertOutcome": "_lifecycle",
+    "evaluate": "_lifecycle",
+    "process_run": "_lifecycle",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'erpwatch.alerts' has no attribute {name!r}")
+
 
 __all__ = [
     "ALERT",

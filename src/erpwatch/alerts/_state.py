@@ -131,6 +131,23 @@ class StateStore:
             return State()
 
     def save(self, state: State) -> None:
-        write_atomically(
-            self.path, json.dumps(state.to_dict(), indent=1, ensure_ascii=False) + "\n"
-        )
+        write_atomically(self.path, _readable_json(state.to_dict()))
+
+
+def _readable_json(data: dict[str, Any]) -> str:
+    """One top-level key per line and one monitor per line: readable in a diff,
+    and written by json's C encoder (``indent`` falls back to pure Python)."""
+    lines = []
+    for key, value in data.items():
+        if isinstance(value, dict) and value:
+            inner = ",\n".join(
+                f"  {_compact(name)}: {_compact(item)}" for name, item in value.items()
+            )
+            lines.append(f" {_compact(key)}: {{\n{inner}\n }}")
+        else:
+            lines.append(f" {_compact(key)}: {_compact(value)}")
+    return "{\n" + ",\n".join(lines) + "\n}\n"
+
+
+def _compact(value: Any) -> str:
+    return json.dumps(value, ensure_ascii=False, separators=(",", ":"))
