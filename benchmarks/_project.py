@@ -20,29 +20,25 @@ retry_delay = 0.1
 title = "Benchmark"
 """
 
-MONITOR = """
-import pytest
-import requests
-
-pytestmark = pytest.mark.process("bench")
-
-@pytest.mark.parametrize("n", range({count}))
-def test_call(n, erpwatch_settings):
-    erp = erpwatch_settings.erp
-    answer = requests.get(erp.base_url.removesuffix("/api/v2.0") + "{path}", timeout=30)
-    assert answer.status_code == 200 or n % 5 != 0 or not {failing}
-"""
-
-PLAIN = """
+# The same call in both: BENCH_METHOD BENCH_URL, with the BENCH_FORM fields.
+CALL = """
+import json
 import os
+
 import pytest
 import requests
+
+FORM = json.loads(os.environ.get("BENCH_FORM") or "{{}}") or None
 
 @pytest.mark.parametrize("n", range({count}))
 def test_call(n):
-    answer = requests.get(os.environ["BENCH_ROOT"] + "{path}", timeout=30)
+    answer = requests.request(
+        os.environ["BENCH_METHOD"], os.environ["BENCH_URL"], data=FORM, timeout=30
+    )
     assert answer.status_code == 200 or n % 5 != 0 or not {failing}
 """
+MONITOR = 'pytestmark = __import__("pytest").mark.process("bench")\n' + CALL
+PLAIN = CALL
 
 
 ERP_MONITOR = """
@@ -65,16 +61,14 @@ def erp_project(count: int) -> Path:
     return folder
 
 
-def project(count: int, *, path: str = "/_sandbox/health", failing: bool = False) -> Path:
+def project(count: int, *, failing: bool = False) -> Path:
     folder = Path(tempfile.mkdtemp(prefix="erpwatch-bench-"))
     (folder / "erpwatch.toml").write_text(CONFIG.format(reports=folder / "reports"))
     (folder / "pytest.ini").write_text("[pytest]\n")
-    (folder / "test_erpwatch.py").write_text(
-        MONITOR.format(count=count, path=path, failing=failing)
-    )
+    (folder / "test_erpwatch.py").write_text(MONITOR.format(count=count, failing=failing))
     plain = folder / "plain"
     plain.mkdir()
-    (plain / "test_plain.py").write_text(PLAIN.format(count=count, path=path, failing=failing))
+    (plain / "test_plain.py").write_text(PLAIN.format(count=count, failing=failing))
     return folder
 
 

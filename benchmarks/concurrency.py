@@ -11,7 +11,7 @@ from __future__ import annotations
 import os
 import sys
 
-from _project import erp_project, timed
+from _project import erp_project, project, timed
 
 from erpwatch.sandbox import parse_fault, start
 
@@ -33,16 +33,25 @@ def main() -> int:
         for workers in ("1", "4", "8", "auto"):
             seconds, done = timed(["-n", workers, "test_erp.py"], folder, env)
             assert done.returncode == 0, done.stdout[-2000:]
-            count = os.cpu_count() or 1 if workers == "auto" else int(workers)
+            count = (os.cpu_count() or 1) if workers == "auto" else int(workers)
             ideal = MONITORS * DELAY / count
             print(
                 f"| {workers} ({count}) | {seconds:.1f} s | {ideal:.1f} s | {seconds / ideal:.2f} |"
             )
-        # Where the rest goes: the same run without the wait is xdist's start-up and the calls.
+        # Where the rest goes: without the wait, a run is start-up and calls only;
+        # plain pytest + xdist on the same number of calls shows what is xdist's.
         sandbox.app.faults.clear()
+        plain = project(MONITORS)
+        plain_env = {
+            **env,
+            "BENCH_METHOD": "GET",
+            "BENCH_URL": sandbox.root_url + "/_sandbox/health",
+        }
         for workers in ("1", "8"):
             seconds, _ = timed(["-n", workers, "test_erp.py"], folder, env)
-            print(f"| {workers}, no wait (start-up and calls only) | {seconds:.1f} s | | |")
+            print(f"| {workers}, no wait, with erpwatch | {seconds:.1f} s | | |")
+            seconds, _ = timed(["-n", workers, "-p", "no:erpwatch", "plain"], plain, plain_env)
+            print(f"| {workers}, no wait, plain pytest + xdist | {seconds:.1f} s | | |")
     return 0
 
 

@@ -17,8 +17,6 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
-from dotenv import dotenv_values
-
 CONFIG_FILE_NAME = "erpwatch.toml"
 ENVIRONMENTS = ("sandbox", "test", "live")
 LANGUAGES = ("nl", "fr", "en")
@@ -239,6 +237,8 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     dotenv_path = Path(environ.get("ERPWATCH_DOTENV", root / ".env"))
     values: dict[str, str] = {}
     if dotenv_path.is_file():
+        from dotenv import dotenv_values  # only when there is a .env: it imports a lot
+
         values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
     values.update(environ)
     return {key: value.strip() for key, value in values.items()}

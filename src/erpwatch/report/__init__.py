@@ -1,11 +1,36 @@
-"""Reporting: HTML fragments for pytest-html; later the dashboard and history."""
+"""Reporting: HTML fragments for pytest-html, the job summary, the history and
+the dashboard."""
 
 from __future__ import annotations
 
-from ._dashboard import render_dashboard, write_dashboard
-from ._history import History, record_of
-from ._job_summary import append_job_summary, job_summary
+from typing import TYPE_CHECKING, Any
+
 from ._render import diagnosis_html, evidence, exchanges_html
+
+if TYPE_CHECKING:
+    from ._dashboard import render_dashboard, write_dashboard
+    from ._history import History, record_of
+    from ._job_summary import append_job_summary, job_summary
+
+# Test workers render report fragments only; what the controller writes at the
+# end of a run is imported when first used.
+_LAZY = {
+    "render_dashboard": "_dashboard",
+    "write_dashboard": "_dashboard",
+    "History": "_history",
+    "record_of": "_history",
+    "append_job_summary": "_job_summary",
+    "job_summary": "_job_summary",
+}
+
+
+def __getattr__(name: str) -> Any:
+    if name in _LAZY:
+        from importlib import import_module
+
+        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
+    raise AttributeError(f"module 'erpwatch.report' has no attribute {name!r}")
+
 
 __all__ = [
     "History",
