@@ -180,8 +180,11 @@ def _iban_mask(match: re.Match[str]) -> str:
     return candidate
 
 
+_DIGIT = re.compile(r"\d")
+
+
 def _mask_personal_data(text: str) -> str:
-    if any(char.isdigit() for char in text):
+    if _DIGIT.search(text):  # no digits, no account or card number (and a C-speed check)
         text = _IBAN.sub(_iban_mask, text)
         text = _CARD.sub(lambda m: CARD_MASK if _luhn_valid(m.group(0)) else m.group(0), text)
     return text
