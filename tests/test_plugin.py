@@ -468,19 +468,35 @@ def test_a_configuration_error_stops_the_run_with_one_line_naming_the_key(
 def test_settings_come_from_dotenv_and_a_real_environment_variable_wins(
     project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
 ) -> None:
-    (project.path / ".env").write_text("ERPWATCH_ENVIRONMENT=test\nERP_TEST_ITEM=1900-S\n")
-    monkeypatch.setenv("ERPWATCH_ENVIRONMENT", "live")
+    (project.path / ".env").write_text("ERPWATCH_ENVIRONMENT=live\nERP_TEST_ITEM=1900-S\n")
+    monkeypatch.setenv("ERPWATCH_ENVIRONMENT", "test")
     project.makepyfile(
         test_settings="""
         import pytest
         pytestmark = pytest.mark.process("customers")
 
         def test_settings(erpwatch_settings, erp):
-            assert erpwatch_settings.environment == "live"
+            assert erpwatch_settings.environment == "test"
             assert erp.settings.test_item == "1900-S"
         """
     )
     project.runpytest().assert_outcomes(passed=1)
+
+
+def test_a_live_run_never_turns_green_on_the_built_in_sandbox(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    monkeypatch.setenv("ERPWATCH_ENVIRONMENT", "live")
+    project.makepyfile(test_customers=CUSTOMER_MONITOR)
+    result = project.runpytest_subprocess("-rs")
+    result.assert_outcomes(skipped=1)
+    result.stdout.fnmatch_lines(
+        [
+            "erpwatch: no Business Central ERP: ERP_BASE_URL is unset, and a live run does not start the built-in sandbox",
+            "*the ERP is not configured: set ERP_BASE_URL (a live run never uses the built-in sandbox)",
+        ]
+    )
+    assert "built-in sandbox, started" not in result.stdout.str()
 
 
 def test_an_explicit_config_file_that_does_not_exist_is_named(project: pytest.Pytester) -> None:

@@ -389,6 +389,11 @@ class MonitorRun:
             )
         elif erp is not None:
             lines.append(f"erpwatch: ERP {RECORDER.redactor.url(erp.base_url)}")
+        else:
+            lines.append(
+                "erpwatch: no Business Central ERP: ERP_BASE_URL is unset, and a live run "
+                "does not start the built-in sandbox"
+            )
         tryton = self.settings.tryton
         if tryton is not None:
             lines.append(

@@ -39,7 +39,10 @@ def erpwatch_settings(request: pytest.FixtureRequest) -> Settings:
 def erp(request: pytest.FixtureRequest, erpwatch_settings: Settings) -> ErpClient:
     """An authenticated Business Central client (token fetched once, renewed when needed)."""
     if erpwatch_settings.erp is None:
-        pytest.skip("the ERP is not configured: set ERP_BASE_URL (or unset it to use the sandbox)")
+        pytest.skip(
+            "the ERP is not configured: set ERP_BASE_URL "
+            "(a live run never uses the built-in sandbox)"
+        )
     return ErpClient(erpwatch_settings.erp, redactor=RECORDER.redactor)
 
 
