@@ -493,9 +493,12 @@ def test_a_live_run_never_turns_green_on_the_built_in_sandbox(
     result.stdout.fnmatch_lines(
         [
             "erpwatch: no Business Central ERP: ERP_BASE_URL is unset, and a live run does not start the built-in sandbox",
+            "WARNING Customer creation was not monitored: *the ERP is not configured: set ERP_BASE_URL*",
             "*the ERP is not configured: set ERP_BASE_URL (a live run never uses the built-in sandbox)",
         ]
     )
+    # A critical process that was not watched at all is no pass for the schedule.
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     assert "built-in sandbox, started" not in result.stdout.str()
 
 

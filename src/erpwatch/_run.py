@@ -360,6 +360,11 @@ class MonitorRun:
         if alerts is not None and not self.settings.dry_run:
             ok = run.outcome != "failed" and self.harness_error is None
             self.heartbeat_error = ping_heartbeat(alerts, ok)
+        # A live run that watched a critical process not at all is misconfigured,
+        # not healthy: the schedule must not report it as a pass.
+        unwatched = [p for p, _ in run.unmonitored() if p.critical]
+        if self.settings.environment == "live" and unwatched and session.exitstatus == 0:
+            session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
     def _update_history(self, run: RunResult, now: datetime) -> None:
         """The history lives next to the alert state; the dashboard is drawn from it."""
@@ -423,6 +428,8 @@ class MonitorRun:
         for monitor in result.monitors:
             if monitor.flaky:
                 write(f"  FLAKY {monitor.nodeid}: passed on a second try; first: {monitor.retried}")
+        for process, reason in result.unmonitored():
+            write(f"WARNING {process.title} was not monitored: {reason}", yellow=True)
         if self.alerting is not None:
             from .notify import summary_lines
 

@@ -146,6 +146,15 @@ class RunResult:
             for name, monitors in sorted(grouped.items())
         ]
 
+    def unmonitored(self) -> list[tuple[ProcessResult, str]]:
+        """Processes none of whose monitors ran, each with why (the first skip reason)."""
+        reasons = {m.nodeid: m.message or "skipped" for m in self.monitors}
+        return [
+            (process, reasons[process.monitors[0]])
+            for process in self.processes
+            if process.outcome == "skipped"
+        ]
+
     def to_dict(self) -> dict[str, Any]:
         return {
             "schema": SCHEMA_VERSION,

@@ -50,6 +50,8 @@ def job_summary(run: RunResult, settings: Settings, alerting: AlertOutcome) -> s
             lines.append(
                 f"- Flaky: `{monitor.nodeid}` passed on a second try ({_cell(monitor.retried or '')})"
             )
+    for process, reason in run.unmonitored():
+        lines.append(f"- Not monitored: {_cell(process.title)} — {_cell(reason)}")
     for delivery in alerting.deliveries:
         lines.append(f"- Mail to {delivery.group}: {delivery.status} — {_cell(delivery.subject)}")
     if alerting.silenced:
