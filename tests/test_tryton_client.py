@@ -163,3 +163,24 @@ def test_the_session_key_never_reaches_the_recorded_exchanges(recorder: Recorder
         "model.res.user.get_preferences",
         "model.party.party.search_read",
     ]
+
+
+def test_a_login_whose_preferences_fail_is_tried_again_in_full_by_the_next_call() -> None:
+    refused = {"id": 2, "error": ["UserError", ['You are not allowed to access "User".', "", None]]}
+    with responses.RequestsMock() as mock:
+        serve(
+            mock,
+            [{"id": 1, "result": [7, SESSION, None]}, refused, *answers({"id": 5, "result": []})],
+        )
+        client = TrytonClient(SETTINGS)
+        with pytest.raises(ErpCallFailed, match="not allowed"):
+            client.search_read("party.party", [], ["id"])
+        assert client.search_read("party.party", [], ["id"]) == []
+        methods = [json.loads(call.request.body or b"")["method"] for call in mock.calls]
+    assert methods == [
+        "common.db.login",
+        "model.res.user.get_preferences",
+        "common.db.login",
+        "model.res.user.get_preferences",
+        "model.party.party.search_read",
+    ]

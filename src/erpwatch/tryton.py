@@ -148,7 +148,13 @@ class TrytonClient:
             self._redactor.add_secret(session_key)
             self._redactor.add_secret(token)
         self._authorization = f"Session {token}"
-        preferences = self.call("model.res.user.get_preferences", True, context={})
+        try:
+            preferences = self.call("model.res.user.get_preferences", True, context={})
+        except ErpCallFailed:
+            # Without the user's company every later call would run in the wrong
+            # context: the next call logs in again instead.
+            self._authorization = None
+            raise
         if isinstance(preferences, dict):
             self._context = {
                 key: value
