@@ -172,6 +172,8 @@ def test_a_monitor_user_who_lost_the_sales_rights_is_access_refused_with_trytons
 
     partner = text_of(mail_to(smtp, "support@tryton-partner.example"))
     assert "Failing call     model.sale.sale.create (POST /erpwatch/rpc/)" in partner
+    subject = str(mail_to(smtp, "support@tryton-partner.example")["Subject"])
+    assert " — model.sale.sale.create → 200 UserError (" in subject, subject
     assert f'ERP says         "{diagnosis["erp_message"]}' in partner
     assert "lost rights" in partner  # what to do: restore the permissions
     assert "Authorization: [redacted]" in partner

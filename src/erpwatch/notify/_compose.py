@@ -17,7 +17,7 @@ import jinja2
 
 from .._words import duration_text, local_time, seconds_text
 from ..config import Settings
-from ..diagnosis import Category, explain
+from ..diagnosis import Category, Diagnosis, explain
 from ._model import Digest, Incident, RunContext
 from ._wording import join_names, process_wording
 
@@ -70,8 +70,19 @@ def _one_line(text: str | None, limit: int) -> str:
 
 
 def short_call(call: str | None) -> str:
-    """``POST /salesOrders``: the call without the company segment, for subjects."""
-    return re.sub(r"/companies\(…\)", "", call or "").strip()
+    """The call as a subject names it: ``POST /salesOrders`` without the company
+    segment; an RPC method without its address (``model.sale.sale.create``)."""
+    text = re.sub(r"/companies\(…\)", "", call or "").strip()
+    return re.sub(r"^(\S+) \([A-Z]+ [^)]*\)$", r"\1", text)
+
+
+def subject_answer(diagnosis: Diagnosis) -> str:
+    """The status, and the ERP's error class when it came inside a success
+    (``200 UserError``): a bare "→ 200" would read as if all went well."""
+    status = str(diagnosis.status)
+    if diagnosis.status is not None and 200 <= diagnosis.status < 300 and diagnosis.erp_code:
+        return f"{status} {diagnosis.erp_code}"
+    return status
 
 
 def _variant(incident: Incident) -> str:
@@ -110,6 +121,7 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
         # The ERP answered fine, but what it holds is wrong: the call was checked, not failed.
         "checked": bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
         "short_call": short_call(diagnosis.call if diagnosis else None),
+        "subject_answer": subject_answer(diagnosis) if diagnosis else "",
         "status": diagnosis.status if diagnosis else None,
         # A slow call: how long it took against the agreed threshold.
         "took": seconds_text(diagnosis.duration_ms / 1000, language)
