@@ -285,6 +285,12 @@ def main(argv: list[str] | None = None) -> int:
     for key, value in running.settings().items():
         print(f"  {key}={value}")
     print("Press Ctrl+C to stop.", flush=True)
+
+    def stop_on_signal(signum: int, frame: object) -> None:
+        raise KeyboardInterrupt  # Tryton runs in its own session: stop it ourselves
+
+    signal.signal(signal.SIGTERM, stop_on_signal)
+    signal.signal(signal.SIGHUP, stop_on_signal)
     try:
         running.process.wait()
     except KeyboardInterrupt:
