@@ -7,6 +7,8 @@ from __future__ import annotations
 
 import json
 import re
+import subprocess
+import sys
 from collections.abc import Iterator
 from email.message import EmailMessage
 from pathlib import Path
@@ -23,6 +25,7 @@ from .support import REPO, clean_environment, read_summary, run_pytest
 from .tryton import (
     DelayingProxy,
     admin_of,
+    client_from,
     client_of,
     configuration_changed,
     groups_taken_away,
@@ -326,3 +329,27 @@ def test_a_method_tryton_does_not_offer_is_named_and_an_unexpected_response(
     assert diagnosis.call == "model.sale.sale.submit (POST /erpwatch/rpc/)"
     assert (diagnosis.erp_dialect, diagnosis.status) == ("Tryton", 403)
     assert "does not offer this call" in diagnosis.reason
+
+
+def test_the_lab_serves_tryton_as_the_readme_says_and_stops_it_when_terminated(
+    tmp_path: Path,
+) -> None:
+    serve = subprocess.Popen(
+        [sys.executable, str(REPO / "scripts" / "tryton_lab.py"), "serve", "--port", "0",
+         "--dir", str(tmp_path)],
+        stdout=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    try:
+        assert serve.stdout is not None
+        lines = [serve.stdout.readline() for _ in range(6)]
+        settings = dict(line.strip().split("=", 1) for line in lines if "TRYTON_" in line)
+        assert set(settings) == {"TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD"}
+        client = client_from(settings)
+        assert client.search_read("product.product", [("code", "=", "1896-S")], ["id"])
+    finally:
+        serve.terminate()
+        serve.wait(timeout=15)
+    with pytest.raises(ErpCallFailed) as stopped:
+        client.search_read("product.product", [], ["id"])
+    assert stopped.value.status is None  # Tryton went down with the script

@@ -49,7 +49,13 @@ def client_of(
     tryton: Any, *, admin: bool = False, redactor: Redactor | None = None
 ) -> TrytonClient:
     """A client of a lab server: as the monitor user, or as the administrator."""
-    settings = tryton.settings()
+    return client_from(tryton.settings(), admin=admin, redactor=redactor)
+
+
+def client_from(
+    settings: dict[str, str], *, admin: bool = False, redactor: Redactor | None = None
+) -> TrytonClient:
+    """A client from the four TRYTON_* settings."""
     return TrytonClient(
         TrytonSettings(
             url=settings["TRYTON_URL"],
