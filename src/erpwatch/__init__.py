@@ -5,8 +5,9 @@ The public API for monitor authors; everything else is internal.
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from ._lazy import lazy_attributes
 from .capture import Exchange
 from .checks import (
     DataMismatch,
@@ -39,13 +40,7 @@ _LAZY = {
     "TrytonClient": "tryton",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'erpwatch' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

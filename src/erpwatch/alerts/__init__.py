@@ -3,8 +3,9 @@ retries, maintenance windows and the heartbeat."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from ._policy import ALERT, REMINDER, RESOLVED, Decision, decide, rules_for
 from ._retry import RetryDecision, retry_decision
 from ._state import SCHEMA_VERSION, MonitorState, State, StateLockTimeout, StateStore, Track
@@ -23,13 +24,7 @@ _LAZY = {
     "process_run": "_lifecycle",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'erpwatch.alerts' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [

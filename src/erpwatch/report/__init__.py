@@ -3,8 +3,9 @@ the dashboard."""
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
+from typing import TYPE_CHECKING
 
+from .._lazy import lazy_attributes
 from ._render import diagnosis_html, evidence, exchanges_html
 
 if TYPE_CHECKING:
@@ -23,13 +24,7 @@ _LAZY = {
     "job_summary": "_job_summary",
 }
 
-
-def __getattr__(name: str) -> Any:
-    if name in _LAZY:
-        from importlib import import_module
-
-        return getattr(import_module(f".{_LAZY[name]}", __name__), name)
-    raise AttributeError(f"module 'erpwatch.report' has no attribute {name!r}")
+__getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
