@@ -10,7 +10,7 @@ import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
+from datetime import UTC, datetime, tzinfo
 from email.utils import parseaddr
 from pathlib import Path
 from typing import Any
@@ -387,34 +387,18 @@ def _maintenance(entries: Any, where: str) -> tuple[MaintenanceWindow, ...]:
     return tuple(windows)
 
 
-def _silence_until(env: Mapping[str, str], timezone: str) -> datetime | None:
-    raw = env.get("ERPWATCH_SILENCE_UNTIL", "")
+def _moment(env: Mapping[str, str], name: str, example: str, zone: tzinfo) -> datetime | None:
+    """A date and time from the environment; without an offset, in ``zone``."""
+    raw = env.get(name, "")
     if not raw:
         return None
     try:
         moment = datetime.fromisoformat(raw)
     except ValueError:
         raise ConfigError(
-            "ERPWATCH_SILENCE_UNTIL",
-            f"must be a date and time like 2026-11-28T06:00, not {raw!r}",
-            "environment or .env",
+            name, f"must be a date and time like {example}, not {raw!r}", "environment or .env"
         ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=ZoneInfo(timezone))
-
-
-def _fixed_now(env: Mapping[str, str]) -> datetime | None:
-    raw = env.get("ERPWATCH_NOW", "")
-    if not raw:
-        return None
-    try:
-        moment = datetime.fromisoformat(raw)
-    except ValueError:
-        raise ConfigError(
-            "ERPWATCH_NOW",
-            f"must be a date and time like 2026-11-27T21:04:00+01:00, not {raw!r}",
-            "environment or .env",
-        ) from None
-    return moment if moment.tzinfo else moment.replace(tzinfo=UTC)
+    return moment if moment.tzinfo else moment.replace(tzinfo=zone)
 
 
 def _heartbeat(env: Mapping[str, str]) -> tuple[str | None, str | None]:
@@ -468,8 +452,11 @@ def alert_settings(
         retry_delay=float(retry_delay or 0),
         retry_after_cap=float(cap or 0),
         maintenance=_maintenance(table.get("maintenance", []), where),
-        silence_until=_silence_until(env, timezone),
-        fixed_now=_fixed_now(env),
+        # A silence is planned in local time; a replayed clock is given in full.
+        silence_until=_moment(
+            env, "ERPWATCH_SILENCE_UNTIL", "2026-11-28T06:00", ZoneInfo(timezone)
+        ),
+        fixed_now=_moment(env, "ERPWATCH_NOW", "2026-11-27T21:04:00+01:00", UTC),
         heartbeat_url=heartbeat_url,
         heartbeat_fail_url=heartbeat_fail_url,
     )
