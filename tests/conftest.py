@@ -58,6 +58,16 @@ class Api:
         kwargs.setdefault("timeout", 5)
         return self.session.request(method, url, **kwargs)
 
+    def all(self, path: str, **kwargs: Any) -> list[dict[str, Any]]:
+        """Every record of a collection, following @odata.nextLink page by page."""
+        records: list[dict[str, Any]] = []
+        url: str | None = path
+        while url is not None:
+            body = self("GET", url, **kwargs).json()
+            records += body["value"]
+            url, kwargs = body.get("@odata.nextLink"), {}
+        return records
+
 
 @pytest.fixture
 def api(sandbox: RunningSandbox) -> Api:

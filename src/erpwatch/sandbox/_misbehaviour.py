@@ -12,7 +12,8 @@ from xml.sax.saxutils import escape
 
 from werkzeug.wrappers import Request, Response
 
-from .business_central import ENTITY_SETS, BcError
+from .bc_schema import ENTITY_SETS
+from .business_central import BcError
 from .faults import Fault
 
 if TYPE_CHECKING:

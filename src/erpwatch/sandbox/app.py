@@ -30,20 +30,17 @@ from urllib.request import urlopen
 from werkzeug.wrappers import Request, Response
 
 from ._misbehaviour import BEHAVIOURS, Hit
-from .business_central import (
-    ENTITY_SETS,
-    LINE_FIELDS,
-    BcError,
-    BusinessCentral,
-    Entity,
-    not_found,
-)
+from .bc_schema import ENTITY_SETS, LINE_FIELDS
+from .business_central import BcError, BusinessCentral, Entity, not_found
 from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
 from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
-from .odata import ODataError, apply_query, parse_list, select
+from .odata import ODataError, apply_query, one_page, page_size, parse_list, select
 from .punchout import PunchoutShop
 
 API_ROOT = "/api/v2.0"
+# Business Central pages collections at 20,000 rows; the sandbox at a few, so
+# that every client that lists something has to follow @odata.nextLink.
+PAGE_SIZE = 5
 TOKEN_PATH = "/oauth2/v2.0/token"
 JSON_TYPE = "application/json; odata.metadata=minimal; charset=utf-8"
 
@@ -68,8 +65,10 @@ class SandboxApp:
         credentials: Credentials | None = None,
         token_ttl: int = 3599,
         clock: Callable[[], float] = time.time,
+        page_size: int = PAGE_SIZE,
     ) -> None:
         self.erp = BusinessCentral()
+        self.page_size = page_size
         self.faults = FaultBoard()
         self.psp = PaymentProvider(
             now=lambda: datetime.fromtimestamp(clock(), UTC), notify=self._send_webhook
@@ -324,8 +323,31 @@ class SandboxApp:
         spec = ENTITY_SETS[entity_set]
         rows = apply_query(self.erp.list(company_id, entity_set), request.args, spec.fields)
         fields = parse_list(request.args.get("$select"))
-        value = [select(self._render(row, entity_set, expand), fields, spec.fields) for row in rows]
-        return self.json({"@odata.context": context, "value": value})
+        return self._page(
+            request,
+            context,
+            rows,
+            lambda row: select(self._render(row, entity_set, expand), fields, spec.fields),
+        )
+
+    def _page(
+        self,
+        request: Request,
+        context: str,
+        rows: list[Entity],
+        render: Callable[[Entity], dict[str, Any]],
+    ) -> Response:
+        """One page of a collection; ``@odata.nextLink`` repeats the query with a skip token."""
+        size, applied = page_size(request.headers.get("Prefer"), self.page_size)
+        rows, following = one_page(rows, request.args, size)
+        payload: dict[str, Any] = {"@odata.context": context, "value": [render(r) for r in rows]}
+        if following is not None:
+            query = {k: v for k, v in request.args.items() if k != "$skiptoken"}
+            payload["@odata.nextLink"] = (
+                f"{request.base_url}?{urlencode({**query, '$skiptoken': following}, safe='$')}"
+            )
+        headers = {"Preference-Applied": applied} if applied else None
+        return self.json(payload, headers=headers)
 
     def _entity(self, request: Request, company_id: str, entity_set: str, key: str) -> Response:
         self._only(request, "GET", "DELETE")
@@ -355,8 +377,7 @@ class SandboxApp:
         document = self.erp.get(company_id, entity_set, key)
         lines = apply_query(document[tail], request.args, LINE_FIELDS)
         context = self._context(request, f"companies({company_id})/{entity_set}({key})/{tail}")
-        value = [self._render_line(line, document) for line in lines]
-        return self.json({"@odata.context": context, "value": value})
+        return self._page(request, context, lines, lambda line: self._render_line(line, document))
 
     # -- the punchout shop -----------------------------------------------------
 

@@ -15,6 +15,15 @@ from datetime import UTC, date, datetime
 from decimal import ROUND_HALF_UP, Decimal
 from typing import Any
 
+from .bc_schema import (
+    EMPTY_GUID,
+    ENTITY_SETS,
+    LINE_WRITABLE,
+    ORDER_LINE_EXTRAS,
+    EntitySet,
+    FieldSpec,
+)
+
 Entity = dict[str, Any]
 
 VAT_PERCENT = Decimal(21)  # Belgian standard rate, the demo company's only VAT group
@@ -39,152 +48,24 @@ def not_found(segment: str) -> BcError:
     )
 
 
-@dataclass(frozen=True)
-class FieldSpec:
-    kind: type | tuple[type, ...]
-    max_length: int | None = None
-    choices: tuple[str, ...] = ()
-
-
-_TEXT = FieldSpec(str)
-_NUMBER = FieldSpec((int, float))
-_BOOL = FieldSpec(bool)
-
-
-@dataclass(frozen=True)
-class EntitySet:
-    """What the API lets a client write and read on one kind of entity."""
-
-    name: str
-    type_name: str
-    writable: dict[str, FieldSpec]
-    read_only: frozenset[str]
-    required: tuple[str, ...] = ()
-    lines: str | None = None  # name of the deep-insertable line collection
-
-    @property
-    def fields(self) -> frozenset[str]:
-        return frozenset(self.writable) | self.read_only
-
-
-CUSTOMERS = EntitySet(
-    name="customers",
-    type_name="customer",
-    writable={
-        "number": FieldSpec(str, 20),
-        "displayName": FieldSpec(str, 100),
-        "type": FieldSpec(str, choices=("Company", "Person")),
-        "addressLine1": FieldSpec(str, 100),
-        "addressLine2": FieldSpec(str, 50),
-        "city": FieldSpec(str, 30),
-        "state": FieldSpec(str, 30),
-        "country": FieldSpec(str, 10),
-        "postalCode": FieldSpec(str, 20),
-        "phoneNumber": FieldSpec(str, 30),
-        "email": FieldSpec(str, 80),
-        "website": FieldSpec(str, 80),
-        "taxLiable": _BOOL,
-        "taxRegistrationNumber": FieldSpec(str, 20),
-        "currencyCode": FieldSpec(str, 10),
-        "blocked": FieldSpec(str, choices=(" ", "Ship", "Invoice", "All")),
-    },
-    read_only=frozenset({"id", "balanceDue", "lastModifiedDateTime"}),
-    required=("displayName",),
-)
-
-ITEMS = EntitySet(
-    name="items",
-    type_name="item",
-    writable={},
-    read_only=frozenset(
-        {
-            "id",
-            "number",
-            "displayName",
-            "type",
-            "blocked",
-            "baseUnitOfMeasureCode",
-            "unitPrice",
-            "priceIncludesTax",
-            "inventory",
-            "lastModifiedDateTime",
-        }
-    ),
-)
-
-_DOCUMENT_WRITABLE = {
-    "externalDocumentNumber": FieldSpec(str, 35),
-    "customerId": _TEXT,
-    "customerNumber": FieldSpec(str, 20),
-    "currencyCode": FieldSpec(str, 10),
-    "pricesIncludeTax": _BOOL,
-}
-_DOCUMENT_READ_ONLY = frozenset(
-    {
-        "id",
-        "number",
-        "customerName",
-        "status",
-        "totalAmountExcludingTax",
-        "totalTaxAmount",
-        "totalAmountIncludingTax",
-        "lastModifiedDateTime",
-    }
-)
-
-SALES_ORDERS = EntitySet(
-    name="salesOrders",
-    type_name="salesOrder",
-    writable={**_DOCUMENT_WRITABLE, "orderDate": _TEXT, "postingDate": _TEXT},
-    read_only=_DOCUMENT_READ_ONLY,
-    lines="salesOrderLines",
-)
-
-SALES_INVOICES = EntitySet(
-    name="salesInvoices",
-    type_name="salesInvoice",
-    writable={**_DOCUMENT_WRITABLE, "invoiceDate": _TEXT, "dueDate": _TEXT},
-    read_only=_DOCUMENT_READ_ONLY | {"remainingAmount"},
-    lines="salesInvoiceLines",
-)
-
-LINE_WRITABLE = {
-    "lineType": FieldSpec(str, choices=("Item", "Comment")),
-    "lineObjectNumber": FieldSpec(str, 20),
-    "itemId": _TEXT,
-    "description": FieldSpec(str, 100),
-    "quantity": _NUMBER,
-    "unitPrice": _NUMBER,
-    "discountPercent": _NUMBER,
-}
-LINE_FIELDS = frozenset(LINE_WRITABLE) | {
-    "id",
-    "documentId",
-    "sequence",
-    "unitOfMeasureCode",
-    "amountExcludingTax",
-    "taxPercent",
-    "totalTaxAmount",
-    "amountIncludingTax",
-}
-
-ENTITY_SETS = {s.name: s for s in (CUSTOMERS, ITEMS, SALES_ORDERS, SALES_INVOICES)}
-
-
 def _money(value: Decimal) -> float:
     return float(value.quantize(Decimal("0.01"), rounding=ROUND_HALF_UP))
 
 
-def _check_fields(
+def _validated(
     spec: dict[str, FieldSpec],
     body: dict[str, Any],
     type_name: str,
     *,
     allowed_extra: Iterable[str],
-) -> None:
+) -> dict[str, Any]:
+    """The body as Business Central stores it, or the error it answers: unknown
+    properties and wrong types are refused, Code fields upper-cased and trimmed."""
     extra = set(allowed_extra)
+    stored: dict[str, Any] = {}
     for name, value in body.items():
         if name in extra:
+            stored[name] = value
             continue
         field_spec = spec.get(name)
         if field_spec is None:
@@ -202,6 +83,8 @@ def _check_fields(
                 "BadRequest",
                 f"Cannot convert the literal '{value}' to the expected type of '{name}'.",
             )
+        if isinstance(value, str) and field_spec.code:
+            value = value.strip().upper()
         if isinstance(value, str) and field_spec.max_length and len(value) > field_spec.max_length:
             raise BcError(
                 400,
@@ -216,6 +99,16 @@ def _check_fields(
                 f"Cannot convert the literal '{value}' to the expected type "
                 f"'Microsoft.NAV.{name}'.",
             )
+        stored[name] = value
+    return stored
+
+
+@dataclass(frozen=True)
+class InvoiceDiscount:
+    """A "Cust. Invoice Disc." line: documents from ``minimum`` get ``percent`` off."""
+
+    minimum: Decimal
+    percent: Decimal
 
 
 @dataclass
@@ -229,6 +122,11 @@ class Company:
     series: dict[str, int] = field(
         default_factory=lambda: {"customers": 10000, "salesOrders": 101000, "salesInvoices": 102000}
     )
+    # Every customer of the demo company gets 2 % off documents from EUR 2,500, as
+    # BC applies a customer's invoice discount itself when an API client creates
+    # a document: the order monitor's order crosses it, so totals are always
+    # checked after discount, as on a real tenant.
+    invoice_discount: InvoiceDiscount | None = InvoiceDiscount(Decimal(2500), Decimal(2))
 
     def table(self, entity_set: str) -> dict[str, Entity]:
         table: dict[str, Entity] = getattr(self, entity_set)
@@ -236,20 +134,54 @@ class Company:
 
 
 _DEMO_ITEMS = [
-    ("1896-S", "ATHENS Desk", 1000.8, False),
-    ("1900-S", "PARIS Guest Chair, black", 192.8, False),
-    ("1906-S", "ATHENS Mobile Pedestal", 281.4, False),
-    ("1908-S", "LONDON Swivel Chair, blue", 190.1, False),
-    ("1920-S", "ANTWERP Conference Table", 649.4, False),
-    ("1996-S", "ATLANTA Whiteboard, base", 1397.3, False),
-    ("2000-S", "SYDNEY Swivel Chair, green", 190.1, False),
-    ("1928-S", "AMSTERDAM Lamp (discontinued)", 54.9, True),
+    ("1896-S", "ATHENS Desk", 1000.8, 780.7, False),
+    ("1900-S", "PARIS Guest Chair, black", 192.8, 150.4, False),
+    ("1906-S", "ATHENS Mobile Pedestal", 281.4, 219.5, False),
+    ("1908-S", "LONDON Swivel Chair, blue", 190.1, 148.3, False),
+    ("1920-S", "ANTWERP Conference Table", 649.4, 506.6, False),
+    ("1996-S", "ATLANTA Whiteboard, base", 1397.3, 1090.0, False),
+    ("2000-S", "SYDNEY Swivel Chair, green", 190.1, 148.3, False),
+    ("1928-S", "AMSTERDAM Lamp (discontinued)", 54.9, 42.8, True),
 ]
 
 _DEMO_CUSTOMERS = [
     ("C00010", "Zeebries Tuinmeubelen BV", "Kustlaan 12", "Knokke-Heist", "8300", "BE0412345678"),
     ("C00020", "Atelier Lumière SRL", "Rue Haute 140", "Bruxelles", "1000", "BE0823456789"),
 ]
+
+
+def _guid(name: str) -> str:
+    return str(uuid.uuid5(NAMESPACE, name))
+
+
+# What a new customer has before the client's values are applied (from the
+# customer template of the demo company); BC answers every field, set or not.
+_CUSTOMER_DEFAULTS: Entity = {
+    "displayName": "",
+    "type": "Company",
+    "addressLine1": "",
+    "addressLine2": "",
+    "city": "",
+    "state": "",
+    "country": "",
+    "postalCode": "",
+    "phoneNumber": "",
+    "email": "",
+    "website": "",
+    "salespersonCode": "",
+    "balanceDue": 0,
+    "creditLimit": 0,
+    "taxLiable": False,
+    "taxAreaId": EMPTY_GUID,
+    "taxAreaDisplayName": "",
+    "taxRegistrationNumber": "",
+    "currencyId": EMPTY_GUID,
+    "currencyCode": "EUR",
+    "paymentTermsId": _guid("payment terms 14 DAYS"),
+    "shipmentMethodId": EMPTY_GUID,
+    "paymentMethodId": EMPTY_GUID,
+    "blocked": " ",
+}
 
 
 class BusinessCentral:
@@ -266,45 +198,49 @@ class BusinessCentral:
     def seed(self) -> None:
         with self._lock:
             self.companies.clear()
-            company = Company(id=str(uuid.uuid5(NAMESPACE, "CRONUS BE")), name="CRONUS BE")
+            company = Company(id=_guid("CRONUS BE"), name="CRONUS BE")
             self.companies[company.id] = company
-            for number, name, price, blocked in _DEMO_ITEMS:
-                item_id = str(uuid.uuid5(NAMESPACE, number))
+            for number, name, price, cost, blocked in _DEMO_ITEMS:
+                item_id = _guid(number)
                 company.items[item_id] = self._stamp(
                     {
                         "id": item_id,
                         "number": number,
                         "displayName": name,
+                        "displayName2": "",
                         "type": "Inventory",
+                        "itemCategoryId": _guid("item category FURNITURE"),
+                        "itemCategoryCode": "FURNITURE",
                         "blocked": blocked,
-                        "baseUnitOfMeasureCode": "PCS",
+                        "gtin": "",
+                        "inventory": 0 if blocked else 100,
                         "unitPrice": price,
                         "priceIncludesTax": False,
-                        "inventory": 0 if blocked else 100,
+                        "unitCost": cost,
+                        "taxGroupId": EMPTY_GUID,
+                        "taxGroupCode": "",
+                        "baseUnitOfMeasureId": _guid("unit of measure PCS"),
+                        "baseUnitOfMeasureCode": "PCS",
+                        "generalProductPostingGroupId": _guid("gen. product posting group RETAIL"),
+                        "generalProductPostingGroupCode": "RETAIL",
+                        "inventoryPostingGroupId": _guid("inventory posting group RESALE"),
+                        "inventoryPostingGroupCode": "RESALE",
                     }
                 )
             for number, name, street, city, postcode, vat in _DEMO_CUSTOMERS:
-                customer_id = str(uuid.uuid5(NAMESPACE, number))
+                customer_id = _guid(number)
                 company.customers[customer_id] = self._stamp(
-                    {
+                    _CUSTOMER_DEFAULTS
+                    | {
                         "id": customer_id,
                         "number": number,
                         "displayName": name,
-                        "type": "Company",
                         "addressLine1": street,
-                        "addressLine2": "",
                         "city": city,
-                        "state": "",
                         "country": "BE",
                         "postalCode": postcode,
-                        "phoneNumber": "",
-                        "email": "",
-                        "website": "",
                         "taxLiable": True,
                         "taxRegistrationNumber": vat,
-                        "currencyCode": "EUR",
-                        "blocked": " ",
-                        "balanceDue": 0,
                     }
                 )
 
@@ -373,7 +309,7 @@ class BusinessCentral:
                 "within Dynamics 365 Business Central OData web services.",
             )
         allowed_extra = [spec.lines] if spec.lines else []
-        _check_fields(spec.writable, body, spec.type_name, allowed_extra=allowed_extra)
+        body = _validated(spec.writable, body, spec.type_name, allowed_extra=allowed_extra)
         for name in spec.required:
             if not body.get(name):
                 raise BcError(
@@ -396,26 +332,7 @@ class BusinessCentral:
                 "The record in table Customer already exists. "
                 f"Identification fields and values: No.='{number}'",
             )
-        customer: Entity = {
-            "id": str(uuid.uuid4()),
-            "number": number,
-            "displayName": "",
-            "type": "Company",
-            "addressLine1": "",
-            "addressLine2": "",
-            "city": "",
-            "state": "",
-            "country": "",
-            "postalCode": "",
-            "phoneNumber": "",
-            "email": "",
-            "website": "",
-            "taxLiable": False,
-            "taxRegistrationNumber": "",
-            "currencyCode": "EUR",
-            "blocked": " ",
-            "balanceDue": 0,
-        }
+        customer: Entity = {"id": str(uuid.uuid4()), "number": number, **_CUSTOMER_DEFAULTS}
         customer.update(body)
         customer["number"] = number
         company.customers[customer["id"]] = self._stamp(customer)
@@ -428,7 +345,7 @@ class BusinessCentral:
             raise BcError(
                 400,
                 "Application_DialogException",
-                "A customerNumber or a customerID must be provided.",
+                'A "customerNumber" or a "customerId" must be provided.',
             )
         for customer in company.customers.values():
             if customer_id and customer["id"] == str(customer_id).lower():
@@ -465,9 +382,9 @@ class BusinessCentral:
         )
 
     def _build_line(
-        self, company: Company, document_id: str, sequence: int, line: dict[str, Any]
+        self, company: Company, document_id: str, sequence: int, line: dict[str, Any], order: bool
     ) -> Entity:
-        _check_fields(LINE_WRITABLE, line, "salesOrderLine", allowed_extra=())
+        line = _validated(LINE_WRITABLE, line, "salesOrderLine", allowed_extra=())
         line_type = line.get("lineType", "Item")
         quantity = Decimal(str(line.get("quantity", 0)))
         if quantity < 0:
@@ -479,36 +396,56 @@ class BusinessCentral:
         built: Entity = {
             "id": str(uuid.uuid4()),
             "documentId": document_id,
-            "sequence": sequence,
+            "sequence": line.get("sequence", sequence),
+            "itemId": EMPTY_GUID,
+            "accountId": EMPTY_GUID,
             "lineType": line_type,
-            "itemId": "00000000-0000-0000-0000-000000000000",
             "lineObjectNumber": "",
             "description": line.get("description", ""),
+            "unitOfMeasureId": EMPTY_GUID,
             "unitOfMeasureCode": "",
             "quantity": float(quantity) if quantity % 1 else int(quantity),
             "unitPrice": 0,
+            "discountAmount": 0,
             "discountPercent": line.get("discountPercent", 0),
-            "taxPercent": 0,
+            "discountAppliedBeforeTax": False,
             "amountExcludingTax": 0,
+            "taxCode": "",
+            "taxPercent": 0,
             "totalTaxAmount": 0,
             "amountIncludingTax": 0,
+            "invoiceDiscountAllocation": 0,
+            "netAmount": 0,
+            "netTaxAmount": 0,
+            "netAmountIncludingTax": 0,
+            "shipmentDate": self._now().date().isoformat(),
+            "itemVariantId": EMPTY_GUID,
+            "locationId": EMPTY_GUID,
         }
+        if order:
+            built |= {key: 0 for key in ORDER_LINE_EXTRAS}
+            built |= {"invoiceQuantity": built["quantity"], "shipQuantity": built["quantity"]}
         if line_type == "Item":
             item = self._find_item(company, line)
             unit_price = Decimal(str(line.get("unitPrice", item["unitPrice"])))
-            discount = Decimal(str(line.get("discountPercent", 0)))
-            net = quantity * unit_price * (Decimal(100) - discount) / Decimal(100)
-            tax = net * VAT_PERCENT / Decimal(100)
+            gross = quantity * unit_price
+            percent = Decimal(str(line.get("discountPercent", 0)))
+            line_discount = Decimal(str(line.get("discountAmount", gross * percent / 100)))
+            amount = Decimal(str(_money(gross - line_discount)))
+            tax = Decimal(str(_money(amount * VAT_PERCENT / 100)))
             built.update(
                 itemId=item["id"],
                 lineObjectNumber=item["number"],
                 description=line.get("description") or item["displayName"],
+                unitOfMeasureId=item["baseUnitOfMeasureId"],
                 unitOfMeasureCode=item["baseUnitOfMeasureCode"],
                 unitPrice=float(unit_price),
+                discountAmount=_money(line_discount),
+                taxCode="VAT21",
                 taxPercent=float(VAT_PERCENT),
-                amountExcludingTax=_money(net),
-                totalTaxAmount=_money(tax),
-                amountIncludingTax=_money(net) + _money(tax),
+                amountExcludingTax=float(amount),
+                totalTaxAmount=float(tax),
+                amountIncludingTax=float(amount + tax),
             )
         return built
 
@@ -518,30 +455,72 @@ class BusinessCentral:
         raw_lines = body.get(spec.lines, [])
         if not isinstance(raw_lines, list) or not all(isinstance(x, dict) for x in raw_lines):
             raise BcError(400, "BadRequest", f"'{spec.lines}' must be an array of objects.")
+        is_order = spec.name == "salesOrders"
         document_id = str(uuid.uuid4())
         lines = [
-            self._build_line(company, document_id, 10000 * (index + 1), line)
+            self._build_line(company, document_id, 10000 * (index + 1), line, is_order)
             for index, line in enumerate(raw_lines)
         ]
-        is_order = spec.name == "salesOrders"
         today = self._now().date().isoformat()
+        address = {
+            "AddressLine1": customer["addressLine1"],
+            "AddressLine2": customer["addressLine2"],
+            "City": customer["city"],
+            "Country": customer["country"],
+            "State": customer["state"],
+            "PostCode": customer["postalCode"],
+        }
         document: Entity = {
             "id": document_id,
             "number": self._next_number(company, spec.name, "S-ORD" if is_order else "S-INV"),
-            "externalDocumentNumber": body.get("externalDocumentNumber", ""),
+            "externalDocumentNumber": "",
+            "postingDate": today,
             "customerId": customer["id"],
             "customerNumber": customer["number"],
             "customerName": customer["displayName"],
-            "currencyCode": body.get("currencyCode") or customer["currencyCode"] or "EUR",
-            "pricesIncludeTax": body.get("pricesIncludeTax", False),
+            "billToName": customer["displayName"],
+            "billToCustomerId": customer["id"],
+            "billToCustomerNumber": customer["number"],
+            "shipToName": customer["displayName"],
+            "shipToContact": "",
+            **{
+                f"{prefix}{key}": value
+                for prefix in ("sellTo", "billTo", "shipTo")
+                for key, value in address.items()
+            },
+            "shortcutDimension1Code": "",
+            "shortcutDimension2Code": "",
+            "currencyId": EMPTY_GUID,
+            "currencyCode": customer["currencyCode"] or "EUR",
+            "pricesIncludeTax": False,
+            "paymentTermsId": customer["paymentTermsId"],
+            "shipmentMethodId": customer["shipmentMethodId"],
+            "salesperson": customer["salespersonCode"],
+            "discountAmount": 0,
+            "discountAppliedBeforeTax": True,
             "status": "Draft",
+            "phoneNumber": customer["phoneNumber"],
+            "email": customer["email"],
         }
         if is_order:
-            document["orderDate"] = body.get("orderDate") or today
-            document["postingDate"] = body.get("postingDate") or today
+            document |= {
+                "orderDate": today,
+                "partialShipping": True,
+                "requestedDeliveryDate": "0001-01-01",
+                "fullyShipped": False,
+            }
         else:
-            document["invoiceDate"] = body.get("invoiceDate") or today
-            document["dueDate"] = body.get("dueDate") or today
+            document |= {
+                "invoiceDate": today,
+                "dueDate": today,
+                "customerPurchaseOrderReference": "",
+                "orderId": EMPTY_GUID,
+                "orderNumber": "",
+            }
+        given = {k: v for k, v in body.items() if k not in ("customerId", "customerNumber")}
+        given.pop(spec.lines, None)
+        explicit_discount = given.pop("discountAmount", None)
+        document.update(given)
         for date_field in ("orderDate", "postingDate", "invoiceDate", "dueDate"):
             if date_field in document:
                 try:
@@ -554,20 +533,65 @@ class BusinessCentral:
                         "type 'Edm.Date'.",
                     ) from None
         document[spec.lines] = lines
-        self._total(document, spec.lines)
+        self._total(document, spec.lines, company.invoice_discount, explicit_discount)
         if not is_order:
             document["remainingAmount"] = 0
         company.table(spec.name)[document_id] = self._stamp(document)
         return self._copy(document)
 
     @staticmethod
-    def _total(document: Entity, lines_name: str) -> None:
+    def _total(
+        document: Entity,
+        lines_name: str,
+        rule: InvoiceDiscount | None,
+        explicit_discount: float | None,
+    ) -> None:
+        """Spread the invoice discount over the lines and total the document, as BC's
+        "Sales - Calc Discount By Type" does: lines keep their amount before the
+        discount (``amountExcludingTax``); their share is ``invoiceDiscountAllocation``
+        and what is left ``netAmount``; the header totals are after the discount."""
         lines = document[lines_name]
-        excluding = sum(Decimal(str(line["amountExcludingTax"])) for line in lines)
-        tax = sum(Decimal(str(line["totalTaxAmount"])) for line in lines)
-        document["totalAmountExcludingTax"] = _money(Decimal(excluding))
-        document["totalTaxAmount"] = _money(Decimal(tax))
-        document["totalAmountIncludingTax"] = _money(Decimal(excluding) + Decimal(tax))
+        amounts = [Decimal(str(line["amountExcludingTax"])) for line in lines]
+        base = sum(amounts, Decimal(0))
+        if explicit_discount is not None:
+            discount = Decimal(str(explicit_discount))
+        elif rule is not None and base >= rule.minimum:
+            discount = Decimal(str(_money(base * rule.percent / 100)))
+        else:
+            discount = Decimal(0)
+        if discount > base:
+            raise BcError(
+                400,
+                "Application_DialogException",
+                f"The maximum Invoice Discount that you can apply is {_money(base)}.",
+            )
+        left = discount
+        net_total = tax_total = Decimal(0)
+        for index, (line, amount) in enumerate(zip(lines, amounts, strict=True)):
+            last = index == len(lines) - 1
+            share = (
+                left
+                if last
+                else Decimal(str(_money(discount * amount / base)))
+                if base
+                else Decimal(0)
+            )
+            left -= share
+            net = amount - share
+            net_tax = Decimal(str(_money(net * Decimal(str(line["taxPercent"])) / 100)))
+            line.update(
+                discountAppliedBeforeTax=True,
+                invoiceDiscountAllocation=float(share),
+                netAmount=float(net),
+                netTaxAmount=float(net_tax),
+                netAmountIncludingTax=float(net + net_tax),
+            )
+            net_total += net
+            tax_total += net_tax
+        document["discountAmount"] = float(discount)
+        document["totalAmountExcludingTax"] = _money(net_total)
+        document["totalTaxAmount"] = _money(tax_total)
+        document["totalAmountIncludingTax"] = _money(net_total + tax_total)
 
     def _check_etag(self, entity: Entity, if_match: str | None) -> None:
         if not if_match:
@@ -648,6 +672,8 @@ class BusinessCentral:
 
     def mark_invoice_paid(self, company_id: str, external_document_number: str) -> int:
         """What the shop's payment integration does on a paid webhook; how many it marked."""
+        # The shop knows its order number as typed; BC keeps the Code field upper-case.
+        external_document_number = external_document_number.strip().upper()
         marked = 0
         with self._lock:
             for invoice in self.company(company_id).salesInvoices.values():

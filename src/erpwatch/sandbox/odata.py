@@ -2,11 +2,14 @@
 
 `$filter` supports ``field eq value`` comparisons (text in single quotes,
 numbers, true/false) joined by ``and``; `$top`, `$skip`, `$select` and
-`$expand` are handled by the caller with the helpers here.
+`$expand` are handled by the caller with the helpers here. Collections are
+paged by the server, as Business Central does: a page ends with
+``@odata.nextLink``, which carries an opaque ``$skiptoken``.
 """
 
 from __future__ import annotations
 
+import base64
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -102,6 +105,38 @@ def parse_list(raw: str | None) -> list[str]:
     if not raw:
         return []
     return [part.strip() for part in raw.split(",") if part.strip()]
+
+
+def page_size(prefer: str | None, server_max: int) -> tuple[int, str | None]:
+    """The page size for this request, and the preference applied: a client may ask
+    for smaller pages with ``Prefer: odata.maxpagesize=N``, never for larger ones."""
+    for preference in (prefer or "").split(","):
+        name, _, value = preference.strip().partition("=")
+        if name.strip().lower() == "odata.maxpagesize" and value.strip().isdigit():
+            asked = int(value.strip())
+            if asked > 0:
+                return min(asked, server_max), f"odata.maxpagesize={min(asked, server_max)}"
+    return server_max, None
+
+
+def _skiptoken(raw: str | None) -> int:
+    if raw is None:
+        return 0
+    try:
+        offset = int(base64.urlsafe_b64decode(raw.encode()).decode().removeprefix("offset:"))
+    except (ValueError, UnicodeDecodeError):
+        raise ODataError(f"The skip token value '{raw}' is invalid.") from None
+    return offset
+
+
+def one_page(
+    rows: list[dict[str, Any]], args: Mapping[str, str], size: int
+) -> tuple[list[dict[str, Any]], str | None]:
+    """The rows of the page ``$skiptoken`` points at, and the token of the next page."""
+    start = _skiptoken(args.get("$skiptoken"))
+    end = start + size
+    following = base64.urlsafe_b64encode(f"offset:{end}".encode()).decode()
+    return rows[start:end], following if end < len(rows) else None
 
 
 def apply_query(
