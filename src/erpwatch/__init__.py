@@ -7,6 +7,7 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING
 
+from ._bc_rules import expect_document_totals
 from ._lazy import lazy_attributes
 from .capture import Exchange
 from .checks import (
@@ -63,6 +64,7 @@ __all__ = [
     "SyntheticData",
     "TrytonClient",
     "__version__",
+    "expect_document_totals",
     "expect_same_fields",
     "is_refunded",
     "oci_problems",

@@ -53,7 +53,7 @@ def new_run_id(env: dict[str, str] | Any) -> str:
         return str(env["ERPWATCH_RUN_ID"])
     if env.get("GITHUB_RUN_ID"):
         return f"{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
-    return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2)
+    return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2).upper()
 
 
 def monitor_process(item: pytest.Item, settings: Settings) -> tuple[str | None, bool, str | None]:

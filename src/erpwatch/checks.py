@@ -45,16 +45,27 @@ class NotPersisted(AssertionError):
 
 
 def expect_same_fields(
-    sent: Mapping[str, Any], received: Mapping[str, Any], fields: Iterable[str], *, call: str
+    sent: Mapping[str, Any],
+    received: Mapping[str, Any],
+    fields: Iterable[str],
+    *,
+    call: str,
+    stored_as: Callable[[str, Any], Any] | None = None,
 ) -> None:
-    """Fail, naming ``call``, unless ``received`` holds what was ``sent`` in each field."""
+    """Fail, naming ``call``, unless ``received`` holds what was ``sent`` in each field.
+
+    ``stored_as(field, value)`` gives the form in which the ERP rightly keeps a sent
+    value (upper-case, for a Business Central Code field); a failure quotes what was sent.
+    """
     missing = []
     different = {}
     for field in fields:
+        want = sent.get(field)
+        expected = stored_as(field, want) if stored_as is not None else want
         if field not in received:
             missing.append(field)
-        elif received[field] != sent.get(field):
-            different[field] = (sent.get(field), received[field])
+        elif received[field] != expected:
+            different[field] = (want, received[field])
     if missing or different:
         raise DataMismatch(call, missing, different)
 

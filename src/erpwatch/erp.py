@@ -7,15 +7,22 @@ import threading
 import time
 from collections.abc import Collection, Iterable, Mapping
 from typing import Any
+from urllib.parse import urlsplit
 
 import requests
 
+from ._bc_rules import stored_form
 from .capture import call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# A listing that is still sending @odata.nextLink after this many pages is
+# broken, not big: Business Central pages at 20,000 records.
+MAX_PAGES = 500
+# The whole listing may take this many per-call time-outs.
+PAGING_TIME_FACTOR = 10
 
 
 class ErpCallFailed(Exception):
@@ -195,6 +202,8 @@ class ErpClient:
         return self._company_id
 
     def url(self, path: str) -> str:
+        if path.startswith(("http://", "https://")):
+            return path
         if path.startswith("/"):
             return self.settings.base_url + path
         return f"{self.settings.base_url}/companies({self.company_id()})/{path}"
@@ -293,6 +302,7 @@ class ErpClient:
             stored,
             fields,
             call=call_label("GET", self.url(f"{entity_set}(…)")),
+            stored_as=lambda field, value: stored_form(entity_set, field, value),
         )
         if find_by:
             found = self.find(entity_set, **find_by)
@@ -308,25 +318,67 @@ class ErpClient:
     def find(
         self, entity_set: str, *, expand: str | None = None, **equals: str
     ) -> list[dict[str, Any]]:
-        """Entities whose fields equal the given values (an OData ``$filter``)."""
+        """Entities whose fields equal the given values (an OData ``$filter``), from
+        every page: Business Central pages large collections (``@odata.nextLink``).
+        Values of Code fields are sent as BC keeps them, upper-case."""
         params = {}
         if equals:
             params["$filter"] = " and ".join(
-                f"{field} eq '{str(value).replace(chr(39), chr(39) * 2)}'"
+                f"{field} eq '{_odata_text(stored_form(entity_set, field, str(value)))}'"
                 for field, value in equals.items()
             )
         if expand:
             params["$expand"] = expand
-        collection = self.request_json("GET", entity_set, params=params, expect=(200,))
-        found = collection.get("value")
-        if not isinstance(found, list):
+        found: list[dict[str, Any]] = []
+        path: str = entity_set
+        query: Mapping[str, str] | None = params
+        # Paging has a deadline of its own: a slow ERP must not hold a run for
+        # the per-call time-out once per page.
+        deadline = time.monotonic() + PAGING_TIME_FACTOR * self.settings.timeout
+        pages = 0
+        while pages < MAX_PAGES:
+            pages += 1
+            collection = self.request_json("GET", path, params=query, expect=(200,))
+            value = collection.get("value")
+            if not isinstance(value, list):
+                raise ErpCallFailed(
+                    call_label("GET", self.url(path)),
+                    status=200,
+                    problem="the answer has no 'value' list",
+                    unexpected_body=True,
+                )
+            found += value
+            next_link = collection.get("@odata.nextLink")
+            if next_link is None:
+                return found
+            path, query = self._next_page(entity_set, next_link), None
+            if time.monotonic() > deadline:
+                break
+        raise ErpCallFailed(
+            call_label("GET", self.url(entity_set)),
+            status=200,
+            problem=(
+                f"stopped listing after {pages} pages and {len(found)} records: the ERP "
+                "still sends @odata.nextLink, so the list would be incomplete"
+            ),
+            unexpected_body=True,
+        )
+
+    def _next_page(self, entity_set: str, next_link: object) -> str:
+        """The next page's URL, only if it is on the ERP's own origin: the token goes nowhere else."""
+        base = urlsplit(self.settings.base_url)
+        link = urlsplit(str(next_link)) if isinstance(next_link, str) else None
+        if link is None or (link.scheme, link.netloc) != (base.scheme, base.netloc):
             raise ErpCallFailed(
                 call_label("GET", self.url(entity_set)),
                 status=200,
-                problem="the answer has no 'value' list",
+                problem=(
+                    f"the next-page link {str(next_link)[:200]!r} is not on the ERP's own address "
+                    f"({base.scheme}://{base.netloc}); erpwatch does not send the ERP's token there"
+                ),
                 unexpected_body=True,
             )
-        return found
+        return str(next_link)
 
     def delete(self, entity_set: str, entity: Mapping[str, Any]) -> None:
         """Delete with the entity's own etag, so a concurrent change is not overwritten."""
@@ -334,6 +386,10 @@ class ErpClient:
         self.request(
             "DELETE", f"{entity_set}({entity['id']})", headers={"If-Match": etag}, expect=(204,)
         )
+
+
+def _odata_text(value: str) -> str:
+    return value.replace("'", "''")
 
 
 def wire_problem(error: requests.RequestException) -> str:

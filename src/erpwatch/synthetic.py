@@ -22,14 +22,25 @@ class Leftover:
     error: str
 
 
+# Business Central keeps references in Code[35] fields ("External Document
+# No."), which it stores upper-case and trimmed: a reference must already be
+# in that form and that length, or reading it back would differ from what was sent.
+REFERENCE_MAX_LENGTH = 35
+
+
 class SyntheticData:
     def __init__(self, run_id: str) -> None:
-        self.tag = f"ERPWATCH-{run_id}"
+        self.tag = f"ERPWATCH-{run_id}".upper()
         self._removals: list[tuple[str, Callable[[], object]]] = []
 
-    def reference(self) -> str:
-        """A unique reference for one record, e.g. a webshop order number."""
-        return f"{self.tag}-{secrets.token_hex(3)}"
+    def reference(self, prefix: str = "") -> str:
+        """A unique reference for one record, e.g. a webshop order number: upper-case and
+        at most 35 characters with its ``prefix`` (``PO-``), as an ERP's Code field keeps it."""
+        unique = secrets.token_hex(3).upper()
+        room = REFERENCE_MAX_LENGTH - len(prefix) - len(unique) - 1
+        if room < len("ERPWATCH"):
+            raise ValueError(f"the prefix {prefix!r} leaves no room for a reference")
+        return f"{prefix.upper()}{self.tag[:room]}-{unique}"
 
     def remember(self, description: str, remove: Callable[[], object]) -> None:
         """Register how to remove a record this monitor created."""
