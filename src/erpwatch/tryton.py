@@ -14,14 +14,14 @@ import base64
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import requests
 
 from .capture import call_label
-from .checks import NotPersisted, expect_same_fields
+from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
@@ -316,13 +316,19 @@ class TrytonClient:
         fields: Iterable[str],
         also: Iterable[str] = (),
         find_by: Sequence[Any] | None = None,
+        one_of: Mapping[str, Collection[Any]] | None = None,
     ) -> dict[str, Any]:
         """Prove a write reached Tryton, in one line: read the record back, compare
-        ``fields`` with what was ``sent`` and, with ``find_by`` (a domain), find it by
-        its reference too. Returns the stored record, with the ``also`` fields."""
+        ``fields`` with what was ``sent``, check that each ``one_of`` field holds one
+        of its values (a state Tryton may move on by itself) and, with ``find_by``
+        (a domain), find it by its reference too. Returns the stored record, with
+        the ``also`` fields."""
         compared = list(fields)
-        stored = self.read(model, record_id, [*compared, *also])
-        expect_same_fields(sent, stored, compared, call=self._call_label(f"model.{model}.read"))
+        allowed = dict(one_of or {})
+        stored = self.read(model, record_id, [*compared, *allowed, *also])
+        call = self._call_label(f"model.{model}.read")
+        expect_same_fields(sent, stored, compared, call=call)
+        expect_one_of(allowed, stored, call=call)
         if find_by is not None:
             found = [row["id"] for row in self.search_read(model, find_by, ["id"])]
             if found != [record_id]:
