@@ -344,3 +344,80 @@ class TrytonClient:
         """Delete a record; one that is already gone is fine."""
         if self.search_read(model, [("id", "=", record_id)], ["id"]):
             self.delete(model, [record_id])
+
+
+# -- removing what a monitor created, as far as Tryton allows --------------------
+
+# Confirming a sale queues its processing (trytond-sale, sale.py: Sale.confirm
+# → __queue__.process), which creates its invoices and shipments and moves it
+# to "processing", or "done" once all is invoiced and shipped. Without a queue
+# worker that runs before confirm answers; with one, whenever the worker gets
+# to it, after the configuration's sale_process_after at the earliest.
+SALE_CONFIRMED_STATES = ("confirmed", "processing", "done")
+# No transition leads out of these but to each other (Sale._transitions), and
+# only a draft or cancelled sale may be deleted (Sale.check_modification).
+SALE_PROCESSED_STATES = ("processing", "done")
+
+
+class NotRemovable(Exception):
+    """Tryton keeps this record by its own rules; the message says why and what a
+    person can do. Reported as a leftover, never hidden."""
+
+
+def remove_sale(tryton: TrytonClient, sale_id: int) -> None:
+    """Remove a test sale as Tryton allows: a quotation or a sale not yet processed
+    goes back to draft, is cancelled and deleted; one already gone is fine. A
+    processed sale raises `NotRemovable`, naming the invoices and shipments that
+    processing made, for a person to cancel."""
+    found = tryton.search_read("sale.sale", [("id", "=", sale_id)], ["state"])
+    if not found:
+        return
+    state = found[0]["state"]
+    if state in SALE_PROCESSED_STATES:
+        raise _processed(tryton, sale_id)
+    if state in ("quotation", "confirmed"):
+        try:
+            tryton.click("sale.sale", "draft", [sale_id])
+        except ErpCallFailed:
+            # A queue worker may have processed it since it was read.
+            if tryton.read("sale.sale", sale_id, ["state"])["state"] in SALE_PROCESSED_STATES:
+                raise _processed(tryton, sale_id) from None
+            raise
+    if state != "cancelled":
+        tryton.click("sale.sale", "cancel", [sale_id])
+    tryton.delete("sale.sale", [sale_id])
+
+
+def _processed(tryton: TrytonClient, sale_id: int) -> NotRemovable:
+    sale = tryton.read("sale.sale", sale_id, ["state", "number", "invoices", "shipments"])
+    made = [
+        f"invoice {row['id']} ({row['state']})"
+        for row in tryton.search_read(
+            "account.invoice", [("id", "in", sale["invoices"])], ["state"]
+        )
+    ] + [
+        f"shipment {row['id']} ({row['state']})"
+        for row in tryton.search_read(
+            "stock.shipment.out", [("id", "in", sale["shipments"])], ["state"]
+        )
+    ]
+    return NotRemovable(
+        f"Tryton processed sale {sale['number']} after its confirmation (state {sale['state']!r}) "
+        "and never lets a processed sale be taken back, cancelled or deleted; "
+        + (
+            f"it made {', '.join(made)}: cancel these in Tryton"
+            if made
+            else "it made no invoice or shipment"
+        )
+    )
+
+
+def remove_party(tryton: TrytonClient, party_id: int) -> None:
+    """Delete a test party; one that is still the customer of a sale that was not
+    removed raises `NotRemovable` saying so (Tryton would only say that a sale's
+    address is required)."""
+    sales = tryton.search_read("sale.sale", [("party", "=", party_id)], ["number"])
+    if sales:
+        numbers = ", ".join(str(sale["number"] or sale["id"]) for sale in sales)
+        raise NotRemovable(f"it is still the customer of sale {numbers}, which is left too")
+    tryton.remove("party.party", party_id)
