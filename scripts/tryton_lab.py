@@ -2,6 +2,7 @@
 
     python3 scripts/tryton_lab.py build     # install Tryton, build the database (once)
     python3 scripts/tryton_lab.py serve     # start Tryton on a copy; prints the settings
+    python3 scripts/tryton_lab.py serve --queue inline   # queued tasks run as Tryton's default
 
 ``build`` installs the pinned Tryton packages into their own virtual
 environment (Tryton's dependencies stay out of erpwatch's) and builds a
@@ -153,6 +154,17 @@ def free_port() -> int:
         return int(probe.getsockname()[1])
 
 
+# How queued tasks run, e.g. the processing (invoicing, shipping) that
+# confirming a sale queues. Tryton's default is "inline": without
+# ``[queue] worker`` a queued task runs as soon as the call that queued it has
+# committed, before the call answers.
+QUEUE_MODES = {
+    "held": "[queue] worker = True and no worker runs: a confirmed sale stays confirmed",
+    "inline": "Tryton's default, no [queue] worker: a confirmed sale is processed "
+    "before confirm answers",
+}
+
+
 @dataclass
 class RunningTryton:
     """One Tryton server on its own copy of the template database."""
@@ -160,6 +172,7 @@ class RunningTryton:
     process: subprocess.Popen[bytes]
     directory: Path
     port: int
+    queue: str = "held"
 
     @property
     def url(self) -> str:
@@ -189,9 +202,19 @@ class RunningTryton:
 
 
 def start(
-    directory: Path, *, port: int | None = None, session_max_age: int | None = None
+    directory: Path,
+    *,
+    port: int | None = None,
+    session_max_age: int | None = None,
+    queue: str = "held",
 ) -> RunningTryton:
-    """Copy the template into ``directory`` and serve it on loopback; wait until it answers."""
+    """Copy the template into ``directory`` and serve it on loopback; wait until it answers.
+
+    ``queue`` is one of `QUEUE_MODES`: whether queued tasks wait (``held``) or
+    run at the end of the call that queued them (``inline``, Tryton's default).
+    """
+    if queue not in QUEUE_MODES:
+        raise LabError(f"unknown queue mode {queue!r}: choose one of {', '.join(QUEUE_MODES)}")
     template = build()
     directory.mkdir(parents=True, exist_ok=True)
     shutil.copy2(template / f"{DATABASE}.sqlite", directory / f"{DATABASE}.sqlite")
@@ -204,12 +227,11 @@ def start(
             f"path = {directory}",
             "[web]",
             f"listen = 127.0.0.1:{chosen}",
-            # As in production, confirmed sales are processed (invoiced) by a
-            # trytond-worker; the lab runs none, so a monitor's confirmed test
-            # order stays "confirmed" and can be taken back and removed.
-            "[queue]",
-            "worker = True",
         ]
+        if queue == "held":
+            # Tasks wait for a trytond-worker that never comes, like one that is
+            # behind or a sale_process_after grace period not yet over.
+            lines += ["[queue]", "worker = True"]
         if session_max_age is not None:
             lines += ["[session]", f"max_age = {session_max_age}"]
         config.write_text("\n".join(lines) + "\n")
@@ -221,7 +243,7 @@ def start(
                 env=_database_env(directory),
                 start_new_session=True,
             )
-        running = RunningTryton(process, directory, chosen)
+        running = RunningTryton(process, directory, chosen, queue)
         if _wait_until_ready(running):
             return running
         running.stop()
@@ -261,6 +283,14 @@ def main(argv: list[str] | None = None) -> int:
     serve = commands.add_parser("serve", help="serve a copy of the template database")
     serve.add_argument("--port", type=int, default=8000)
     serve.add_argument("--dir", type=Path, help="where the copy goes (default: a temporary folder)")
+    serve.add_argument(
+        "--queue",
+        choices=QUEUE_MODES,
+        default="held",
+        help="how queued tasks run: "
+        + "; ".join(f"{mode}: {what}" for mode, what in QUEUE_MODES.items())
+        + " (default: held)",
+    )
     arguments = parser.parse_args(argv)
 
     started = time.monotonic()
@@ -276,11 +306,14 @@ def main(argv: list[str] | None = None) -> int:
         return 0
     directory = arguments.dir or Path(tempfile.mkdtemp(prefix="erpwatch-tryton-"))
     try:
-        running = start(directory.resolve(), port=arguments.port)
+        running = start(directory.resolve(), port=arguments.port, queue=arguments.queue)
     except LabError as error:
         print(f"tryton_lab: {error}", file=sys.stderr)
         return 1
-    print(f"Tryton is serving {DATABASE!r} on {running.url} (log: {directory}/trytond.log)")
+    print(
+        f"Tryton is serving {DATABASE!r} on {running.url} (queue: {running.queue}; "
+        f"log: {directory}/trytond.log)"
+    )
     print("Run the Tryton monitors with these settings (e.g. in .env):")
     for key, value in running.settings().items():
         print(f"  {key}={value}")

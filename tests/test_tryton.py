@@ -9,16 +9,18 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
+from decimal import Decimal
 from email.message import EmailMessage
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from erpwatch import ErpCallFailed
+from erpwatch import ErpCallFailed, TrytonClient
 from erpwatch.capture import Recorder
 from erpwatch.diagnosis import Category, classify, describe_failure
+from erpwatch.tryton import NotRemovable, remove_party, remove_sale
 
 from .smtp_server import RunningSmtp, start_smtp, text_of
 from .support import REPO, clean_environment, read_summary, run_pytest
@@ -133,9 +135,31 @@ def mail_to(smtp: RunningSmtp, address: str) -> EmailMessage:
     return message
 
 
+def sale_state_read_back(orders: dict[str, Any]) -> str:
+    """The sale's state in the order monitor's read-back answer."""
+    read = next(e for e in orders["exchanges"] if e["name"] == "model.sale.sale.read")
+    return str(json.loads(read["response_body"])["result"][0]["state"])
+
+
+def synthetic_records(admin: TrytonClient) -> dict[str, list[dict[str, Any]]]:
+    """What the monitors' synthetic data left in Tryton, found by tag."""
+    tagged_party = [("party.name", "like", "%ERPWATCH-%")]
+    tagged_customer = [("customer.name", "like", "%ERPWATCH-%")]
+    return {
+        "party.party": admin.search_read("party.party", [("name", "like", "%ERPWATCH-%")], ["id"]),
+        "sale.sale": admin.search_read(
+            "sale.sale", [("reference", "like", "ERPWATCH-%")], ["state", "invoices", "party"]
+        ),
+        "account.invoice": admin.search_read("account.invoice", tagged_party, ["state"]),
+        "stock.shipment.out": admin.search_read("stock.shipment.out", tagged_customer, ["state"]),
+    }
+
+
 def test_the_tryton_monitors_pass_against_a_real_tryton_and_leave_nothing_behind(
     tmp_path: Path, tryton: Any
 ) -> None:
+    # The lab's default: Tryton queues the sale's processing for a worker that
+    # does not come yet, so the monitor takes a confirmed sale back and deletes it.
     output, code, summary = run_tryton_monitors(tmp_path, tryton.settings())
     assert code == 0, output
     assert {(p["name"], p["outcome"]) for p in summary["processes"]} == {
@@ -143,20 +167,148 @@ def test_the_tryton_monitors_pass_against_a_real_tryton_and_leave_nothing_behind
         ("orders", "passed"),
     }
     orders = monitor_of(summary, "orders")
+    assert sale_state_read_back(orders) == "confirmed"
     calls = [e["name"] for e in orders["exchanges"]]
     assert calls.index("model.sale.sale.quote") < calls.index("model.sale.sale.confirm")
-    assert "model.sale.sale.delete" in calls
+    assert calls.index("model.sale.sale.draft") < calls.index("model.sale.sale.delete")
     for monitor in summary["monitors"]:
         assert monitor["leftovers"] == []
-    admin = admin_of(tryton)
-    assert admin.search_read("party.party", [("name", "like", "%ERPWATCH-%")], ["id"]) == []
-    assert admin.search_read("sale.sale", [("reference", "like", "ERPWATCH-%")], ["id"]) == []
+    assert "LEFTOVER" not in output
+    assert synthetic_records(admin_of(tryton)) == {
+        "party.party": [],
+        "sale.sale": [],
+        "account.invoice": [],
+        "stock.shipment.out": [],
+    }
 
     written = (tmp_path / "reports" / "report.html").read_text() + json.dumps(summary)
     assert lab.MONITOR_PASSWORD not in written
     login = monitor_of(summary, "customers")["exchanges"][0]
     assert login["name"] == "common.db.login"
     assert json.loads(login["response_body"])["result"][1] == "[redacted]"
+
+
+def test_on_a_tryton_without_a_queue_worker_the_order_monitor_passes_and_reports_what_tryton_keeps(
+    tmp_path: Path,
+) -> None:
+    # Tryton's default: confirm runs the sale's processing before it answers.
+    server = start_tryton(tmp_path / "tryton", queue="inline")
+    try:
+        output, code, summary = run_tryton_monitors(tmp_path, server.settings())
+        records = synthetic_records(admin_of(server))
+    finally:
+        server.stop()
+    assert code == 0, output
+    assert {(p["name"], p["outcome"]) for p in summary["processes"]} == {
+        ("customers", "passed"),
+        ("orders", "passed"),
+    }
+    orders = monitor_of(summary, "orders")
+    assert sale_state_read_back(orders) == "processing"
+    assert monitor_of(summary, "customers")["leftovers"] == []
+
+    # Tryton keeps the processed sale, its draft invoice and so its customer:
+    # each is reported, saying why, and nothing else is left.
+    [sale] = records["sale.sale"]
+    [invoice] = records["account.invoice"]
+    [party] = records["party.party"]
+    assert (sale["state"], sale["invoices"], sale["party"]) == (
+        "processing",
+        [invoice["id"]],
+        party["id"],
+    )
+    assert invoice["state"] == "draft"
+    assert records["stock.shipment.out"] == []  # the lab's product is a service
+    sale_left, party_left = orders["leftovers"]
+    assert sale_left["description"].startswith(f"sale.sale {sale['id']} (ERPWATCH-")
+    assert sale_left["error"] == (
+        "NotRemovable: Tryton processed sale 1 after its confirmation (state 'processing') "
+        "and never lets a processed sale be taken back, cancelled or deleted; "
+        f"it made invoice {invoice['id']} (draft): cancel these in Tryton"
+    )
+    assert party_left == {
+        "description": f"party.party {party['id']}",
+        "error": "NotRemovable: it is still the customer of sale 1, which is left too",
+    }
+    assert f"LEFTOVER sale.sale {sale['id']} (ERPWATCH-" in output
+
+
+def test_a_sale_that_tryton_did_not_confirm_fails_the_read_back_naming_the_state(
+    tmp_path: Path, tryton: Any
+) -> None:
+    # Something between shop and ERP answers confirm "done" without confirming.
+    proxy = DelayingProxy(tryton.url, delay=0, swallow=["model.sale.sale.confirm"])
+    try:
+        output, code, summary = run_tryton_monitors(
+            tmp_path, {**tryton.settings(), "TRYTON_URL": proxy.url}, monitors=TRYTON_MONITORS[1:]
+        )
+    finally:
+        proxy.stop()
+    assert code == 1, output
+    orders = monitor_of(summary, "orders")
+    diagnosis = orders["diagnosis"]
+    assert diagnosis["category"] == "data_mismatch", diagnosis
+    assert diagnosis["call"] == "model.sale.sale.read (POST /erpwatch/rpc/)"
+    assert diagnosis["error"].endswith(
+        "returned other data than expected: state: expected one of "
+        "('confirmed', 'processing', 'done'), ERP has 'quotation'"
+    ), diagnosis["error"]
+    assert orders["leftovers"] == []  # a quotation is taken back and deleted
+    assert synthetic_records(admin_of(tryton))["sale.sale"] == []
+
+
+def test_a_sale_a_worker_processes_while_it_is_taken_back_is_reported_and_so_is_its_customer(
+    tmp_path: Path,
+) -> None:
+    server = start_tryton(tmp_path / "tryton")
+    try:
+        admin = admin_of(server)
+
+        class RacedClient(TrytonClient):
+            """The monitor's client, with a queue worker that processes the sale
+            (what its queued task runs: Sale.process) just before the monitor
+            presses "draft"."""
+
+            def click(self, model: str, button: str, record_ids: Sequence[int]) -> Any:
+                if button == "draft":
+                    admin.click(model, "process", record_ids)
+                return super().click(model, button, record_ids)
+
+        client = RacedClient(client_of(server).settings)
+        [product] = client.search_read(
+            "product.product", [("code", "=", "1896-S")], ["id", "default_uom"]
+        )
+        party_id = client.create(
+            "party.party",
+            {"name": "Raced ERPWATCH-race", "addresses": [["create", [{"city": "Gent"}]]]},
+        )
+        [address] = client.read("party.party", party_id, ["addresses"])["addresses"]
+        line = {
+            "product": product["id"],
+            "quantity": 1.0,
+            "unit": product["default_uom"],
+            "unit_price": Decimal("1000.80"),
+        }
+        sale_id = client.create(
+            "sale.sale",
+            {
+                "party": party_id,
+                "invoice_address": address,
+                "reference": "ERPWATCH-race",
+                "lines": [["create", [line]]],
+            },
+        )
+        client.click("sale.sale", "quote", [sale_id])
+        client.click("sale.sale", "confirm", [sale_id])
+        assert client.read("sale.sale", sale_id, ["state"])["state"] == "confirmed"
+
+        with pytest.raises(NotRemovable, match=r"state 'processing'.* made invoice \d+ \(draft\)"):
+            remove_sale(client, sale_id)
+        with pytest.raises(NotRemovable, match="still the customer of sale 1, which is left too"):
+            remove_party(client, party_id)
+        assert client.read("sale.sale", sale_id, ["state"])["state"] == "processing"
+    finally:
+        server.stop()
 
 
 def test_a_monitor_user_who_lost_the_sales_rights_is_access_refused_with_trytons_message(
@@ -331,22 +483,27 @@ def test_a_method_tryton_does_not_offer_is_named_and_an_unexpected_response(
     assert "does not offer this call" in diagnosis.reason
 
 
+@pytest.mark.parametrize("queue", ["held", "inline"])
 def test_the_lab_serves_tryton_as_the_readme_says_and_stops_it_when_terminated(
-    tmp_path: Path,
+    tmp_path: Path, queue: str
 ) -> None:
     serve = subprocess.Popen(
         [sys.executable, str(REPO / "scripts" / "tryton_lab.py"), "serve", "--port", "0",
-         "--dir", str(tmp_path)],
+         "--dir", str(tmp_path), "--queue", queue],
         stdout=subprocess.PIPE,
         text=True,
     )  # fmt: skip
     try:
         assert serve.stdout is not None
         lines = [serve.stdout.readline() for _ in range(6)]
+        assert f"(queue: {queue}; " in lines[0], lines[0]
         settings = dict(line.strip().split("=", 1) for line in lines if "TRYTON_" in line)
         assert set(settings) == {"TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER", "TRYTON_PASSWORD"}
         client = client_from(settings)
         assert client.search_read("product.product", [("code", "=", "1896-S")], ["id"])
+        # Only "held" tells Tryton a worker runs the queue; "inline" is its default.
+        config = (tmp_path / "trytond.conf").read_text()
+        assert ("[queue]\nworker = True\n" in config) is (queue == "held"), config
     finally:
         serve.terminate()
         serve.wait(timeout=15)

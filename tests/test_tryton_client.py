@@ -12,7 +12,7 @@ import pytest
 import requests
 import responses
 
-from erpwatch import ErpAuthFailed, ErpCallFailed, NotPersisted, TrytonClient
+from erpwatch import DataMismatch, ErpAuthFailed, ErpCallFailed, NotPersisted, TrytonClient
 from erpwatch.capture import Recorder
 from erpwatch.config import TrytonSettings
 from erpwatch.tryton import decode, encode
@@ -184,3 +184,24 @@ def test_a_login_whose_preferences_fail_is_tried_again_in_full_by_the_next_call(
         "model.res.user.get_preferences",
         "model.party.party.search_read",
     ]
+
+
+def test_a_read_back_accepts_any_allowed_state_and_names_a_state_field_that_went_missing() -> None:
+    allowed = {"state": ("confirmed", "processing", "done")}
+    processing = {"id": 3, "result": [{"id": 9, "reference": "R-1", "state": "processing"}]}
+    no_state = {"id": 4, "result": [{"id": 9, "reference": "R-1"}]}
+    with responses.RequestsMock() as mock:
+        serve(mock, answers(processing, no_state))
+        client = TrytonClient(SETTINGS)
+        stored = client.read_back(
+            "sale.sale", 9, sent={"reference": "R-1"}, fields=["reference"], one_of=allowed
+        )
+        with pytest.raises(DataMismatch) as raised:
+            client.read_back(
+                "sale.sale", 9, sent={"reference": "R-1"}, fields=["reference"], one_of=allowed
+            )
+    assert stored["state"] == "processing"
+    assert (raised.value.call, raised.value.missing) == (
+        "model.sale.sale.read (POST /shop/rpc/)",
+        ["state"],
+    )

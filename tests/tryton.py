@@ -7,6 +7,7 @@ and the README use); every server runs on its own copy.
 from __future__ import annotations
 
 import importlib.util
+import json
 import sys
 import threading
 import time
@@ -40,9 +41,15 @@ def _load_lab() -> ModuleType:
 lab = _load_lab()
 
 
-def start_tryton(directory: Path, *, session_max_age: int | None = None) -> Any:
-    """A Tryton server on a fresh copy of the lab database (a tryton_lab.RunningTryton)."""
-    return lab.start(directory, session_max_age=session_max_age)
+def start_tryton(
+    directory: Path, *, session_max_age: int | None = None, queue: str = "held"
+) -> Any:
+    """A Tryton server on a fresh copy of the lab database (a tryton_lab.RunningTryton).
+
+    ``queue="held"``: queued tasks wait for a worker that never comes, so a
+    confirmed sale stays confirmed; ``queue="inline"``: Tryton's default, a
+    confirmed sale is processed (invoiced) before ``confirm`` answers."""
+    return lab.start(directory, session_max_age=session_max_age, queue=queue)
 
 
 def client_of(
@@ -105,11 +112,14 @@ def configuration_changed(
 
 class DelayingProxy:
     """An HTTP proxy in front of Tryton that answers every call ``delay`` seconds late,
-    as a slow network, an overloaded ERP or a congested reverse proxy does."""
+    as a slow network, an overloaded ERP or a congested reverse proxy does. The RPC
+    methods in ``swallow`` are answered "done" (a null result) without reaching
+    Tryton, as a customisation or middleware that drops a step would."""
 
-    def __init__(self, upstream: str, delay: float) -> None:
+    def __init__(self, upstream: str, delay: float, swallow: Sequence[str] = ()) -> None:
         self.upstream = upstream.rstrip("/")
         self.delay = delay
+        self.swallow = set(swallow)
         self._session = requests.Session()
         self._server = make_server("127.0.0.1", 0, self._app, threaded=True)
         self._thread = threading.Thread(target=self._server.serve_forever, daemon=True)
@@ -122,6 +132,11 @@ class DelayingProxy:
     def _app(self, environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
         length = int(environ.get("CONTENT_LENGTH") or 0)
         body = environ["wsgi.input"].read(length) if length else b""
+        if self.swallow:
+            call = json.loads(body or b"{}")
+            if call.get("method") in self.swallow:
+                start_response("200 OK", [("Content-Type", "application/json")])
+                return [json.dumps({"id": call.get("id"), "result": None}).encode()]
         headers = {
             key[5:].replace("_", "-").title(): value
             for key, value in environ.items()

@@ -4,7 +4,7 @@ and carry what the diagnosis needs (which fields, which call)."""
 from __future__ import annotations
 
 import time
-from collections.abc import Callable, Iterable, Mapping, Sequence
+from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
@@ -68,6 +68,27 @@ def expect_same_fields(
             different[field] = (want, received[field])
     if missing or different:
         raise DataMismatch(call, missing, different)
+
+
+def expect_one_of(
+    allowed: Mapping[str, Collection[Any]], received: Mapping[str, Any], *, call: str
+) -> None:
+    """Fail, naming ``call``, unless each field of ``received`` holds one of its ``allowed``
+    values: for what the ERP moves on by itself, such as a state a background job advances."""
+    missing = [field for field in allowed if field not in received]
+    different = {
+        field: (tuple(values), received[field])
+        for field, values in allowed.items()
+        if field in received and received[field] not in values
+    }
+    if missing or different:
+        raise DataMismatch(
+            call,
+            missing,
+            different,
+            summary="returned other data than expected",
+            expected="expected one of",
+        )
 
 
 @dataclass(frozen=True)

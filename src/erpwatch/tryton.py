@@ -14,14 +14,14 @@ import base64
 import datetime as dt
 import itertools
 import threading
-from collections.abc import Iterable, Mapping, Sequence
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from decimal import Decimal
 from typing import Any
 
 import requests
 
 from .capture import call_label
-from .checks import NotPersisted, expect_same_fields
+from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
@@ -316,13 +316,19 @@ class TrytonClient:
         fields: Iterable[str],
         also: Iterable[str] = (),
         find_by: Sequence[Any] | None = None,
+        one_of: Mapping[str, Collection[Any]] | None = None,
     ) -> dict[str, Any]:
         """Prove a write reached Tryton, in one line: read the record back, compare
-        ``fields`` with what was ``sent`` and, with ``find_by`` (a domain), find it by
-        its reference too. Returns the stored record, with the ``also`` fields."""
+        ``fields`` with what was ``sent``, check that each ``one_of`` field holds one
+        of its values (a state Tryton may move on by itself) and, with ``find_by``
+        (a domain), find it by its reference too. Returns the stored record, with
+        the ``also`` fields."""
         compared = list(fields)
-        stored = self.read(model, record_id, [*compared, *also])
-        expect_same_fields(sent, stored, compared, call=self._call_label(f"model.{model}.read"))
+        allowed = dict(one_of or {})
+        stored = self.read(model, record_id, [*compared, *allowed, *also])
+        call = self._call_label(f"model.{model}.read")
+        expect_same_fields(sent, stored, compared, call=call)
+        expect_one_of(allowed, stored, call=call)
         if find_by is not None:
             found = [row["id"] for row in self.search_read(model, find_by, ["id"])]
             if found != [record_id]:
@@ -338,3 +344,80 @@ class TrytonClient:
         """Delete a record; one that is already gone is fine."""
         if self.search_read(model, [("id", "=", record_id)], ["id"]):
             self.delete(model, [record_id])
+
+
+# -- removing what a monitor created, as far as Tryton allows --------------------
+
+# Confirming a sale queues its processing (trytond-sale, sale.py: Sale.confirm
+# → __queue__.process), which creates its invoices and shipments and moves it
+# to "processing", or "done" once all is invoiced and shipped. Without a queue
+# worker that runs before confirm answers; with one, whenever the worker gets
+# to it, after the configuration's sale_process_after at the earliest.
+SALE_CONFIRMED_STATES = ("confirmed", "processing", "done")
+# No transition leads out of these but to each other (Sale._transitions), and
+# only a draft or cancelled sale may be deleted (Sale.check_modification).
+SALE_PROCESSED_STATES = ("processing", "done")
+
+
+class NotRemovable(Exception):
+    """Tryton keeps this record by its own rules; the message says why and what a
+    person can do. Reported as a leftover, never hidden."""
+
+
+def remove_sale(tryton: TrytonClient, sale_id: int) -> None:
+    """Remove a test sale as Tryton allows: a quotation or a sale not yet processed
+    goes back to draft, is cancelled and deleted; one already gone is fine. A
+    processed sale raises `NotRemovable`, naming the invoices and shipments that
+    processing made, for a person to cancel."""
+    found = tryton.search_read("sale.sale", [("id", "=", sale_id)], ["state"])
+    if not found:
+        return
+    state = found[0]["state"]
+    if state in SALE_PROCESSED_STATES:
+        raise _processed(tryton, sale_id)
+    if state in ("quotation", "confirmed"):
+        try:
+            tryton.click("sale.sale", "draft", [sale_id])
+        except ErpCallFailed:
+            # A queue worker may have processed it since it was read.
+            if tryton.read("sale.sale", sale_id, ["state"])["state"] in SALE_PROCESSED_STATES:
+                raise _processed(tryton, sale_id) from None
+            raise
+    if state != "cancelled":
+        tryton.click("sale.sale", "cancel", [sale_id])
+    tryton.delete("sale.sale", [sale_id])
+
+
+def _processed(tryton: TrytonClient, sale_id: int) -> NotRemovable:
+    sale = tryton.read("sale.sale", sale_id, ["state", "number", "invoices", "shipments"])
+    made = [
+        f"invoice {row['id']} ({row['state']})"
+        for row in tryton.search_read(
+            "account.invoice", [("id", "in", sale["invoices"])], ["state"]
+        )
+    ] + [
+        f"shipment {row['id']} ({row['state']})"
+        for row in tryton.search_read(
+            "stock.shipment.out", [("id", "in", sale["shipments"])], ["state"]
+        )
+    ]
+    return NotRemovable(
+        f"Tryton processed sale {sale['number']} after its confirmation (state {sale['state']!r}) "
+        "and never lets a processed sale be taken back, cancelled or deleted; "
+        + (
+            f"it made {', '.join(made)}: cancel these in Tryton"
+            if made
+            else "it made no invoice or shipment"
+        )
+    )
+
+
+def remove_party(tryton: TrytonClient, party_id: int) -> None:
+    """Delete a test party; one that is still the customer of a sale that was not
+    removed raises `NotRemovable` saying so (Tryton would only say that a sale's
+    address is required)."""
+    sales = tryton.search_read("sale.sale", [("party", "=", party_id)], ["number"])
+    if sales:
+        numbers = ", ".join(str(sale["number"] or sale["id"]) for sale in sales)
+        raise NotRemovable(f"it is still the customer of sale {numbers}, which is left too")
+    tryton.remove("party.party", party_id)
