@@ -23,6 +23,7 @@ HEALTHY = {
     "test_a_new_webshop_customer_can_be_read_back_from_the_erp": "passed",
     ORDER_MONITOR: "passed",
     "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid": "passed",
+    "test_the_shops_webhook_answers_the_providers_notification_of_a_test_payment": "passed",
     "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid": "passed",
     PUNCHOUT_MONITOR: "passed",
     "test_an_oci_transfer_returns_complete_well_formed_items": "passed",
