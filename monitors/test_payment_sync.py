@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from datetime import UTC, datetime, timedelta
 from typing import Any
 
@@ -12,10 +13,11 @@ from erpwatch import (
     ErpClient,
     PaymentProviderClient,
     PaymentsOutOfSync,
+    ReferenceRules,
     Settings,
-    StatusMismatch,
     SyntheticData,
-    is_refunded,
+    read_provider,
+    reconcile,
     wait_until,
 )
 
@@ -71,11 +73,13 @@ def test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid(
         webhook_url=payments.webhook_url,
     )
     if not psp.pay_in_test_checkout(payment):
-        # Mollie's hosted checkout is a page for people; reconciliation still runs.
+        # Mollie's hosted test checkout is a page for a person to click; nothing
+        # pays a real test payment without one. The webhook check below runs.
         pytest.skip(
-            "the provider's test checkout offers no form to choose a status (only the sandbox's does)"
+            "only the erpwatch sandbox's test checkout can be paid without a person; "
+            "against real Mollie this check cannot run (the webhook check and reconciliation do)"
         )
-    assert psp.payment(payment["id"])["status"] == "paid", (
+    assert psp.payment(payment.id).status == "paid", (
         "the provider did not record the test payment as paid"
     )
 
@@ -92,48 +96,70 @@ def test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid(
                 "status": ("Paid", settled["status"]),
                 "remainingAmount": (0, settled["remainingAmount"]),
             },
-            summary=f"does not show the payment {payment['id']} after {payments.sync_timeout:g} s",
+            summary=f"does not show the payment {payment.id} after {payments.sync_timeout:g} s",
             expected="the provider says",
         )
 
 
+def test_the_shops_webhook_answers_the_providers_notification_of_a_test_payment(
+    psp: PaymentProviderClient, synthetic: SyntheticData, erpwatch_settings: Settings
+) -> None:
+    """What runs against real Mollie too: a test-mode payment with the shop's webhook,
+    and that webhook called as Mollie calls it (``id=tr_…``). Mollie counts only a
+    2xx answer as delivered; otherwise it retries and then gives up, and the shop
+    never learns the payment's status."""
+    payments = erpwatch_settings.payments
+    assert payments is not None
+    if not payments.webhook_url:
+        pytest.skip("PAYMENT_WEBHOOK_URL is not set: the shop's webhook endpoint for the provider")
+    if not psp.test_mode:
+        pytest.skip("PSP_API_KEY is a live key: erpwatch creates payments in test mode only")
+    payment = psp.create_payment(
+        "1.00",
+        description=f"erpwatch webhook check {synthetic.tag}",
+        order_id=synthetic.reference(),
+        redirect_url="https://webshop.example/checkout/thanks",
+        webhook_url=payments.webhook_url,
+    )
+    # An open payment changes nothing at the shop; the provider lets it expire.
+    psp.notify_webhook(payments.webhook_url, payment.id)
+
+
 def test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid(
-    erp: ErpClient, psp: PaymentProviderClient, erpwatch_settings: Settings
+    erp: ErpClient,
+    psp: PaymentProviderClient,
+    erpwatch_settings: Settings,
+    record_property: Callable[[str, object], None],
 ) -> None:
     """Reconciliation of real data: read-only, so safe on a live ERP."""
     settings = erpwatch_settings.payments
     assert settings is not None
-    settled_before = datetime.now(UTC) - timedelta(minutes=settings.grace_minutes)
-    by_order: dict[str, list[dict[str, Any]]] = {}
-    for payment in psp.payments(most=settings.lookback):
-        order = (payment.get("metadata") or {}).get("order_id")
-        if order:
-            by_order.setdefault(str(order), []).append(payment)
-    paid_in_erp = {
-        invoice["externalDocumentNumber"]: invoice
-        for invoice in erp.find("salesInvoices", status="Paid")
-    }
-
-    mismatches = []
-    for order, payments in sorted(by_order.items()):
-        paid = [p for p in payments if p["status"] == "paid" and not is_refunded(p)]
-        amount = f"{payments[0]['amount']['currency']} {payments[0]['amount']['value']}"
-        provider = ", ".join(
-            sorted({"refunded" if is_refunded(p) else p["status"] for p in payments})
+    entries = read_provider(
+        psp,
+        most=settings.lookback,
+        rules=ReferenceRules.of(settings),
+        lookup_calls=settings.lookup_calls,
+    )
+    if entries and all(e.reference.order is None for e in entries):
+        reasons = sorted({e.reference.reason for e in entries})
+        pytest.skip(
+            f"none of the {len(entries)} payment(s) names a shop order erpwatch can read "
+            f"({'; '.join(reasons)}): see [payments] metadata_keys in erpwatch.toml"
         )
-        settled = [
-            p
-            for p in paid
-            if datetime.fromisoformat(p.get("paidAt") or p["createdAt"]) < settled_before
-        ]
-        if settled and order not in paid_in_erp:
-            invoices = erp.find("salesInvoices", externalDocumentNumber=order)
-            mismatches.append(
-                StatusMismatch(
-                    order, amount, "paid", invoices[0]["status"] if invoices else "no invoice"
-                )
-            )
-        if order in paid_in_erp and not paid:
-            mismatches.append(StatusMismatch(order, amount, provider, "Paid"))
-    if mismatches:
-        raise PaymentsOutOfSync(mismatches)
+    paid_in_erp = [
+        invoice["externalDocumentNumber"] for invoice in erp.find("salesInvoices", status="Paid")
+    ]
+
+    def erp_status(order: str) -> str:
+        invoices = erp.find("salesInvoices", externalDocumentNumber=order)
+        return str(invoices[0]["status"]) if invoices else "no invoice"
+
+    result = reconcile(
+        entries,
+        paid_in_erp,
+        settled_before=datetime.now(UTC) - timedelta(minutes=settings.grace_minutes),
+        erp_status=erp_status,
+    )
+    record_property("payments", result.summary())
+    if result.mismatches:
+        raise PaymentsOutOfSync(result.mismatches)

@@ -52,7 +52,7 @@ def test_every_monitor_passes_against_the_built_in_sandbox(tmp_path: Path) -> No
 def test_the_monitors_run_concurrently_under_xdist(tmp_path: Path) -> None:
     completed, data = run_monitors(tmp_path, "-n", "2")
     assert completed.returncode == 0, completed.stdout + completed.stderr
-    assert len(ran(data["monitors"])) == 6
+    assert len(ran(data["monitors"])) == 7
     assert data["outcome"] == "passed"
 
 

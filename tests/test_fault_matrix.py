@@ -23,6 +23,7 @@ HEALTHY = {
     "test_a_new_webshop_customer_can_be_read_back_from_the_erp": "passed",
     ORDER_MONITOR: "passed",
     "test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid": "passed",
+    "test_the_shops_webhook_answers_the_providers_notification_of_a_test_payment": "passed",
     "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid": "passed",
     PUNCHOUT_MONITOR: "passed",
     "test_an_oci_transfer_returns_complete_well_formed_items": "passed",
@@ -76,9 +77,9 @@ order_timeout = 1
 
 
 def run_monitors(
-    tmp_path: Path, erp_settings: dict[str, str]
+    tmp_path: Path, erp_settings: dict[str, str], config: Path | None = None
 ) -> tuple[subprocess.CompletedProcess[str], dict[str, Any]]:
-    config = write_config(tmp_path)
+    config = config or write_config(tmp_path)
     completed = run_pytest(
         "monitors", f"--erpwatch-config={config}", env=clean_environment(**erp_settings)
     )
@@ -277,6 +278,12 @@ PAYMENT_CASES = [
         "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid",
         "2 payment(s) disagree with the ERP: WEB-90001 EUR 233.29: provider failed, ERP Paid; "
         "WEB-90002 EUR 233.29: provider refunded, ERP Paid",
+    ),
+    (
+        "charged_back",
+        "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid",
+        # WEB-90004's chargeback was reversed: the money came back, nothing to report.
+        "1 payment(s) disagree with the ERP: WEB-90003 EUR 233.29: provider charged back, ERP Paid",
     ),
 ]
 

@@ -103,7 +103,7 @@ def test_no_planted_secret_appears_anywhere_a_run_writes(tmp_path: Path) -> None
 
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output  # the leaky monitor fails, the others pass
-    assert "6 passed" in output
+    assert "7 passed" in output
     assert tokens, "the monitors fetched no token, so the check below proves nothing"
 
     forbidden = {IBAN, *tokens}

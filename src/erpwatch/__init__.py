@@ -24,8 +24,9 @@ from .result import MonitorResult, RunResult
 from .synthetic import Leftover, SyntheticData
 
 if TYPE_CHECKING:
-    from .psp import PaymentProviderClient, is_refunded
+    from .psp import Payment, PaymentProviderClient, ReferenceRules, is_refunded
     from .punchout import OciClient, PunchoutClient, oci_problems
+    from .reconciliation import read_provider, reconcile
     from .tryton import TrytonClient
 
 __version__ = "0.1.0"
@@ -33,8 +34,12 @@ __version__ = "0.1.0"
 # The payment and punchout clients bring lxml; import them when first used,
 # so that the plugin (which imports this package) starts light.
 _LAZY = {
+    "Payment": "psp",
     "PaymentProviderClient": "psp",
+    "ReferenceRules": "psp",
     "is_refunded": "psp",
+    "read_provider": "reconciliation",
+    "reconcile": "reconciliation",
     "OciClient": "punchout",
     "PunchoutClient": "punchout",
     "oci_problems": "punchout",
@@ -55,9 +60,11 @@ __all__ = [
     "MonitorResult",
     "NotPersisted",
     "OciClient",
+    "Payment",
     "PaymentProviderClient",
     "PaymentsOutOfSync",
     "PunchoutClient",
+    "ReferenceRules",
     "RunResult",
     "Settings",
     "StatusMismatch",
@@ -68,5 +75,7 @@ __all__ = [
     "expect_same_fields",
     "is_refunded",
     "oci_problems",
+    "read_provider",
+    "reconcile",
     "wait_until",
 ]

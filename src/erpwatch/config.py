@@ -145,6 +145,12 @@ class ErpSettings:
     sandbox: bool  # the built-in sandbox, started by erpwatch
 
 
+# What the big shop plugins put in a Mollie payment's metadata: WooCommerce's
+# sends order_id (and order_number with the Orders API); the Mollie docs' own
+# example uses order_id. The customer-facing number wins when both are there.
+DEFAULT_METADATA_KEYS = ("order_number", "order_id")
+
+
 @dataclass(frozen=True)
 class PaymentSettings:
     """The payment provider (Mollie API v2) and how payment sync is checked."""
@@ -156,6 +162,13 @@ class PaymentSettings:
     grace_minutes: float  # reconciliation leaves younger payments alone
     lookback: int  # how many recent payments reconciliation checks
     sandbox: bool
+    # Where a payment's metadata names the shop's order: the first of these keys
+    # present in a metadata object (or in metadata that is JSON text of an object).
+    metadata_keys: tuple[str, ...] = DEFAULT_METADATA_KEYS
+    # Metadata that is plain text (not JSON): the order reference itself, or not read.
+    metadata_text_is_order: bool = False
+    # Extra calls reconciliation may make per run: Orders API order numbers, chargebacks.
+    lookup_calls: int = 50
 
 
 @dataclass(frozen=True)
@@ -805,13 +818,38 @@ def payment_settings(
 ) -> PaymentSettings | None:
     """None when no payment provider is configured and no sandbox stands in."""
     table = _table(data, "payments", where)
-    _reject_unknown(table, {"sync_timeout", "grace_period_minutes", "lookback"}, "payments.", where)
+    _reject_unknown(
+        table,
+        {"sync_timeout", "grace_period_minutes", "lookback"}
+        | {"metadata_keys", "metadata_text_is_order", "lookup_calls"},
+        "payments.",
+        where,
+    )
     sync_timeout = _number(table, "sync_timeout", 60.0, "payments.", where) or 60.0
     grace = _number(table, "grace_period_minutes", 15.0, "payments.", where, unit="minutes") or 15.0
     lookback = table.get("lookback", 250)
     if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
         raise ConfigError(
             "payments.lookback", f"must be a whole number of payments, not {lookback!r}", where
+        )
+    keys = table.get("metadata_keys", list(DEFAULT_METADATA_KEYS))
+    if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
+        raise ConfigError(
+            "payments.metadata_keys",
+            f'must be a list of metadata keys, e.g. ["order_id"], not {keys!r}',
+            where,
+        )
+    text_is_order = table.get("metadata_text_is_order", False)
+    if not isinstance(text_is_order, bool):
+        raise ConfigError(
+            "payments.metadata_text_is_order",
+            f"must be true or false, not {text_is_order!r}",
+            where,
+        )
+    lookup_calls = table.get("lookup_calls", 50)
+    if isinstance(lookup_calls, bool) or not isinstance(lookup_calls, int) or lookup_calls < 0:
+        raise ConfigError(
+            "payments.lookup_calls", f"must be a whole number of calls, not {lookup_calls!r}", where
         )
     from_sandbox = not env.get("PSP_BASE_URL") and sandbox is not None and "PSP_BASE_URL" in sandbox
     source = sandbox if from_sandbox and sandbox is not None else env
@@ -856,6 +894,9 @@ def payment_settings(
         grace_minutes=grace,
         lookback=lookback,
         sandbox=from_sandbox,
+        metadata_keys=tuple(k.strip() for k in keys),
+        metadata_text_is_order=text_is_order,
+        lookup_calls=lookup_calls,
     )
 
 

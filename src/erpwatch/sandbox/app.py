@@ -8,6 +8,9 @@ Routes:
   GET  /api/v2.0/companies(id)/{set}(key)/{lines}           document lines
   POST /api/v2.0/companies(id)/salesInvoices(key)/Microsoft.NAV.post
   GET  /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
+  POST|GET /v2/payments, GET /v2/payments/{id}[/chargebacks]   Mollie v2 (see mollie.py)
+  POST|GET /v2/orders, GET /v2/orders/{id}                      Mollie's Orders API, a subset
+  GET|POST /checkout/{id}, POST /_shop/mollie-webhook           test checkout, the shop's webhook
 """
 
 from __future__ import annotations
@@ -203,6 +206,8 @@ class SandboxApp:
         added = self.faults.add(fault)
         if fault.kind == "paid_but_failed":
             self.seed_reconciliation_mismatches(root_url)
+        if fault.kind == "charged_back":
+            self.seed_chargebacks(root_url)
         return added
 
     def expire_tokens(self) -> None:
@@ -417,30 +422,55 @@ class SandboxApp:
         path = request.path.rstrip("/")
         try:
             if path.startswith("/_shop/mollie-webhook"):
-                payment_id = request.form.get("id", "")
-                try:
-                    self.shop_payments.handle_webhook(payment_id)
-                except BcError as error:
-                    return Response(f"ERP refused the payment update: {error.message}", status=500)
-                return Response("", status=200)
+                return self._shop_webhook(request)
             if path.startswith("/checkout/"):
                 return self._checkout(request, path.removeprefix("/checkout/"))
             self.psp.authorize(request.headers.get("Authorization", ""))
-            if path == "/v2/payments" and request.method == "POST":
-                body = self._body(request)
-                return self._hal(self.psp.create(body, root), 201)
-            if path == "/v2/payments" and request.method == "GET":
-                raw_limit = request.args.get("limit", "50")
-                if not raw_limit.isdigit():
-                    raise Problem(400, "The limit must be a whole number.", "limit")
-                return self._hal(self.psp.page(int(raw_limit), request.args.get("from"), root))
-            if path.startswith("/v2/payments/") and request.method == "GET":
-                return self._hal(self.psp.get(path.removeprefix("/v2/payments/")))
+            method, parts = request.method, path.removeprefix("/v2/").split("/")
+            embed = parse_list(request.args.get("embed"))
+            if parts == ["payments"] and method == "POST":
+                return self._hal(self.psp.create(self._body(request), root), 201)
+            if parts == ["payments"] and method == "GET":
+                return self._hal(
+                    self.psp.page(self._limit(request), request.args.get("from"), root)
+                )
+            if parts[0] == "payments" and len(parts) == 2 and method == "GET":
+                return self._hal(self.psp.get(parts[1]))
+            if parts[0] == "payments" and parts[2:] == ["chargebacks"] and method == "GET":
+                page = self.psp.chargeback_page(
+                    parts[1], self._limit(request), request.args.get("from"), root
+                )
+                return self._hal(page)
+            if parts == ["orders"] and method == "POST":
+                order = self.psp.create_order(self._body(request), root, embed=embed)
+                return self._hal(order, 201)
+            if parts == ["orders"] and method == "GET":
+                page = self.psp.order_page(self._limit(request), request.args.get("from"), root)
+                return self._hal(page)
+            if parts[0] == "orders" and len(parts) == 2 and method == "GET":
+                return self._hal(self.psp.get_order(parts[1], embed))
             raise Problem(404, f"The resource {request.method} {path} does not exist.")
         except Problem as problem:
             return self._problem(problem)
         except BcError as error:  # a malformed body
             return self._problem(Problem(400, error.message))
+
+    @staticmethod
+    def _limit(request: Request) -> int:
+        raw_limit = request.args.get("limit", "50")
+        if not raw_limit.isdigit():
+            raise Problem(400, "The limit must be a whole number.", "limit")
+        return int(raw_limit)
+
+    def _shop_webhook(self, request: Request) -> Response:
+        """The shop's endpoint for Mollie's webhook calls (``id=tr_…`` or ``id=ord_…``)."""
+        if self.faults.take_kind("webhook_broken") is not None:
+            return Response("Internal Server Error", status=500, content_type="text/plain")
+        try:
+            self.shop_payments.handle_webhook(request.form.get("id", ""))
+        except BcError as error:
+            return Response(f"ERP refused the payment update: {error.message}", status=500)
+        return Response("", status=200)
 
     @staticmethod
     def _hal(payload: Any, status: int = 200) -> Response:
@@ -501,6 +531,31 @@ class SandboxApp:
             )
             self.psp.set_status(payment["id"], status, refunded=refunded, at=earlier)
 
+    def seed_chargebacks(self, root_url: str) -> None:
+        """Two invoices marked paid whose payment was charged back in full: WEB-90003
+        still is, WEB-90004's chargeback was reversed (the money came back)."""
+        company = self.erp.default_company_id
+        earlier = datetime.fromtimestamp(self._clock(), UTC) - timedelta(hours=2)
+        for order_id, reversed_ in (("WEB-90003", False), ("WEB-90004", True)):
+            invoice = self.erp.paid_invoice(company, order_id, "C00020")
+            payment = self.psp.create(
+                {
+                    "amount": {
+                        "currency": "EUR",
+                        "value": f"{invoice['totalAmountIncludingTax']:.2f}",
+                    },
+                    "description": f"Order {order_id}",
+                    "redirectUrl": "https://webshop.example/thanks",
+                    "metadata": {"order_id": order_id},
+                },
+                root_url,
+                created_at=earlier,
+            )
+            self.psp.set_status(payment["id"], "paid", at=earlier)
+            self.psp.charge_back(
+                payment["id"], reversed_=reversed_, at=earlier + timedelta(hours=1)
+            )
+
     # -- sandbox-only controls ----------------------------------------------
 
     def _control(self, request: Request) -> Response:
@@ -509,7 +564,7 @@ class SandboxApp:
             return self.json({"status": "ok", "faults": len(self.faults.active())})
         if path == "/_sandbox/reset" and request.method == "POST":
             self.erp.seed()
-            self.psp.payments.clear()
+            self.psp.clear()
             self.faults.clear()
             self.expire_tokens()
             return Response(status=204)
@@ -530,12 +585,22 @@ class SandboxApp:
                     return self.json({"error": str(error)}, 400)
                 return self.json(fault.as_dict(), 201)
         if path.startswith("/_sandbox/payments/") and request.method == "POST":
+            # {"status": "paid", "refunded": true} and/or {"chargeback": "10.00" or true, "reversed": true}
             payment_id = path.removeprefix("/_sandbox/payments/")
             body = self._body(request)
             try:
-                payment = self.psp.set_status(
-                    payment_id, str(body.get("status")), refunded=bool(body.get("refunded"))
-                )
+                if "status" in body or "chargeback" not in body:
+                    self.psp.set_status(
+                        payment_id, str(body.get("status")), refunded=bool(body.get("refunded"))
+                    )
+                if "chargeback" in body:
+                    amount = body["chargeback"]
+                    self.psp.charge_back(
+                        payment_id,
+                        None if amount is True else str(amount),
+                        reversed_=bool(body.get("reversed")),
+                    )
+                payment = self.psp.get(payment_id)
             except Problem as problem:
                 return self._problem(problem)
             return self._hal(payment)

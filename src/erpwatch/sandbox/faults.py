@@ -35,6 +35,8 @@ KINDS: dict[str, str] = {
     "webhook_late": "webhooks arrive `delay` seconds late (default 10)",
     "payment_update_rejected": "the ERP refuses the shop's payment update: invoices stay open",
     "paid_but_failed": "seeds invoices marked paid whose payment failed or was refunded",
+    "charged_back": "seeds invoices marked paid whose payment was charged back (one chargeback reversed)",
+    "webhook_broken": "the shop's webhook endpoint answers 500 to every notification",
     # The punchout shop (cXML and OCI).
     "shared_secret_rejected": "cXML Status 401 inside HTTP 200: the SharedSecret is refused",
     "no_buyer_cookie": "cXML Status 400: the shop says the BuyerCookie is missing",
@@ -51,6 +53,7 @@ KINDS: dict[str, str] = {
 # changes the ERP's answer to a request that matches its target and method.
 SHOP_KINDS = frozenset(
     {"webhook_lost", "webhook_late", "payment_update_rejected", "paid_but_failed"}
+    | {"charged_back", "webhook_broken"}
     | {"shared_secret_rejected", "no_buyer_cookie", "no_start_page", "start_page_expired"}
     | {"start_page_error", "malformed_cxml", "order_not_in_erp"}
     | {"oci_decimal_comma", "oci_unit_not_iso", "oci_no_currency"}
