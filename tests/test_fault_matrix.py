@@ -350,7 +350,7 @@ PUNCHOUT_CASES = [
         OCI_MONITOR,
         "data_mismatch",
         None,
-        "NEW_ITEM-UNIT[1]: expected 'an ISO unit code (e.g. PCE)', got 'Stück'",
+        "NEW_ITEM-UNIT[1]: expected 'an ISO unit code (UN/ECE Rec 20, e.g. PCE, EA, C62)', got 'Stück'",
     ),
     (
         "oci_no_currency",
