@@ -16,10 +16,9 @@ from erpwatch import (
     PunchoutClient,
     Settings,
     SyntheticData,
-    oci_problems,
     wait_until,
 )
-from erpwatch.cxml import OrderLine
+from erpwatch.cxml import OrderLine, purchase_order_number
 from erpwatch.synthetic import remove_entity
 
 pytestmark = pytest.mark.process("punchout", critical=True)
@@ -34,15 +33,19 @@ def test_a_buyer_can_punch_out_and_a_purchase_order_reaches_the_erp(
     catalog = punchout.open(start_page)
     assert "<html" in catalog.lower(), f"GET {start_page}: the StartPage is not an HTML catalog"
 
-    po_number = f"PO-{synthetic.reference()}"
-    item = erp.find("items", number=erp.settings.test_item)[0]
-    punchout.order(
-        po_number,
-        [OrderLine(item["number"], 2, Decimal(str(item["unitPrice"])), item["displayName"])],
-    )
-
     settings = erpwatch_settings.punchout
     assert settings is not None
+    po_number = purchase_order_number(synthetic.reference())  # ≤ 35: the ERP's Code[35]
+    item = erp.find("items", number=erp.settings.test_item)[0]
+    line = OrderLine(
+        item["number"],
+        2,
+        Decimal(str(item["unitPrice"])),
+        item["displayName"],
+        auxiliary_id=settings.auxiliary_id,
+    )
+    punchout.order(po_number, [line])
+
     orders: list[dict[str, Any]] = wait_until(
         lambda: erp.find("salesOrders", externalDocumentNumber=po_number),
         bool,
@@ -61,8 +64,9 @@ def test_a_buyer_can_punch_out_and_a_purchase_order_reaches_the_erp(
 
 
 def test_an_oci_transfer_returns_complete_well_formed_items(oci: OciClient) -> None:
+    # Called as SAP calls it; the test item goes into the basket and the basket is transferred.
     fields = oci.transfer(hook_url=BUYER_HOOK)
-    problems = oci_problems(fields)
+    problems = oci.problems(fields)
     if problems:
         raise DataMismatch(
             "OCI transfer to HOOK_URL",

@@ -357,7 +357,7 @@ PUNCHOUT_CASES = [
         OCI_MONITOR,
         "data_mismatch",
         None,
-        "NEW_ITEM-UNIT[1]: expected 'an ISO unit code (e.g. PCE)', got 'Stück'",
+        "NEW_ITEM-UNIT[1]: expected 'an ISO unit code (UN/ECE Rec 20, e.g. PCE, EA, C62)', got 'Stück'",
     ),
     (
         "oci_no_currency",
@@ -394,3 +394,31 @@ def test_a_punchout_fault_fails_the_punchout_monitor_it_hits(
     if words:
         evidence = " ".join(str(diagnosis[k] or "") for k in ("erp_message", "erp_detail", "error"))
         assert words in evidence, diagnosis
+
+
+def test_test_mode_orders_to_a_shop_that_ignores_them_are_reported_missing_from_the_erp(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    # Why production is the default: the shop says OK and keeps the order out of its ERP.
+    completed, data = run_monitors(
+        tmp_path, {**sandbox.settings(), "PUNCHOUT_DEPLOYMENT_MODE": "test"}
+    )
+    statuses = {m["name"]: m["status"] for m in ran(data["monitors"])}
+    assert statuses == {**HEALTHY, CXML_MONITOR: "failed"}, completed.stdout
+    diagnosis = next(m for m in data["monitors"] if m["name"] == CXML_MONITOR)["diagnosis"]
+    assert diagnosis["category"] == "silent_failure", diagnosis
+    assert len(sandbox.app.punchout.ignored_test_orders) == 1
+
+
+def test_an_oci_shop_that_refuses_calls_without_the_ok_code_is_passed_by_the_monitor(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    completed, data = run_monitors(tmp_path, sandbox.settings())
+    assert {m["name"]: m["status"] for m in ran(data["monitors"])} == HEALTHY, completed.stdout
+    oci = next(m for m in data["monitors"] if m["name"] == OCI_MONITOR)
+    call = next(e["url"] for e in oci["exchanges"] if "/oci/catalog" in e["url"])
+    assert "~OkCode=ADDI" in call
+    assert "~TARGET=_top" in call
+    assert "~CALLER=CTLG" in call
+    assert "PASSWORD=%5Bredacted%5D" in call or "PASSWORD=[redacted]" in call
+    assert [e["url"].split("/")[-1] for e in oci["exchanges"]][-1] == "checkout"

@@ -172,22 +172,75 @@ class PaymentSettings:
 
 
 @dataclass(frozen=True)
+class PostalAddress:
+    """A ShipTo or BillTo address, as every public OrderRequest carries one."""
+
+    name: str  # the company
+    street: str
+    city: str
+    postal_code: str
+    country_code: str  # ISO 3166-1 alpha-2
+    country: str  # the country's name: cXML's Country element holds it
+    deliver_to: str = ""  # a person or department at that address
+    state: str = ""
+    email: str = ""
+    address_id: str = ""  # the buyer's code for this address, when the shop keys on it
+
+
+# Where the synthetic orders go unless [punchout.cxml.ship_to] says otherwise: the
+# demo buyer of the sandbox. A live shop ships real orders, so set your own.
+DEFAULT_SHIP_TO = PostalAddress(
+    name="Brasserie De Gouden Leeuw BV",
+    deliver_to="Goods receipt",
+    street="Korenmarkt 1",
+    city="Gent",
+    postal_code="9000",
+    country_code="BE",
+    country="Belgium",
+)
+
+
+@dataclass(frozen=True)
 class PunchoutSettings:
-    """The shop's cXML punchout endpoints and the buyer credentials it expects."""
+    """The shop's cXML punchout endpoints, the parties' credentials and the document shape."""
 
     setup_url: str
     order_url: str
-    from_domain: str
+    from_domain: str  # the buyer
     from_identity: str
+    to_domain: str  # the shop
+    to_identity: str
+    sender_domain: str  # who sends and authenticates: the buyer, or its network
+    sender_identity: str
     shared_secret: str = field(repr=False)
     order_timeout: float  # how long an accepted OrderRequest may take to reach the ERP
+    deployment_mode: str = "production"  # "test" only where the shop documents test orders
+    user_agent: str = "erpwatch punchout monitor"
+    currency: str = "EUR"
+    ship_to: PostalAddress = DEFAULT_SHIP_TO
+    bill_to: PostalAddress = DEFAULT_SHIP_TO
+    user_email: str = ""  # sent as the endUser contact (and UserEmail) when set
+    auxiliary_id: str = ""  # the shop's SupplierPartAuxiliaryID for the test item, if it needs one
 
 
 @dataclass(frozen=True)
 class OciSettings:
+    """A shop's OCI catalogue, and the way a buyer reaches its transfer to SAP."""
+
     url: str
     username: str
     password: str = field(repr=False)
+    method: str = "GET"  # how SAP calls the catalogue: GET, or POST where so customised
+    username_field: str = "USERNAME"
+    password_field: str = "PASSWORD"
+    hook_field: str = "HOOK_URL"
+    parameters: Mapping[str, str] = field(default_factory=dict)  # fixed catalogue parameters
+    item: str = DEFAULT_TEST_ITEM  # what goes into the basket
+    quantity: int = 1
+    add_to_basket: str = ""  # "[GET|POST] URL" with {item} and {quantity}; "": the item's form
+    transfer_url: str = ""  # "[GET|POST] URL" answering the transfer page; "": a transfer form
+    transfer_form: str = ""  # XPath of the form that starts the transfer; "": a default
+    units: frozenset[str] = frozenset()  # unit codes the buyer's SAP accepts beyond Rec 20
 
 
 @dataclass(frozen=True)
@@ -921,29 +974,209 @@ def _party(
     return {name: env[name] for name in names}
 
 
+_COUNTRY = re.compile(r"^[A-Z]{2}$")
+_UNIT = re.compile(r"^[0-9A-Za-z]{1,3}$")
+_ADDRESS_KEYS = {f.name for f in dataclasses.fields(PostalAddress)}
+
+
+def _address(
+    table: Mapping[str, Any], key: str, default: PostalAddress, where: str
+) -> PostalAddress:
+    prefix = f"punchout.cxml.{key}."
+    given = table.get(key)
+    if given is None:
+        return default
+    if not isinstance(given, dict):
+        raise ConfigError(f"punchout.cxml.{key}", "must be a table of address fields", where)
+    _reject_unknown(given, _ADDRESS_KEYS, prefix, where)
+    values: dict[str, str] = {}
+    for name in _ADDRESS_KEYS:
+        value = given.get(name, "")
+        if not isinstance(value, str):
+            raise ConfigError(f"{prefix}{name}", f"must be a text, not {value!r}", where)
+        values[name] = value.strip()
+    for name in ("name", "street", "city", "postal_code", "country_code", "country"):
+        if not values[name]:
+            raise ConfigError(f"{prefix}{name}", "is not set; a supplier needs it to ship", where)
+    if not _COUNTRY.match(values["country_code"]):
+        raise ConfigError(
+            f"{prefix}country_code",
+            f"must be an ISO 3166 country code such as BE, not {values['country_code']!r}",
+            where,
+        )
+    if values["email"]:
+        check_address(values["email"], f"{prefix}email", where)
+    return PostalAddress(**values)
+
+
+def _request_spec(table: Mapping[str, Any], key: str, where: str) -> str:
+    """'[GET|POST] URL', as [punchout.oci] writes a step the buyer's browser takes."""
+    value = table.get(key, "")
+    if not isinstance(value, str):
+        raise ConfigError(f"punchout.oci.{key}", f"must be a text, not {value!r}", where)
+    method, _, url = value.strip().rpartition(" ")
+    if value.strip() and (method.strip().upper() not in ("", "GET", "POST") or not url):
+        raise ConfigError(
+            f"punchout.oci.{key}",
+            f"must be 'GET URL', 'POST URL' or a URL, e.g. 'POST /cart/add?sku={{item}}', not {value!r}",
+            where,
+        )
+    return value.strip()
+
+
+def _cxml_document(table: Mapping[str, Any], env: Mapping[str, str], where: str) -> dict[str, Any]:
+    """[punchout.cxml]: what the documents carry besides credentials."""
+    prefix = "punchout.cxml."
+    _reject_unknown(
+        table,
+        {"deployment_mode", "user_agent", "currency", "user_email", "auxiliary_id", "ship_to",
+         "bill_to"},
+        prefix,
+        where,
+    )  # fmt: skip
+    mode_key = "PUNCHOUT_DEPLOYMENT_MODE" if env.get("PUNCHOUT_DEPLOYMENT_MODE") else None
+    mode = env.get("PUNCHOUT_DEPLOYMENT_MODE") or _text(
+        table, "deployment_mode", "production", prefix, where
+    )
+    if mode not in ("production", "test"):
+        raise ConfigError(
+            mode_key or f"{prefix}deployment_mode",
+            f"must be production or test (as the shop documents it), not {mode!r}",
+            "environment or .env" if mode_key else where,
+        )
+    currency = _text(table, "currency", "EUR", prefix, where)
+    if not re.match(r"^[A-Z]{3}$", currency):
+        raise ConfigError(f"{prefix}currency", "must be an ISO 4217 code such as EUR", where)
+    user_email = table.get("user_email", "")
+    if not isinstance(user_email, str):
+        raise ConfigError(f"{prefix}user_email", f"must be a text, not {user_email!r}", where)
+    if user_email.strip():
+        check_address(user_email.strip(), f"{prefix}user_email", where)
+    auxiliary_id = table.get("auxiliary_id", "")
+    if not isinstance(auxiliary_id, str):
+        raise ConfigError(f"{prefix}auxiliary_id", f"must be a text, not {auxiliary_id!r}", where)
+    ship_to = _address(table, "ship_to", DEFAULT_SHIP_TO, where)
+    return {
+        "deployment_mode": mode,
+        "user_agent": _text(table, "user_agent", "erpwatch punchout monitor", prefix, where),
+        "currency": currency,
+        "user_email": user_email.strip(),
+        "auxiliary_id": auxiliary_id.strip(),
+        "ship_to": ship_to,
+        "bill_to": _address(table, "bill_to", ship_to, where),
+    }
+
+
+def _oci_browsing(table: Mapping[str, Any], env: Mapping[str, str], where: str) -> dict[str, Any]:
+    """[punchout.oci]: how erpwatch calls the catalogue and reaches its transfer."""
+    prefix = "punchout.oci."
+    _reject_unknown(
+        table,
+        {"method", "username_field", "password_field", "hook_field", "parameters", "item",
+         "quantity", "add_to_basket", "transfer_url", "transfer_form", "units"},
+        prefix,
+        where,
+    )  # fmt: skip
+    method = _text(table, "method", "GET", prefix, where).upper()
+    if method not in ("GET", "POST"):
+        raise ConfigError(f"{prefix}method", f"must be GET or POST, not {method!r}", where)
+    parameters = table.get("parameters", {})
+    if not isinstance(parameters, dict) or not all(isinstance(v, str) for v in parameters.values()):
+        raise ConfigError(
+            f"{prefix}parameters", 'must be a table of texts, e.g. SERVICE = "SAP"', where
+        )
+    quantity = table.get("quantity", 1)
+    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
+        raise ConfigError(
+            f"{prefix}quantity", f"must be a whole number ≥ 1, not {quantity!r}", where
+        )
+    transfer_form = table.get("transfer_form", "")
+    if not isinstance(transfer_form, str):
+        raise ConfigError(
+            f"{prefix}transfer_form", f"must be an XPath text, not {transfer_form!r}", where
+        )
+    if transfer_form.strip():
+        from lxml import etree  # only when set: lxml is heavy for a run without OCI
+
+        try:
+            etree.XPath(transfer_form)
+        except etree.XPathSyntaxError:
+            raise ConfigError(
+                f"{prefix}transfer_form",
+                f"is not a valid XPath, e.g. //form[@id='oci-transfer'], not {transfer_form!r}",
+                where,
+            ) from None
+    units = table.get("units", [])
+    if not isinstance(units, list) or not all(isinstance(u, str) and _UNIT.match(u) for u in units):
+        raise ConfigError(
+            f"{prefix}units", "must be a list of unit codes of 1 to 3 letters or digits", where
+        )
+    return {
+        "method": method,
+        "username_field": _text(table, "username_field", "USERNAME", prefix, where),
+        "password_field": _text(table, "password_field", "PASSWORD", prefix, where),
+        "hook_field": _text(table, "hook_field", "HOOK_URL", prefix, where),
+        "parameters": dict(parameters),
+        "item": _text(table, "item", env.get("ERP_TEST_ITEM") or DEFAULT_TEST_ITEM, prefix, where),
+        "quantity": quantity,
+        "add_to_basket": _request_spec(table, "add_to_basket", where),
+        "transfer_url": _request_spec(table, "transfer_url", where),
+        "transfer_form": transfer_form.strip(),
+        "units": frozenset(u.upper() for u in units),
+    }
+
+
 def punchout_settings(
     data: Mapping[str, Any], env: Mapping[str, str], sandbox: Mapping[str, str] | None, where: str
 ) -> tuple[PunchoutSettings | None, OciSettings | None]:
     table = _table(data, "punchout", where)
-    _reject_unknown(table, {"order_timeout"}, "punchout.", where)
+    _reject_unknown(table, {"order_timeout", "cxml", "oci"}, "punchout.", where)
     timeout = _number(table, "order_timeout", 60.0, "punchout.", where) or 60.0
+    document = _cxml_document(_table(table, "cxml", where), env, where)
+    browsing = _oci_browsing(_table(table, "oci", where), env, where)
     names = ("PUNCHOUT_SETUP_URL", "PUNCHOUT_ORDER_URL", "PUNCHOUT_FROM_DOMAIN", "PUNCHOUT_FROM_IDENTITY",
-             "PUNCHOUT_SHARED_SECRET")  # fmt: skip
+             "PUNCHOUT_TO_IDENTITY", "PUNCHOUT_SHARED_SECRET")  # fmt: skip
     values = _party(env, sandbox, names, urls=names[:2])
     punchout = None
     if values:
+        source = env if env.get(names[0]) else (sandbox or {})
+        sender = (
+            source.get("PUNCHOUT_SENDER_DOMAIN", ""),
+            source.get("PUNCHOUT_SENDER_IDENTITY", ""),
+        )
+        if any(sender) and not all(sender):
+            given, missing = (
+                ("PUNCHOUT_SENDER_DOMAIN", "PUNCHOUT_SENDER_IDENTITY")
+                if sender[0]
+                else ("PUNCHOUT_SENDER_IDENTITY", "PUNCHOUT_SENDER_DOMAIN")
+            )
+            raise ConfigError(
+                missing, f"is not set; it is needed because {given} is set", "environment or .env"
+            )
         punchout = PunchoutSettings(
             setup_url=values["PUNCHOUT_SETUP_URL"],
             order_url=values["PUNCHOUT_ORDER_URL"],
             from_domain=values["PUNCHOUT_FROM_DOMAIN"],
             from_identity=values["PUNCHOUT_FROM_IDENTITY"],
+            # Most buyers name both parties in one domain (NetworkID, DUNS).
+            to_domain=source.get("PUNCHOUT_TO_DOMAIN") or values["PUNCHOUT_FROM_DOMAIN"],
+            to_identity=values["PUNCHOUT_TO_IDENTITY"],
+            # A buyer that sends for itself is its own Sender; a network is not.
+            sender_domain=sender[0] or values["PUNCHOUT_FROM_DOMAIN"],
+            sender_identity=sender[1] or values["PUNCHOUT_FROM_IDENTITY"],
             shared_secret=values["PUNCHOUT_SHARED_SECRET"],
             order_timeout=timeout,
+            **document,
         )
     oci_names = ("OCI_URL", "OCI_USERNAME", "OCI_PASSWORD")
     oci_values = _party(env, sandbox, oci_names, urls=oci_names[:1])
     oci = (
-        OciSettings(oci_values["OCI_URL"], oci_values["OCI_USERNAME"], oci_values["OCI_PASSWORD"])
+        OciSettings(
+            oci_values["OCI_URL"],
+            oci_values["OCI_USERNAME"],
+            oci_values["OCI_PASSWORD"],
+            **browsing,
+        )
         if oci_values
         else None
     )

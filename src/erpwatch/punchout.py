@@ -1,12 +1,14 @@
 """Clients for a shop's B2B punchout, for monitors: cXML (setup, StartPage,
-OrderRequest) and OCI (catalog and the NEW_ITEM-* transfer)."""
+OrderRequest) and OCI (catalogue, basket and the NEW_ITEM-* transfer to SAP)."""
 
 from __future__ import annotations
 
 import re
-from collections.abc import Mapping, Sequence
-from decimal import Decimal, InvalidOperation
-from urllib.parse import urljoin
+from collections.abc import Iterable, Mapping, Sequence
+from decimal import Decimal
+from functools import cache
+from importlib import resources
+from urllib.parse import urljoin, urlsplit
 
 import requests
 from lxml import html as lxml_html
@@ -16,12 +18,22 @@ from .capture import call_label
 from .config import OciSettings, PunchoutSettings
 from .erp import ErpCallFailed, answer_failed, wire_problem
 
-# UN/CEFACT Recommendation 20 codes shops commonly send in NEW_ITEM-UNIT.
-ISO_UNITS = frozenset(
-    {"PCE", "EA", "C62", "H87", "PR", "SET", "BX", "PK", "KGM", "GRM", "MTR", "LTR", "MTK", "HUR"}
-)
+
+@cache
+def unit_codes() -> frozenset[str]:
+    """UN/ECE Rec 20 common codes and the older ISO codes SAP still ships (source in the file)."""
+    text = resources.files("erpwatch.oci_data").joinpath("unit_codes.txt").read_text("utf-8")
+    return frozenset(code for line in text.splitlines() for code in line.split("#", 1)[0].split())
+
+
+_UNIT_FORMAT = re.compile(r"^[0-9A-Za-z]{1,3}$")  # OCI's UNIT is CHAR 3, as SAP's ISO code
 _CURRENCY = re.compile(r"^[A-Z]{3}$")
-_DECIMAL_POINT = re.compile(r"^\d+(\.\d+)?$")
+# OCI: a decimal point, at most 11 digits before it and 3 after (QUANTITY and PRICE, CHAR 15).
+_OCI_DECIMAL = re.compile(r"^\d{1,11}(\.\d{1,3})?$")
+_WHOLE = re.compile(r"^\d{1,5}$")  # LEADTIME, in days
+_LINE = re.compile(r"^NEW_ITEM-[A-Z_]+\[(\d+)\]$")
+# OCI names the item in one of these; VENDORMAT is optional (real shops send EXT_PRODUCT_ID).
+ITEM_IDS = ("VENDORMAT", "MANUFACTMAT", "EXT_PRODUCT_ID", "MATNR")
 
 
 def _send(
@@ -37,9 +49,7 @@ class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.session = session or requests.Session()
-        self.party = cxml.Party(
-            settings.from_domain, settings.from_identity, settings.shared_secret
-        )
+        self.party = cxml.Party.from_settings(settings)
 
     def _post(self, url: str, document: bytes, message: str) -> cxml.Answer:
         call = f"{message} ({call_label('POST', url)})"
@@ -69,7 +79,13 @@ class PunchoutClient:
 
     def setup(self, buyer_cookie: str, browser_form_post: str) -> str:
         """A PunchOutSetupRequest; the StartPage URL the shop answers with."""
-        document = cxml.punchout_setup_request(self.party, buyer_cookie, browser_form_post)
+        document = cxml.punchout_setup_request(
+            self.party,
+            buyer_cookie,
+            browser_form_post,
+            ship_to=self.settings.ship_to,
+            user_email=self.settings.user_email,
+        )
         answer = self._post(self.settings.setup_url, document, "PunchOutSetupRequest")
         if not answer.start_page:
             raise ErpCallFailed(
@@ -90,83 +106,216 @@ class PunchoutClient:
 
     def order(self, order_id: str, lines: Sequence[cxml.OrderLine]) -> None:
         """An OrderRequest (a purchase order from the buyer's procurement system)."""
-        self._post(
-            self.settings.order_url, cxml.order_request(self.party, order_id, lines), "OrderRequest"
+        document = cxml.order_request(
+            self.party,
+            order_id,
+            lines,
+            ship_to=self.settings.ship_to,
+            bill_to=self.settings.bill_to,
+            currency=self.settings.currency,
+            user_email=self.settings.user_email,
         )
+        self._post(self.settings.order_url, document, "OrderRequest")
 
 
-def _page(text: str) -> lxml_html.HtmlElement:
-    return lxml_html.document_fromstring(text)
+# The form that starts a shop's transfer, when [punchout.oci] transfer_form is not set:
+# one whose action names a checkout, a transfer or a punchout, as common shops do.
+DEFAULT_TRANSFER_FORM = (
+    "//form[contains(translate(@action, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), 'checkout')"
+    " or contains(translate(@action, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), 'transfer')"
+    " or contains(translate(@action, 'ABCDEFGHIJKLMNOPQRSTUVWXYZ', 'abcdefghijklmnopqrstuvwxyz'), 'punchout')]"
+)
+_QUANTITY_FIELD = re.compile(r"(^|[^a-z])(qty|quantity|menge|amount|count)([^a-z]|$)", re.I)
+
+
+def _page(response: requests.Response) -> lxml_html.HtmlElement:
+    # With the page's URL as base, a form's action reads as the absolute URL it posts to.
+    return lxml_html.document_fromstring(response.content, base_url=response.url)
+
+
+def _same_url(one: str, other: str) -> bool:
+    a, b = urlsplit(one.strip()), urlsplit(other.strip())
+    return (a.scheme.lower(), a.netloc.lower(), a.path or "/", a.query) == (
+        b.scheme.lower(),
+        b.netloc.lower(),
+        b.path or "/",
+        b.query,
+    )
+
+
+def _form_data(form: lxml_html.FormElement) -> list[tuple[str, str]]:
+    """What a browser sends for a form: its fields and the first named submit button."""
+    data = [(name, str(value)) for name, value in form.form_values()]
+    for button in form.xpath(".//button[@name] | .//input[@type='submit'][@name]"):
+        if button.get("type", "submit").lower() == "submit":
+            data.append((button.get("name", ""), button.get("value", "")))
+            break
+    return data
 
 
 class OciClient:
+    """Plays the SAP buyer: calls the catalogue as SAP does, puts the test item in the
+    basket and checks out, up to the page whose form posts NEW_ITEM-* to the HOOK_URL."""
+
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.session = session or requests.Session()
 
+    def _request(
+        self, method: str, url: str, data: Iterable[tuple[str, str]] = ()
+    ) -> requests.Response:
+        call = call_label(method, url)
+        payload = list(data)
+        if method == "GET":
+            response = _send(self.session, "GET", url, call, params=payload or None)
+        else:
+            response = _send(self.session, "POST", url, call, data=payload)
+        if response.status_code != 200:
+            raise answer_failed(call, response)
+        return response
+
+    def _step(self, spec: str, base: str) -> requests.Response:
+        """A configured '[GET|POST] URL' step, relative to the page the buyer is on."""
+        method, _, url = spec.rpartition(" ")
+        url = url.format(item=self.settings.item, quantity=self.settings.quantity)
+        return self._request(method.strip().upper() or "GET", urljoin(base, url))
+
+    def _submit(
+        self, form: lxml_html.FormElement, data: list[tuple[str, str]]
+    ) -> requests.Response:
+        method = (form.method or "GET").upper()
+        # A form without an action posts to the page it is on, as a browser does.
+        target = form.action or form.base_url or ""
+        return self._request("POST" if method == "POST" else "GET", target, data)
+
+    def _transfer_fields(self, response: requests.Response, hook_url: str) -> dict[str, str] | None:
+        # What SAP relies on: the browser posts the form whose action is the HOOK_URL.
+        for form in _page(response).forms:
+            if _same_url(form.action or "", hook_url):
+                return {name: str(value) for name, value in form.form_values()}
+        return None
+
+    def catalogue_call(self, hook_url: str) -> list[tuple[str, str]]:
+        """The catalogue parameters SAP sends (SAP's catalogue customising)."""
+        settings = self.settings
+        return [
+            *settings.parameters.items(),
+            (settings.username_field, settings.username),
+            (settings.password_field, settings.password),
+            (settings.hook_field, hook_url),
+            ("~OkCode", "ADDI"),  # "add items to the shopping basket"
+            ("~TARGET", "_top"),  # the frame the transfer returns to
+            ("~CALLER", "CTLG"),  # called as an external catalogue
+        ]
+
     def transfer(self, hook_url: str) -> dict[str, str]:
-        """Open the catalog, check out, and return the NEW_ITEM-* fields the shop sends back."""
-        params = {
-            "USERNAME": self.settings.username,
-            "PASSWORD": self.settings.password,
-            "HOOK_URL": hook_url,
-        }
-        call = call_label("GET", self.settings.url)
-        catalog = _send(self.session, "GET", self.settings.url, call, params=params)
-        if catalog.status_code != 200:
-            raise answer_failed(call, catalog)
-        forms = _page(catalog.text).forms
-        checkout = next((f for f in forms if f.get("id") == "checkout"), None)
-        if checkout is None:
+        """Open the catalogue, put the test item in the basket, check out; return the
+        fields the shop's transfer form posts to HOOK_URL."""
+        settings = self.settings
+        response = self._request(settings.method, settings.url, self.catalogue_call(hook_url))
+        fields = self._transfer_fields(response, hook_url)
+        if fields is not None:
+            return fields
+        response = self._add_to_basket(response)
+        fields = self._transfer_fields(response, hook_url)
+        if fields is not None:
+            return fields
+        response = self._start_transfer(response)
+        fields = self._transfer_fields(response, hook_url)
+        if fields is None:
             raise ErpCallFailed(
-                call, status=200, problem="the catalog has no checkout form", unexpected_body=True
-            )
-        action = urljoin(catalog.url, checkout.action or "")
-        call = call_label("POST", action)
-        transfer = _send(self.session, "POST", action, call, data=dict(checkout.form_values()))
-        if transfer.status_code != 200:
-            raise answer_failed(call, transfer)
-        page = _page(transfer.text)
-        posted = next((f for f in page.forms if (f.action or "") == hook_url), None)
-        if posted is None:
-            raise ErpCallFailed(
-                call,
+                call_label(response.request.method or "POST", response.url),
                 status=200,
-                problem=f"the transfer form does not post to HOOK_URL {hook_url}",
+                problem=f"the transfer page has no form that posts to HOOK_URL {hook_url}",
                 unexpected_body=True,
             )
-        return {name: str(value) for name, value in posted.form_values()}
+        return fields
+
+    def _add_to_basket(self, response: requests.Response) -> requests.Response:
+        settings = self.settings
+        if settings.add_to_basket:
+            return self._step(settings.add_to_basket, response.url)
+        # The item's own form: the one that carries the item number, as a product form does.
+        for form in _page(response).forms:
+            data = _form_data(form)
+            if any(value == settings.item for _, value in data):
+                data = [
+                    (name, str(settings.quantity) if _QUANTITY_FIELD.search(name) else value)
+                    for name, value in data
+                ]
+                return self._submit(form, data)
+        raise ErpCallFailed(
+            call_label(response.request.method or "GET", response.url),
+            status=200,
+            problem=f"no form on this page carries test item {settings.item}, so it cannot be put "
+            "in the basket; set [punchout.oci] item or add_to_basket",
+            unexpected_body=True,
+        )
+
+    def _start_transfer(self, response: requests.Response) -> requests.Response:
+        settings = self.settings
+        if settings.transfer_url:
+            return self._step(settings.transfer_url, response.url)
+        selector = settings.transfer_form or DEFAULT_TRANSFER_FORM
+        forms = _page(response).xpath(selector)
+        if not forms or not isinstance(forms[0], lxml_html.FormElement):
+            raise ErpCallFailed(
+                call_label(response.request.method or "GET", response.url),
+                status=200,
+                problem="the basket has no form that starts the transfer (checked: "
+                f"{'transfer_form ' + selector if settings.transfer_form else 'a form posting to a checkout, transfer or punchout address'}); "
+                "set [punchout.oci] transfer_form or transfer_url",
+                unexpected_body=True,
+            )
+        return self._submit(forms[0], _form_data(forms[0]))
+
+    def problems(self, fields: Mapping[str, str]) -> dict[str, tuple[str, str]]:
+        return oci_problems(fields, extra_units=self.settings.units)
 
 
-def oci_problems(fields: Mapping[str, str], line: int = 1) -> dict[str, tuple[str, str]]:
-    """What is wrong with one transferred OCI line: field → (expected, got)."""
+def oci_lines(fields: Mapping[str, str]) -> list[int]:
+    """The line numbers a transfer carries (NEW_ITEM-…[n])."""
+    return sorted({int(m.group(1)) for name in fields if (m := _LINE.match(name))})
 
-    def value(name: str) -> str:
-        return fields.get(f"NEW_ITEM-{name}[{line}]", "").strip()
 
+def oci_problems(
+    fields: Mapping[str, str], extra_units: Iterable[str] = ()
+) -> dict[str, tuple[str, str]]:
+    """What SAP would refuse in an OCI transfer, line by line: field → (expected, got).
+
+    Checked as OCI 4.0/5.0 defines the fields: DESCRIPTION, QUANTITY, UNIT, PRICE and
+    CURRENCY on every line, the item named in at least one of VENDORMAT, MANUFACTMAT,
+    EXT_PRODUCT_ID or MATNR; PRICEUNIT and LEADTIME when present. No line at all is
+    reported as an empty line 1.
+    """
+    units = unit_codes() | {u.upper() for u in extra_units}
     problems: dict[str, tuple[str, str]] = {}
-    for name in ("DESCRIPTION", "VENDORMAT"):
-        if not value(name):
-            problems[f"NEW_ITEM-{name}[{line}]"] = ("a value", "nothing")
-    quantity = value("QUANTITY")
-    try:
-        if Decimal(quantity) <= 0:
-            raise InvalidOperation
-    except InvalidOperation:
-        problems[f"NEW_ITEM-QUANTITY[{line}]"] = ("a positive number", quantity or "nothing")
-    if value("UNIT") not in ISO_UNITS:
-        problems[f"NEW_ITEM-UNIT[{line}]"] = (
-            "an ISO unit code (e.g. PCE)",
-            value("UNIT") or "nothing",
-        )
-    if not _DECIMAL_POINT.match(value("PRICE")):
-        problems[f"NEW_ITEM-PRICE[{line}]"] = (
-            "a decimal with a point (1000.80)",
-            value("PRICE") or "nothing",
-        )
-    if not _CURRENCY.match(value("CURRENCY")):
-        problems[f"NEW_ITEM-CURRENCY[{line}]"] = (
-            "an ISO 4217 currency (EUR)",
-            value("CURRENCY") or "nothing",
-        )
+    for line in oci_lines(fields) or [1]:
+
+        def value(name: str, line: int = line) -> str:
+            return fields.get(f"NEW_ITEM-{name}[{line}]", "").strip()
+
+        def report(name: str, expected: str, line: int = line) -> None:
+            problems[f"NEW_ITEM-{name}[{line}]"] = (expected, value(name) or "nothing")
+
+        if not value("DESCRIPTION"):
+            report("DESCRIPTION", "a value")
+        if not any(value(name) for name in ITEM_IDS):
+            report("EXT_PRODUCT_ID", f"the item's number in one of {', '.join(ITEM_IDS)}")
+        quantity = value("QUANTITY")
+        if not _OCI_DECIMAL.match(quantity) or Decimal(quantity) <= 0:
+            report("QUANTITY", "a positive number with a decimal point (1.000)")
+        unit = value("UNIT")
+        if not _UNIT_FORMAT.match(unit) or unit.upper() not in units:
+            report("UNIT", "an ISO unit code (UN/ECE Rec 20, e.g. PCE, EA, C62)")
+        if not _OCI_DECIMAL.match(value("PRICE")):
+            report("PRICE", "a decimal with a point (1000.80)")
+        if not _CURRENCY.match(value("CURRENCY")):
+            report("CURRENCY", "an ISO 4217 currency (EUR)")
+        price_unit = value("PRICEUNIT")
+        if price_unit and not (_OCI_DECIMAL.match(price_unit) and Decimal(price_unit) > 0):
+            report("PRICEUNIT", "a positive number (1)")
+        lead_time = value("LEADTIME")
+        if lead_time and not _WHOLE.match(lead_time):
+            report("LEADTIME", "a whole number of days")
     return problems

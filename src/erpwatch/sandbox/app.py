@@ -38,7 +38,7 @@ from .business_central import BcError, BusinessCentral, Entity, not_found
 from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
 from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
 from .odata import ODataError, apply_query, one_page, page_size, parse_list, select
-from .punchout import PunchoutShop
+from .punchout import Page, PunchoutShop
 
 API_ROOT = "/api/v2.0"
 # Business Central pages collections at 20,000 rows; the sandbox at a few, so
@@ -389,25 +389,40 @@ class SandboxApp:
     def _punchout(self, request: Request) -> Response:
         path, root = request.path.rstrip("/"), request.host_url.rstrip("/")
         shop = self.punchout
-        if path == "/punchout/setup" and request.method == "POST":
+        method, cookies = request.method, dict(request.cookies)
+        page: Page | None = None
+        if path == "/punchout/setup" and method == "POST":
             status, body, kind = shop.setup(request.get_data(), root)
-        elif path == "/punchout/order" and request.method == "POST":
+        elif path == "/punchout/order" and method == "POST":
             status, body, kind = shop.order(request.get_data())
-        elif path.startswith("/punchout/start/") and request.method == "GET":
+        elif path.startswith("/punchout/start/") and method == "GET":
             status, text, kind = shop.start_page(path.removeprefix("/punchout/start/"))
             body = text.encode()
-        elif path == "/oci/catalog" and request.method == "GET":
-            status, text, kind = shop.oci_catalog(dict(request.args))
-            body = text.encode()
-        elif path == "/oci/checkout" and request.method == "POST":
-            status, text, kind = shop.oci_checkout(dict(request.form))
-            body = text.encode()
+        elif path == "/oci/catalog" and method in ("GET", "POST"):
+            # SAP calls the catalogue by GET or, where so customised, by POST.
+            page = shop.oci_login({**request.args, **request.form})
+        elif path == "/oci/shop" and method == "GET":
+            page = shop.oci_shop(cookies)
+        elif path == "/oci/basket" and method == "POST":
+            page = shop.oci_add(cookies, dict(request.form))
+        elif path == "/oci/basket" and method == "GET":
+            page = shop.oci_basket(cookies)
+        elif path == "/oci/checkout" and method == "POST":
+            page = shop.oci_checkout(cookies, dict(request.form))
         else:
             status, body, kind = (
                 404,
-                f"No punchout resource {request.method} {path}".encode(),
+                f"No punchout resource {method} {path}".encode(),
                 "text/plain",
             )
+        if page is not None:
+            text_or_bytes = page.body
+            status, kind = page.status, page.content_type
+            body = text_or_bytes.encode() if isinstance(text_or_bytes, str) else text_or_bytes
+            response = Response(body, status=status, content_type=f"{kind}; charset=utf-8")
+            for name, value in page.headers:
+                response.headers.add(name, value)
+            return response
         return Response(body, status=status, content_type=f"{kind}; charset=utf-8")
 
     # -- the payment provider and the shop's payment integration -------------

@@ -1,20 +1,32 @@
-"""The sandbox's B2B shop: cXML punchout (setup, StartPage, OrderRequest → ERP
-sales order) and an OCI catalog whose checkout posts NEW_ITEM-* fields back.
+"""The sandbox's B2B shop, shaped like a real one.
 
-Documents are parsed and built with lxml; what comes in is checked against
-the official cXML DTD, and what goes out is valid against it too."""
+cXML: PunchOutSetupRequest → StartPage, OrderRequest → ERP sales order. It checks
+what strict suppliers check: the DTD, the From, To and Sender credentials and the
+shared secret, a ShipTo address, and it keeps test orders (deploymentMode="test")
+out of its ERP, as a shop configured so does.
+
+OCI: SAP calls the catalogue with USERNAME, PASSWORD, HOOK_URL and ~OkCode=ADDI;
+the buyer puts items in a basket and checks out; the shop answers with a page
+whose form, submitted by script, posts NEW_ITEM-* fields to the HOOK_URL, shaped
+like a captured real transfer (tests/data/oci/real_world.html): EXT_PRODUCT_ID and
+MANUFACTMAT, unit PCE, zero-padded prices, a long text per line.
+
+Documents are parsed and built with lxml; what comes in is checked against the
+official cXML DTD, and what goes out is valid against it too."""
 
 from __future__ import annotations
 
 import html
 import secrets
 import threading
-from collections.abc import Callable
+from collections.abc import Callable, Mapping
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
+from decimal import Decimal
 from functools import cache
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 from lxml import etree
 
@@ -23,6 +35,7 @@ from .business_central import BcError, BusinessCentral
 SYSTEM_ID = "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
 BUYER_CUSTOMER = "C00020"  # the demo company's B2B customer that buys through punchout
+SESSION_COOKIE = "shop_session"
 
 
 @cache
@@ -34,9 +47,13 @@ def _dtd() -> etree.DTD:
 
 @dataclass(frozen=True)
 class BuyerCredentials:
+    """The buyer as the shop knows it, and the shop's own cXML identity."""
+
     domain: str = "NetworkID"
     identity: str = "AN01000000001"
     shared_secret: str = "sandbox-punchout-secret"
+    supplier_domain: str = "NetworkID"
+    supplier_identity: str = "AN02000000042"
     oci_username: str = "buyer"
     oci_password: str = "sandbox-oci-password"
 
@@ -46,6 +63,38 @@ class Session:
     buyer_cookie: str
     hook: str
     created: datetime
+    basket: dict[str, Decimal] = field(default_factory=dict)  # item number → quantity
+    csrf: str = field(default_factory=lambda: secrets.token_urlsafe(16))
+
+
+@dataclass(frozen=True)
+class Page:
+    """An HTTP answer of the shop."""
+
+    status: int
+    body: str | bytes
+    content_type: str
+    headers: tuple[tuple[str, str], ...] = ()
+
+
+def _html(status: int, title: str, body: str, headers: tuple[tuple[str, str], ...] = ()) -> Page:
+    page = (
+        "<!DOCTYPE html><html><head><meta charset='utf-8'>"
+        f"<title>{html.escape(title)}</title></head><body>{body}</body></html>"
+    )
+    return Page(status, page, "text/html", headers)
+
+
+def _redirect(location: str, cookie: str | None = None) -> Page:
+    headers = [("Location", location)]
+    if cookie is not None:
+        headers.append(("Set-Cookie", f"{SESSION_COOKIE}={cookie}; Path=/; HttpOnly"))
+    return Page(303, "", "text/plain", tuple(headers))
+
+
+def _oci_number(value: Decimal) -> str:
+    """As the captured shop sends QUANTITY and PRICE: 11 digits, a point, 3 decimals."""
+    return f"{value:015.3f}"
 
 
 @dataclass
@@ -55,10 +104,14 @@ class PunchoutShop:
     now: Callable[[], datetime]
     buyer: BuyerCredentials = field(default_factory=BuyerCredentials)
     session_ttl: timedelta = timedelta(minutes=10)
+    # What the shop does with deploymentMode="test": "ignore" (answer OK, keep it out of
+    # the ERP, as shops that separate test traffic do), "accept" or "reject".
+    test_orders: str = "ignore"
 
     def __post_init__(self) -> None:
         self._lock = threading.Lock()
         self.sessions: dict[str, Session] = {}
+        self.ignored_test_orders: list[str] = []
 
     # -- cXML documents ------------------------------------------------------------
 
@@ -84,6 +137,35 @@ class PunchoutShop:
             + body
         )
 
+    def _credentials_problem(self, root: etree._Element) -> str | None:
+        """Why the header does not authenticate this buyer to this shop, or None."""
+        buyer = self.buyer
+
+        def matches(path: str, domain: str, identity: str) -> bool:
+            credentials = root.findall(f"Header/{path}/Credential")
+            # Domains are written NetworkID and NetworkId alike; identities are exact.
+            return any(
+                c.get("domain", "").lower() == domain.lower()
+                and (c.findtext("Identity") or "").strip() == identity
+                for c in credentials
+            )
+
+        from_identity = root.findtext("Header/From/Credential/Identity")
+        if not matches("From", buyer.domain, buyer.identity):
+            return f"Unknown buyer {from_identity} (From)."
+        if not matches("To", buyer.supplier_domain, buyer.supplier_identity):
+            to = root.findtext("Header/To/Credential/Identity")
+            return f"This document is addressed to {to} (To), not to this supplier."
+        sender = root.find("Header/Sender/Credential")
+        secret = sender.findtext("SharedSecret") if sender is not None else None
+        if (
+            self.fault("shared_secret_rejected")
+            or not matches("Sender", buyer.domain, buyer.identity)
+            or secret != buyer.shared_secret
+        ):
+            return f"Invalid credentials for {from_identity}."
+        return None
+
     def _request(self, body: bytes, kind: str) -> etree._Element | bytes:
         """The parsed request, or the cXML error answer to send back."""
         try:
@@ -98,14 +180,9 @@ class PunchoutShop:
             return self._response(400, "Bad Request", f"Invalid cXML: {first}")
         if root.find(f"Request/{kind}") is None:
             return self._response(400, "Bad Request", f"Expected a {kind}.")
-        sender = root.find("Header/Sender/Credential")
-        identity = root.findtext("Header/From/Credential/Identity")
-        secret = sender.findtext("SharedSecret") if sender is not None else None
-        if self.fault("shared_secret_rejected") or (identity, secret) != (
-            self.buyer.identity,
-            self.buyer.shared_secret,
-        ):
-            return self._response(401, "Unauthorized", f"Invalid credentials for {identity}.")
+        problem = self._credentials_problem(root)
+        if problem:
+            return self._response(401, "Unauthorized", problem)
         return root
 
     def setup(self, body: bytes, root_url: str) -> tuple[int, bytes, str]:
@@ -123,7 +200,14 @@ class PunchoutShop:
         cookie = request.findtext("BuyerCookie")
         if not cookie or self.fault("no_buyer_cookie"):
             return 200, self._response(400, "Bad Request", "BuyerCookie is missing."), "text/xml"
-        hook = request.findtext("BrowserFormPost/URL") or ""
+        hook = (request.findtext("BrowserFormPost/URL") or "").strip()
+        if not hook.startswith(("http://", "https://")):
+            # The cart goes back to the BrowserFormPost URL: without it there is no punchout.
+            return (
+                200,
+                self._response(400, "Bad Request", "BrowserFormPost URL is missing."),
+                "text/xml",
+            )
         token = secrets.token_urlsafe(12)
         with self._lock:
             self.sessions[token] = Session(cookie, hook, self.now())
@@ -135,36 +219,50 @@ class PunchoutShop:
             "text/xml",
         )
 
-    def start_page(self, token: str) -> tuple[int, str, str]:
+    def _session(self, token: str) -> Session | None:
         with self._lock:
             session = self.sessions.get(token)
-        if (
-            session is None
-            or self.fault("start_page_expired")
-            or self.now() - session.created > self.session_ttl
-        ):
-            page = "<!DOCTYPE html><html><head><title>Session expired</title></head><body><h1>Your punchout session has expired</h1></body></html>"
-            return 410, page, "text/html"
+        if session is None or self.now() - session.created > self.session_ttl:
+            return None
+        return session
+
+    def start_page(self, token: str) -> tuple[int, str, str]:
+        session = self._session(token)
+        if session is None or self.fault("start_page_expired"):
+            expired = "<!DOCTYPE html><html><head><title>Session expired</title></head><body><h1>Your punchout session has expired</h1></body></html>"
+            return 410, expired, "text/html"
         if self.fault("start_page_error"):
             return 500, "Catalog error: template 'catalog.twig' not found", "text/plain"
-        return (
-            200,
-            self._catalog(
-                f"<p>Punchout session for buyer cookie {html.escape(session.buyer_cookie)}</p>"
-            ),
-            "text/html",
+        page = self._catalogue(
+            session, f"<p>Punchout session for buyer cookie {html.escape(session.buyer_cookie)}</p>"
         )
+        return page.status, str(page.body), page.content_type
 
-    def _catalog(self, intro: str, form: str = "") -> str:
-        rows = "".join(
-            f"<tr><td>{html.escape(item['number'])}</td><td>{html.escape(item['displayName'])}</td>"
-            f"<td>{item['unitPrice']:.2f} EUR</td></tr>"
+    def _items(self) -> list[dict[str, Any]]:
+        return [
+            item
             for item in self.erp.list(self.erp.default_company_id, "items")
             if not item["blocked"]
+        ]
+
+    def _catalogue(self, session: Session, intro: str) -> Page:
+        """The shop's catalogue: one add-to-basket form per item, as product lists have."""
+        rows = "".join(
+            f"<tr><td>{html.escape(item['number'])}</td><td>{html.escape(item['displayName'])}</td>"
+            f"<td>{item['unitPrice']:.2f} EUR</td><td>"
+            "<form method='post' action='/oci/basket'>"
+            f"<input type='hidden' name='authenticity_token' value='{session.csrf}'>"
+            f"<input type='hidden' name='sku' value='{html.escape(item['number'])}'>"
+            "<input type='number' name='qty' value='1' min='1'>"
+            "<button type='submit'>Add to basket</button></form></td></tr>"
+            for item in self._items()
         )
-        return (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Catalog</title></head><body>"
-            f"<h1>Catalog</h1>{intro}<table id='catalog'>{rows}</table>{form}</body></html>"
+        return _html(
+            200,
+            "Catalogue",
+            f"<h1>Catalogue</h1>{intro}<form method='get' action='/oci/search'>"
+            "<input name='q'><button>Search</button></form>"
+            f"<table id='catalogue'>{rows}</table><p><a href='/oci/basket'>Basket</a></p>",
         )
 
     def order(self, body: bytes) -> tuple[int, bytes, str]:
@@ -173,7 +271,26 @@ class PunchoutShop:
             return 200, parsed, "text/xml"
         header = parsed.find("Request/OrderRequest/OrderRequestHeader")
         assert header is not None
+        if header.find("ShipTo/Address/PostalAddress") is None:
+            # The DTD allows an order without ShipTo; a shop that ships goods does not.
+            return (
+                200,
+                self._response(400, "Bad Request", "ShipTo with a postal address is required."),
+                "text/xml",
+            )
         order_id = header.get("orderID", "")
+        mode = parsed.find("Request")
+        if mode is not None and mode.get("deploymentMode", "production") == "test":
+            if self.test_orders == "reject":
+                return (
+                    200,
+                    self._response(400, "Bad Request", "Test orders are not accepted here."),
+                    "text/xml",
+                )
+            if self.test_orders == "ignore":
+                with self._lock:
+                    self.ignored_test_orders.append(order_id)
+                return 200, self._response(200, "OK"), "text/xml"
         lines: list[dict[str, Any]] = []
         for item in parsed.iterfind("Request/OrderRequest/ItemOut"):
             quantity = float(item.get("quantity", "0"))
@@ -207,63 +324,120 @@ class PunchoutShop:
 
     # -- OCI -----------------------------------------------------------------------
 
-    def oci_catalog(self, args: dict[str, str]) -> tuple[int, str, str]:
+    def oci_login(self, args: Mapping[str, str]) -> Page:
+        """SAP's catalogue call: log in, remember the HOOK_URL, go to the catalogue."""
         if (args.get("USERNAME"), args.get("PASSWORD")) != (
             self.buyer.oci_username,
             self.buyer.oci_password,
         ):
-            return (
-                401,
-                "<!DOCTYPE html><html><head><title>Login failed</title></head><body><h1>Login failed</h1></body></html>",
-                "text/html",
-            )
+            return _html(401, "Login failed", "<h1>Login failed</h1>")
+        if args.get("~OkCode") != "ADDI":
+            # This shop, like many, only serves SAP's OCI call, which always carries it.
+            return Page(400, "~OkCode must be ADDI (an OCI catalogue call)", "text/plain")
         hook = args.get("HOOK_URL", "")
-        if not hook.startswith(("http://", "https://")):
-            return 400, "HOOK_URL is missing or not a URL", "text/plain"
+        if urlsplit(hook).scheme not in ("http", "https"):
+            return Page(400, "HOOK_URL is missing or not a URL", "text/plain")
         token = secrets.token_urlsafe(12)
         with self._lock:
             self.sessions[token] = Session("", hook, self.now())
-        form = (
-            f"<form id='checkout' method='post' action='/oci/checkout'>"
-            f"<input type='hidden' name='session' value='{token}'>"
-            "<input name='item' value='1896-S'><input name='quantity' value='2'>"
-            "<button>Transfer to purchasing</button></form>"
-        )
-        return 200, self._catalog("<p>OCI catalog</p>", form), "text/html"
+        return _redirect("/oci/shop", cookie=token)
 
-    def oci_checkout(self, form: dict[str, str]) -> tuple[int, str, str]:
+    def _oci_session(self, cookies: Mapping[str, str]) -> Session | Page:
+        session = self._session(cookies.get(SESSION_COOKIE, ""))
+        if session is None or not session.hook:
+            return _html(410, "Session expired", "<h1>Your session has expired</h1>")
+        return session
+
+    def oci_shop(self, cookies: Mapping[str, str]) -> Page:
+        session = self._oci_session(cookies)
+        if isinstance(session, Page):
+            return session
+        return self._catalogue(session, "<p>OCI catalogue</p>")
+
+    def oci_add(self, cookies: Mapping[str, str], form: Mapping[str, str]) -> Page:
+        session = self._oci_session(cookies)
+        if isinstance(session, Page):
+            return session
+        if form.get("authenticity_token") != session.csrf:
+            return Page(422, "Invalid authenticity token", "text/plain")
+        sku = form.get("sku", "")
+        if not any(item["number"] == sku for item in self._items()):
+            return Page(404, f"Unknown item {sku}", "text/plain")
+        try:
+            quantity = Decimal(form.get("qty", "1"))
+        except ArithmeticError:
+            return Page(422, "Quantity is not a number", "text/plain")
         with self._lock:
-            session = self.sessions.get(form.get("session", ""))
-        if session is None:
-            return 410, "Session expired", "text/plain"
-        company = self.erp.default_company_id
-        item = next(
-            (i for i in self.erp.list(company, "items") if i["number"] == form.get("item")), None
+            session.basket[sku] = session.basket.get(sku, Decimal(0)) + quantity
+        return _redirect("/oci/basket")
+
+    def oci_basket(self, cookies: Mapping[str, str]) -> Page:
+        session = self._oci_session(cookies)
+        if isinstance(session, Page):
+            return session
+        rows = "".join(
+            f"<tr><td>{html.escape(sku)}</td><td>{quantity}</td></tr>"
+            for sku, quantity in session.basket.items()
         )
-        if item is None:
-            return 400, f"Unknown item {form.get('item')}", "text/plain"
-        price = f"{item['unitPrice']:.2f}"
-        if self.fault("oci_decimal_comma"):
-            price = (
-                f"{item['unitPrice']:,.2f}".replace(",", " ").replace(".", ",").replace(" ", ".")
+        return _html(
+            200,
+            "Basket",
+            f"<h1>Basket</h1><table id='basket'>{rows}</table>"
+            "<form method='post' action='/oci/checkout'>"
+            f"<input type='hidden' name='authenticity_token' value='{session.csrf}'>"
+            "<button type='submit' name='commit' value='transfer'>Transfer to SAP</button>"
+            "</form>",
+        )
+
+    def oci_checkout(self, cookies: Mapping[str, str], form: Mapping[str, str]) -> Page:
+        """The transfer page, shaped like the captured real one."""
+        session = self._oci_session(cookies)
+        if isinstance(session, Page):
+            return session
+        if form.get("authenticity_token") != session.csrf:
+            return Page(422, "Invalid authenticity token", "text/plain")
+        if not session.basket:
+            return Page(422, "The basket is empty", "text/plain")
+        items = {item["number"]: item for item in self._items()}
+        inputs: list[tuple[str, str]] = [
+            ("_snowman", "☃"),
+            ("authenticity_token", session.csrf),
+        ]
+        for line, (sku, quantity) in enumerate(session.basket.items(), start=1):
+            item = items[sku]
+            price = _oci_number(Decimal(str(item["unitPrice"])))
+            if self.fault("oci_decimal_comma"):
+                price = f"{item['unitPrice']:,.2f}".replace(",", " ").replace(".", ",")
+                price = price.replace(" ", ".")
+            fields = {
+                "DESCRIPTION": item["displayName"],
+                "QUANTITY": _oci_number(quantity),
+                "UNIT": "Stück" if self.fault("oci_unit_not_iso") else "PCE",
+                "PRICE": price,
+                "CURRENCY": "EUR",
+                "PRICEUNIT": "1",
+                "LEADTIME": "2",
+                "MANUFACTMAT": sku,
+                "EXT_PRODUCT_ID": sku,
+            }
+            if self.fault("oci_no_currency"):
+                del fields["CURRENCY"]
+            inputs += [(f"NEW_ITEM-{name}[{line}]", value) for name, value in fields.items()]
+            inputs.append(
+                (f"NEW_ITEM-LONGTEXT_{line}:132[]", f"{item['displayName']}, item {sku}.")
             )
-        fields: dict[str, Any] = {
-            "NEW_ITEM-DESCRIPTION[1]": item["displayName"],
-            "NEW_ITEM-QUANTITY[1]": form.get("quantity", "1"),
-            "NEW_ITEM-UNIT[1]": "Stück" if self.fault("oci_unit_not_iso") else "PCE",
-            "NEW_ITEM-PRICE[1]": price,
-            "NEW_ITEM-CURRENCY[1]": "EUR",
-            "NEW_ITEM-VENDORMAT[1]": item["number"],
-        }
-        if self.fault("oci_no_currency"):
-            del fields["NEW_ITEM-CURRENCY[1]"]
-        inputs = "".join(
-            f"<input type='hidden' name='{html.escape(name)}' value='{html.escape(str(value))}'>"
-            for name, value in fields.items()
+        hidden = "".join(
+            f'<input name="{html.escape(name)}" type="hidden" value="{html.escape(value)}" />'
+            for name, value in inputs
         )
-        page = (
-            "<!DOCTYPE html><html><head><meta charset='utf-8'><title>Transfer</title></head>"
-            "<body onload='document.forms[0].submit()'>"
-            f"<form method='post' action='{html.escape(session.hook)}'>{inputs}<button>Continue</button></form></body></html>"
+        with self._lock:
+            session.basket.clear()
+        # Real shops nest the transfer form in their layout and submit it by script.
+        return _html(
+            200,
+            "Transfer",
+            "<div class='container'><p>Transferring your basket to SAP…</p>"
+            f'<form accept-charset="UTF-8" action="{html.escape(session.hook)}" method="post">'
+            f"{hidden}<noscript><button type='submit'>Continue</button></noscript></form>"
+            "<script>document.forms[0].submit();</script></div>",
         )
-        return 200, page, "text/html"

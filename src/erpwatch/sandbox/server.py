@@ -45,6 +45,8 @@ class RunningSandbox:
             "PUNCHOUT_ORDER_URL": self.root_url + "/punchout/order",
             "PUNCHOUT_FROM_DOMAIN": buyer.domain,
             "PUNCHOUT_FROM_IDENTITY": buyer.identity,
+            "PUNCHOUT_TO_DOMAIN": buyer.supplier_domain,
+            "PUNCHOUT_TO_IDENTITY": buyer.supplier_identity,
             "PUNCHOUT_SHARED_SECRET": buyer.shared_secret,
             "OCI_URL": self.root_url + "/oci/catalog",
             "OCI_USERNAME": buyer.oci_username,

@@ -1,0 +1,1 @@
+"""Data for checking OCI transfers: the unit codes SAP accepts as ISO codes."""
