@@ -13,22 +13,14 @@ import requests
 from lxml import etree
 
 from erpwatch import cxml
-from erpwatch.config import PostalAddress
+from erpwatch.config import DEFAULT_SHIP_TO, PostalAddress
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
 DATA = Path(__file__).parent / "data" / "cxml"
 SAMPLES = sorted(DATA.glob("*.xml"))
 # Every public OrderRequest we have, DTD-valid or from a newer cXML.
 PUBLIC_ORDERS = sorted([*DATA.glob("OrderRequest*.xml"), *DATA.glob("newer/OrderRequest*.xml")])
-SHIP_TO = PostalAddress(
-    name="Brasserie De Gouden Leeuw BV",
-    deliver_to="Goods receipt",
-    street="Korenmarkt 1",
-    city="Gent",
-    postal_code="9000",
-    country_code="BE",
-    country="Belgium",
-)
+SHIP_TO = DEFAULT_SHIP_TO  # the sandbox buyer's goods receipt
 
 
 def party(sandbox: RunningSandbox, secret: str | None = None, **changes: str) -> cxml.Party:
