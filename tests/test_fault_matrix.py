@@ -277,7 +277,7 @@ PAYMENT_CASES = [
         "paid_but_failed",
         "test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid",
         "2 payment(s) disagree with the ERP: WEB-90001 EUR 233.29: provider failed, ERP Paid; "
-        "WEB-90002 EUR 233.29: provider refunded, ERP Paid",
+        "WEB-90002 EUR 233.29: provider expired, ERP Paid",
     ),
     (
         "charged_back",

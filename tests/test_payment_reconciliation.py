@@ -4,11 +4,16 @@ API, refunds and chargebacks, more than one page of them."""
 
 from __future__ import annotations
 
+import threading
+from collections.abc import Iterable, Iterator
 from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
+from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
+from werkzeug.serving import make_server
+from werkzeug.wrappers import Request, Response
 
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
@@ -78,6 +83,9 @@ def seed_a_healthy_shop(sandbox: RunningSandbox) -> None:
     invoice(sandbox, "web-3004", paid=True)
     paid_payment(sandbox, {"order_id": "web-3005"}, refunded=True)  # refunded: not paid
     invoice(sandbox, "web-3005", paid=False)
+    # Paid, then refunded in full: a credit memo in the ERP, the invoice stays paid.
+    paid_payment(sandbox, {"order_id": "web-3011"}, refunded=True)
+    invoice(sandbox, "web-3011", paid=True)
     for n in range(6, 10):
         paid_payment(sandbox, {"order_number": f"web-300{n}", "order_id": n})
         invoice(sandbox, f"web-300{n}", paid=True)
@@ -163,3 +171,44 @@ def test_a_broken_webhook_endpoint_fails_the_webhook_check_with_the_shops_answer
         "POST /_shop/mollie-webhook",
         500,
     )
+
+
+@pytest.fixture
+def woocommerce_webhook() -> Iterator[tuple[str, list[str]]]:
+    """A webhook shaped like Mollie's WooCommerce plugin: it refuses, with 400, a
+    notification without its own order_id and key, and 404s an order it does not
+    know; a payment erpwatch made is always a stranger to it."""
+    seen: list[str] = []
+
+    def app(environ: WSGIEnvironment, start_response: StartResponse) -> Iterable[bytes]:
+        request = Request(environ)
+        seen.append(request.form.get("id", ""))
+        status = 400 if "order_id" not in request.args else 404
+        return Response("", status=status)(environ, start_response)
+
+    server = make_server("127.0.0.1", 0, app)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    yield f"http://127.0.0.1:{server.port}/?wc-api=mollie_return", seen
+    server.shutdown()
+
+
+@pytest.mark.parametrize("accepted", [None, "[400, 404]"], ids=["default", "configured"])
+def test_a_webhook_that_refuses_strangers_fails_unless_its_answer_is_configured_as_alive(
+    tmp_path: Path,
+    sandbox: RunningSandbox,
+    woocommerce_webhook: tuple[str, list[str]],
+    accepted: str | None,
+) -> None:
+    url, seen = woocommerce_webhook
+    env = {**sandbox.settings(), "PAYMENT_WEBHOOK_URL": url}
+    setting = f"webhook_ok_statuses = {accepted}" if accepted else ""
+    completed, data = run_monitors(tmp_path, env, config=config_with(tmp_path, setting))
+    check = next(m for m in data["monitors"] if m["name"] == WEBHOOK_CHECK)
+    assert seen, "the webhook was never called"
+    assert all(id_.startswith("tr_") for id_ in seen), seen
+    if accepted is None:
+        assert check["status"] == "failed", completed.stdout
+        assert check["diagnosis"]["status"] == 400
+    else:
+        assert check["status"] == "passed", completed.stdout

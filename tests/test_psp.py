@@ -324,6 +324,26 @@ def test_reconciliation_stays_within_its_lookup_calls_and_says_what_it_skipped()
     assert entries[2].settlement.state == "charged back"
 
 
+@pytest.mark.parametrize(
+    ("status", "refunded", "flagged"),
+    [
+        ("paid", "10.00", False),  # refunded in full: a credit memo, the invoice stays paid
+        ("failed", "0.00", True),  # the money never came in
+        ("expired", "0.00", True),
+    ],
+)
+def test_a_paid_invoice_is_backed_by_a_refunded_payment_but_not_by_one_that_never_came_in(
+    status: str, refunded: str, flagged: bool
+) -> None:
+    raw = paid(
+        fixture("payments_list.json")["_embedded"]["payments"][1], metadata={"order_id": "web-9"}
+    )
+    raw["status"] = status
+    raw["amountRefunded"] = {"currency": "GBP", "value": refunded}
+    result = reconcile(_entries(raw), ["WEB-9"], settled_before=LONG_AGO, erp_status=lambda _: "?")
+    assert [m.order for m in result.mismatches] == (["WEB-9"] if flagged else [])
+
+
 def test_a_payment_naming_no_order_is_not_compared_but_counted() -> None:
     entries = _entries(
         paid(fixture("payments_list.json")["_embedded"]["payments"][0], metadata="gift card 17")

@@ -169,6 +169,10 @@ class PaymentSettings:
     metadata_text_is_order: bool = False
     # Extra calls reconciliation may make per run: Orders API order numbers, chargebacks.
     lookup_calls: int = 50
+    # What the shop's webhook may answer to a payment it did not create: Mollie
+    # counts 2xx as delivered, but some plugins refuse a stranger's payment
+    # (WooCommerce's answers 400 or 404), which still proves the shop is up.
+    webhook_ok_statuses: frozenset[int] = frozenset()
 
 
 @dataclass(frozen=True)
@@ -874,7 +878,7 @@ def payment_settings(
     _reject_unknown(
         table,
         {"sync_timeout", "grace_period_minutes", "lookback"}
-        | {"metadata_keys", "metadata_text_is_order", "lookup_calls"},
+        | {"metadata_keys", "metadata_text_is_order", "lookup_calls", "webhook_ok_statuses"},
         "payments.",
         where,
     )
@@ -903,6 +907,15 @@ def payment_settings(
     if isinstance(lookup_calls, bool) or not isinstance(lookup_calls, int) or lookup_calls < 0:
         raise ConfigError(
             "payments.lookup_calls", f"must be a whole number of calls, not {lookup_calls!r}", where
+        )
+    ok_statuses = table.get("webhook_ok_statuses", [])
+    if not isinstance(ok_statuses, list) or not all(
+        isinstance(s, int) and not isinstance(s, bool) and 200 <= s < 500 for s in ok_statuses
+    ):
+        raise ConfigError(
+            "payments.webhook_ok_statuses",
+            f"must be a list of HTTP statuses below 500, e.g. [400, 404], not {ok_statuses!r}",
+            where,
         )
     from_sandbox = not env.get("PSP_BASE_URL") and sandbox is not None and "PSP_BASE_URL" in sandbox
     source = sandbox if from_sandbox and sandbox is not None else env
@@ -950,6 +963,7 @@ def payment_settings(
         metadata_keys=tuple(k.strip() for k in keys),
         metadata_text_is_order=text_is_order,
         lookup_calls=lookup_calls,
+        webhook_ok_statuses=frozenset(ok_statuses),
     )
 
 

@@ -259,11 +259,20 @@ class Settlement:
 
     ``kept`` holds only when the payment is paid and the money stayed: not
     refunded in full and not charged back. Mollie leaves the status ``paid``
-    after a refund or a chargeback, so the status alone says too much."""
+    after a refund or a chargeback, so the status alone says too much.
+
+    ``backs_a_paid_invoice``: the money came in, and what went back went back
+    by the shop's own refund. The ERP books a refund as a credit memo and the
+    invoice stays paid, so only a payment that never came in, or a chargeback
+    (taken back against the shop's will), leaves a paid invoice unbacked."""
 
     kept: bool
     state: str  # for people: paid, refunded, charged back, or the provider's status
     reason: str
+
+    @property
+    def backs_a_paid_invoice(self) -> bool:
+        return self.kept or self.state == "refunded"
 
 
 def settlement(payment: Payment, chargebacks: Sequence[Chargeback] | None = None) -> Settlement:
@@ -526,11 +535,14 @@ class PaymentProviderClient:
             raise answer_failed(call, response)
         return True
 
-    def notify_webhook(self, webhook_url: str, payment_id: str) -> requests.Response:
+    def notify_webhook(
+        self, webhook_url: str, payment_id: str, also_ok: Collection[int] = ()
+    ) -> requests.Response:
         """Call the shop's webhook as Mollie does: a form POST with only ``id``. No
         credentials: the shop must fetch the payment from Mollie itself, which is
         why a notification can never make an unpaid order paid. Mollie counts only
-        a 2xx answer as delivered."""
+        a 2xx answer as delivered; ``also_ok`` are the statuses with which a shop
+        refuses a payment it did not create."""
         call = call_label("POST", webhook_url)
         try:
             response = requests.post(
@@ -538,7 +550,7 @@ class PaymentProviderClient:
             )
         except requests.RequestException as error:
             raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
-        if not 200 <= response.status_code < 300:
+        if not 200 <= response.status_code < 300 and response.status_code not in also_ok:
             raise answer_failed(call, response)
         return response
 

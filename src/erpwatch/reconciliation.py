@@ -87,7 +87,8 @@ def reconcile(
 
     - a payment that is paid, whose money stayed, and that was paid before
       ``settled_before`` (the grace period), must have its invoice paid in the ERP;
-    - an invoice paid in the ERP must have a payment whose money stayed.
+    - an invoice paid in the ERP must have a payment whose money came in and was
+      not charged back (a refund is a credit memo: the invoice stays paid).
 
     ``paid_in_erp`` holds the order keys of invoices the ERP has as paid;
     ``erp_status(order)`` says what the ERP has instead, for the report."""
@@ -109,7 +110,7 @@ def reconcile(
         settled = [e for e in kept if (e.payment.paid_at or e.payment.created_at) < settled_before]
         if settled and order not in paid_keys:
             mismatches.append(StatusMismatch(order, amount, "paid", erp_status(order)))
-        if order in paid_keys and not kept:
+        if order in paid_keys and not any(e.settlement.backs_a_paid_invoice for e in group):
             provider = ", ".join(sorted({e.settlement.state for e in group}))
             mismatches.append(StatusMismatch(order, amount, provider, "Paid"))
     return Reconciliation(mismatches, len(by_order), unreferenced)

@@ -525,13 +525,10 @@ class SandboxApp:
         threading.Thread(target=post, name=f"webhook-{payment_id}", daemon=True).start()
 
     def seed_reconciliation_mismatches(self, root_url: str) -> None:
-        """Two invoices marked paid that the provider does not back: one failed, one refunded."""
+        """Two invoices marked paid whose money never came in: one payment failed, one expired."""
         company = self.erp.default_company_id
         earlier = datetime.fromtimestamp(self._clock(), UTC) - timedelta(hours=2)
-        for order_id, status, refunded in (
-            ("WEB-90001", "failed", False),
-            ("WEB-90002", "paid", True),
-        ):
+        for order_id, status in (("WEB-90001", "failed"), ("WEB-90002", "expired")):
             invoice = self.erp.paid_invoice(company, order_id, "C00020")
             amount = f"{invoice['totalAmountIncludingTax']:.2f}"
             payment = self.psp.create(
@@ -544,7 +541,7 @@ class SandboxApp:
                 root_url,
                 created_at=earlier,
             )
-            self.psp.set_status(payment["id"], status, refunded=refunded, at=earlier)
+            self.psp.set_status(payment["id"], status, at=earlier)
 
     def seed_chargebacks(self, root_url: str) -> None:
         """Two invoices marked paid whose payment was charged back in full: WEB-90003

@@ -34,7 +34,7 @@ KINDS: dict[str, str] = {
     "webhook_lost": "the payment provider sends no webhooks",
     "webhook_late": "webhooks arrive `delay` seconds late (default 10)",
     "payment_update_rejected": "the ERP refuses the shop's payment update: invoices stay open",
-    "paid_but_failed": "seeds invoices marked paid whose payment failed or was refunded",
+    "paid_but_failed": "seeds invoices marked paid whose payment failed or expired",
     "charged_back": "seeds invoices marked paid whose payment was charged back (one chargeback reversed)",
     "webhook_broken": "the shop's webhook endpoint answers 500 to every notification",
     # The punchout shop (cXML and OCI).
