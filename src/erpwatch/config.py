@@ -4,10 +4,13 @@ objects; anything wrong becomes a `ConfigError` naming the key to fix."""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import io
 import math
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -306,9 +309,38 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     if dotenv_path.is_file():
         from dotenv import dotenv_values  # only when there is a .env: it imports a lot
 
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        text = dotenv_text(dotenv_path)
+        values.update(
+            {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+        )
     values.update(environ)
     return {key: value.strip() for key, value in values.items()}
+
+
+# Text that says what it is: a byte-order mark leaves no doubt about the encoding.
+# PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with one; decoding it is
+# exact, not a guess. Without a mark only UTF-8 is read: guessing another
+# encoding could silently change a password's characters.
+_MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+          (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+
+
+def dotenv_text(path: Path) -> str:
+    """A `.env` file's text: UTF-8, or UTF-8/UTF-16 that starts with a byte-order mark."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(path.name, f"cannot be read: {error.strerror}", str(path)) from None
+    encoding = next((name for mark, name in _MARKS if raw.startswith(mark)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            path.name,
+            f"is not {error.encoding.upper()} text (byte {raw[error.start]:#04x} at offset "
+            f"{error.start}); save it as UTF-8",
+            str(path),
+        ) from None
 
 
 # -- the config file ------------------------------------------------------------
@@ -759,6 +791,62 @@ def load_settings(
             "lifecycle": lifecycle_defaults,
         }
     )
+
+
+# -- the folders a run writes ---------------------------------------------------
+
+
+def prepare_folders(settings: Settings, summary_path: Path | None = None) -> None:
+    """Create the folders a run writes to and prove they take a file, before any
+    monitor runs: a run whose results cannot be written must not run at all, and
+    a path that is a file or read-only is a setting to fix, not a crash at the end."""
+    from_env = bool(settings.env.get("ERPWATCH_REPORTS"))
+    folders = [
+        (
+            settings.reports_dir,
+            "ERPWATCH_REPORTS" if from_env else "erpwatch.reports",
+            WHERE_ENV if from_env else str(settings.config_path),
+        )
+    ]
+    if settings.alerts is not None:
+        from_env = bool(settings.env.get("ERPWATCH_STATE"))
+        folders.append(
+            (
+                settings.alerts.state_file.parent,
+                "ERPWATCH_STATE" if from_env else "alerts.state_file",
+                WHERE_ENV if from_env else str(settings.config_path),
+            )
+        )
+    if summary_path is not None:
+        folders.append((summary_path.parent, "--erpwatch-summary", "command line"))
+    for folder, key, where in folders:
+        check_writable_folder(folder, key, where)
+
+
+def check_writable_folder(folder: Path, key: str, where: str) -> None:
+    """``folder`` exists (created if need be) and a file can be made in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder
+        )
+        raise ConfigError(
+            key, f"{blocking} is a file, not a folder; remove it or choose another folder", where
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be created: {error.strerror}", where
+        ) from None
+    try:
+        # A real file, not os.access: root passes os.access on a read-only mount.
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".erpwatch-probe-")
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be written: {error.strerror}", where
+        ) from None
+    os.close(descriptor)
+    os.unlink(probe)
 
 
 # -- mail: groups, routing, SMTP -------------------------------------------------
