@@ -322,6 +322,8 @@ def test_two_runs_at_once_share_the_state_without_corrupting_it_or_alerting_twic
     state = json.loads(schedule.state_file.read_text())
     assert state["schema"] == 1
     assert len(subjects(schedule.new_mail(), CLIENT)) == 1
+    history = schedule.state_file.with_name("history.jsonl").read_text().splitlines()
+    assert len(history) == 2  # neither run's record lost to the other's rewrite
 
 
 def _popen(schedule: Schedule, at: datetime) -> subprocess.Popen[bytes]:

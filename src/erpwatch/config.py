@@ -337,7 +337,7 @@ def dotenv_text(path: Path) -> str:
     except UnicodeDecodeError as error:
         raise ConfigError(
             path.name,
-            f"is not {error.encoding.upper()} text (byte {raw[error.start]:#04x} at offset "
+            f"is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text (byte {raw[error.start]:#04x} at offset "
             f"{error.start}); save it as UTF-8",
             str(path),
         ) from None
