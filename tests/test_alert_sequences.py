@@ -305,7 +305,7 @@ def test_a_corrupted_state_file_is_set_aside_and_the_run_goes_on(schedule: Sched
     schedule.state_file.parent.mkdir(parents=True)
     schedule.state_file.write_text('{"schema": 1, "monitors": {"x": ')
     completed = schedule.run(T0, VAT)
-    assert "was damaged (ValueError: Expecting value" in completed.stdout
+    assert "was damaged (JSONDecodeError: Expecting value" in completed.stdout
     assert "it was set aside as state.json.corrupt-" in completed.stdout
     assert len(list(schedule.state_file.parent.glob("state.json.corrupt-*"))) == 1
     assert json.loads(schedule.state_file.read_text())["schema"] == 1
