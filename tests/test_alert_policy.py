@@ -207,7 +207,15 @@ def test_a_missing_state_file_starts_fresh(tmp_path: Path) -> None:
 def test_the_state_survives_a_round_trip(tmp_path: Path) -> None:
     store = StateStore(tmp_path / "state.json")
     state = State()
-    state.pending["client"] = [{"kind": "alert"}]
+    state.pending["client"] = [
+        {
+            "kind": "alert",
+            "process": "orders",
+            "monitors": ["monitors/test_order_submission.py::test_order"],
+            "first_seen": "2026-11-27T20:00:00+00:00",
+            "last_seen": "2026-11-27T20:15:00+00:00",
+        }
+    ]
     store.save(state)
     assert json.loads((tmp_path / "state.json").read_text())["schema"] == 1
     assert store.load() == state

@@ -62,6 +62,8 @@ addresses = ["erp-support@acme.example"]
 [routing]
 customers = ["client", "erp_partner"]
 orders = ["client", "erp_partner"]
+punchout = ["client", "erp_partner"]
+payments = ["client", "erp_partner"]
 """
 
 
@@ -303,7 +305,7 @@ def test_a_corrupted_state_file_is_set_aside_and_the_run_goes_on(schedule: Sched
     schedule.state_file.parent.mkdir(parents=True)
     schedule.state_file.write_text('{"schema": 1, "monitors": {"x": ')
     completed = schedule.run(T0, VAT)
-    assert "could not be read" in completed.stdout
+    assert "was damaged (JSONDecodeError: Expecting value" in completed.stdout
     assert "it was set aside as state.json.corrupt-" in completed.stdout
     assert len(list(schedule.state_file.parent.glob("state.json.corrupt-*"))) == 1
     assert json.loads(schedule.state_file.read_text())["schema"] == 1
@@ -320,6 +322,8 @@ def test_two_runs_at_once_share_the_state_without_corrupting_it_or_alerting_twic
     state = json.loads(schedule.state_file.read_text())
     assert state["schema"] == 1
     assert len(subjects(schedule.new_mail(), CLIENT)) == 1
+    history = schedule.state_file.with_name("history.jsonl").read_text().splitlines()
+    assert len(history) == 2  # neither run's record lost to the other's rewrite
 
 
 def _popen(schedule: Schedule, at: datetime) -> subprocess.Popen[bytes]:

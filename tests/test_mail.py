@@ -73,6 +73,8 @@ addresses = ["dev@agency.example"]
 [routing]
 customers = ["client", "erp_partner"]
 orders = ["client", "erp_partner"]
+punchout = ["client", "erp_partner"]
+payments = ["client", "erp_partner"]
 """
 
 GITHUB = {

@@ -339,7 +339,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {},
             CONFIG + "\n[processes.extra]\nlatency_threshold = -1\n",
-            "ERROR: erpwatch: processes.extra.latency_threshold (*): must be a positive number of seconds, not -1",
+            "ERROR: erpwatch: processes.extra.latency_threshold (*): must be a number of seconds from more than 0 to 3600, not -1",
         ),
         (
             {},
@@ -354,7 +354,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {"ERPWATCH_ENVIRONMENT": "production"},
             CONFIG,
-            "ERROR: erpwatch: ERPWATCH_ENVIRONMENT (*): must be one of sandbox, test, live, not 'production'",
+            "ERROR: erpwatch: ERPWATCH_ENVIRONMENT (environment or .env): must be one of sandbox, test, live, not 'production'",
         ),
         (
             {"ERPWATCH_NOW": "yesterday"},
@@ -406,7 +406,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {"SMTP_HOST": "smtp.example"},
             CONFIG,
-            "ERROR: erpwatch: MAIL_FROM (*): is not set; it is needed because SMTP_HOST is set",
+            "ERROR: erpwatch: MAIL_FROM (environment or .env): is not set; it is needed because SMTP_HOST is set",
         ),
         (
             {"TRYTON_URL": "http://erp.example:8000/", "TRYTON_DATABASE": "shop"},
@@ -422,6 +422,32 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
             },
             CONFIG,
             "ERROR: erpwatch: TRYTON_URL (environment or .env): must be the server's address without /<database>/rpc/ *",
+        ),
+        (
+            {},
+            CONFIG + "\n[erp]\ntimeout = inf\n",
+            "ERROR: erpwatch: erp.timeout (*erpwatch.toml): must be a number of seconds from more than 0 to 3600, not inf",
+        ),
+        (
+            {},
+            CONFIG + "\n[alerts]\nretry_delay = nan\n",
+            "ERROR: erpwatch: alerts.retry_delay (*erpwatch.toml): must be a number of seconds from more than 0 to 600, not nan",
+        ),
+        (
+            {},
+            CONFIG + "\n[mail]\nattach_report_max_kb = inf\n",
+            "ERROR: erpwatch: mail.attach_report_max_kb (*erpwatch.toml): must be a number of kilobytes from more than 0 to 102400, not inf",
+        ),
+        (
+            {"SMTP_HOST": "smtp.example", "MAIL_FROM": "a@b.example", "SMTP_TIMEOUT": "nan"},
+            CONFIG,
+            "ERROR: erpwatch: SMTP_TIMEOUT (environment or .env): must be a number of seconds from more than 0 to 600, not 'nan'",
+        ),
+        (
+            {},
+            CONFIG
+            + '\n[groups.client]\naddresses = ["a@b.example"]\n[routing]\ncustomers = ["client"]\n',
+            "ERROR: erpwatch: routing.orders (*erpwatch.toml): process 'orders' is declared but routed to no group, so its alerts would reach nobody; add orders = * under ?routing? (groups: client)",
         ),
     ],
     ids=[
@@ -445,6 +471,11 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         "smtp-without-sender",
         "tryton-half-configured",
         "tryton-rpc-address",
+        "infinite-timeout",
+        "nan-retry-delay",
+        "infinite-attachment-size",
+        "nan-smtp-timeout",
+        "process-without-routing",
     ],
 )
 def test_a_configuration_error_stops_the_run_with_one_line_naming_the_key(

@@ -139,7 +139,7 @@ def test_the_repository_config_loads_with_the_sandbox(tmp_path: Path) -> None:
          "punchout.oci.transfer_form (*): is not a valid XPath*"),
         ("[punchout.oci]\nunits = ['Stück']\n", {},
          "punchout.oci.units (*): must be a list of unit codes of 1 to 3 letters or digits"),
-        ("[punchout.oci]\nquantity = 0\n", {}, "punchout.oci.quantity (*): must be a whole number ≥ 1, not 0"),
+        ("[punchout.oci]\nquantity = 0\n", {}, "punchout.oci.quantity (*): must be a whole number of items from 1 to 1000, not 0"),
     ],
     ids=["to-missing", "sender-half", "mode-env", "unknown-key", "country-missing",
          "country-name", "user-email", "oci-method", "transfer-url", "transfer-form", "units",

@@ -23,6 +23,7 @@ from .config import (
     ConfigError,
     find_config,
     load_settings,
+    prepare_folders,
     read_environment,
     wants_sandbox,
 )
@@ -86,6 +87,9 @@ def _activate(config: pytest.Config) -> Activation:
 
     workerinput = getattr(config, "workerinput", {}).get("erpwatch")
     sandbox: SandboxProcess | None = None
+    summary = config.getoption("erpwatch_summary")
+    if workerinput is None:
+        prepare_folders(settings, Path(summary) if summary else None)
     if workerinput is not None:
         run_id, sandbox_settings = workerinput["run_id"], workerinput["sandbox"]
     else:
@@ -108,7 +112,6 @@ def _activate(config: pytest.Config) -> Activation:
         if name in SECRET_VARIABLES:
             RECORDER.redactor.add_secret(value)
 
-    summary = config.getoption("erpwatch_summary")
     summary_path = Path(summary) if summary else settings.reports_dir / "summary.json"
     if config.pluginmanager.hasplugin("html") and not config.getoption("htmlpath", None):
         config.option.htmlpath = str(settings.reports_dir / "report.html")

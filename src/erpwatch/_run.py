@@ -152,6 +152,7 @@ class MonitorRun:
         self.harness_error: str | None = None
         self.dashboard: Path | None = None
         self.heartbeat_error: str | None = None
+        self.history_warnings: list[str] = []
 
     # -- worker side --------------------------------------------------------
 
@@ -381,6 +382,8 @@ class MonitorRun:
             write_dashboard(self.dashboard, history.load(), self.settings, now)
         except OSError as error:
             self.harness_error = f"the history or dashboard could not be written: {error}"
+        finally:
+            self.history_warnings = history.warnings
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings
@@ -443,6 +446,8 @@ class MonitorRun:
             write(f"ERROR {self.harness_error}", red=True)
         if self.heartbeat_error:
             write(f"WARNING {self.heartbeat_error}", yellow=True)
+        for warning in self.history_warnings:
+            write(f"WARNING {warning}", yellow=True)
         if self.summary_written is not None:
             write(f"run result: {self.summary_written}")
         if self.dashboard is not None:

@@ -4,9 +4,13 @@ objects; anything wrong becomes a `ConfigError` naming the key to fix."""
 
 from __future__ import annotations
 
+import codecs
 import dataclasses
+import io
+import math
 import os
 import re
+import tempfile
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass, field
@@ -309,9 +313,38 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     if dotenv_path.is_file():
         from dotenv import dotenv_values  # only when there is a .env: it imports a lot
 
-        values.update({k: v for k, v in dotenv_values(dotenv_path).items() if v is not None})
+        text = dotenv_text(dotenv_path)
+        values.update(
+            {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+        )
     values.update(environ)
     return {key: value.strip() for key, value in values.items()}
+
+
+# Text that says what it is: a byte-order mark leaves no doubt about the encoding.
+# PowerShell 5's `>` and Notepad's "Unicode" write UTF-16 with one; decoding it is
+# exact, not a guess. Without a mark only UTF-8 is read: guessing another
+# encoding could silently change a password's characters.
+_MARKS = ((codecs.BOM_UTF8, "utf-8-sig"), (codecs.BOM_UTF16_LE, "utf-16"),
+          (codecs.BOM_UTF16_BE, "utf-16"))  # fmt: skip
+
+
+def dotenv_text(path: Path) -> str:
+    """A `.env` file's text: UTF-8, or UTF-8/UTF-16 that starts with a byte-order mark."""
+    try:
+        raw = path.read_bytes()
+    except OSError as error:
+        raise ConfigError(path.name, f"cannot be read: {error.strerror}", str(path)) from None
+    encoding = next((name for mark, name in _MARKS if raw.startswith(mark)), "utf-8")
+    try:
+        return raw.decode(encoding)
+    except UnicodeDecodeError as error:
+        raise ConfigError(
+            path.name,
+            f"is not {'UTF-16' if encoding == 'utf-16' else 'UTF-8'} text (byte {raw[error.start]:#04x} at offset "
+            f"{error.start}); save it as UTF-8",
+            str(path),
+        ) from None
 
 
 # -- the config file ------------------------------------------------------------
@@ -351,6 +384,69 @@ def _reject_unknown(table: Mapping[str, Any], known: set[str], prefix: str, wher
             raise ConfigError(f"{prefix}{key}", f"unknown setting; known: {hint}", where)
 
 
+# What a number may be, per unit, unless a setting says otherwise: finite, and
+# within what a monitoring schedule can sensibly use. An hour-long time-out or
+# a 100 MB attachment is a typo, not a choice; inf and nan are never a choice
+# (time-outs of inf overflow deep inside the HTTP and SMTP clients).
+@dataclass(frozen=True)
+class Span:
+    """The numbers a setting accepts: ``low`` < x (or ≤ x when ``inclusive``) ≤ ``high``."""
+
+    unit: str
+    high: float
+    low: float = 0.0
+    inclusive: bool = False  # whether ``low`` itself is allowed
+    whole: bool = False
+
+    def describe(self) -> str:
+        kind = f"a whole number of {self.unit}" if self.whole else f"a number of {self.unit}"
+        low = f"{self.low:g}" if self.inclusive else f"more than {self.low:g}"
+        return f"{kind} from {low} to {self.high:g}"
+
+    def accepts(self, value: float) -> bool:
+        above = value >= self.low if self.inclusive else value > self.low
+        return math.isfinite(value) and above and value <= self.high
+
+
+SPANS = {
+    "seconds": Span("seconds", 3600.0),
+    "minutes": Span("minutes", 7 * 24 * 60.0),
+    "hours": Span("hours", 24 * 365.0, inclusive=True),
+    "kilobytes": Span("kilobytes", 100 * 1024.0),
+}
+WHERE_ENV = "environment or .env"
+
+
+def checked_number(value: object, key: str, where: str, span: Span) -> float:
+    """The one check every configured number goes through, from the TOML file or
+    the environment: a number (not a boolean), finite, within ``span``."""
+    number = value if isinstance(value, int | float) and not isinstance(value, bool) else None
+    if (
+        number is None
+        or (span.whole and not isinstance(number, int))
+        or not span.accepts(float(number))
+    ):
+        raise ConfigError(key, f"must be {span.describe()}, not {value!r}", where)
+    return float(number)
+
+
+def env_number(env: Mapping[str, str], name: str, default: float, span: Span) -> float:
+    """A number from an environment variable (or .env), checked like a TOML one.
+    Only plain decimal text is a number here: Python's float() would also take
+    'inf', 'nan', '1e999' and '1_000', none of which a person means as a setting."""
+    raw = env.get(name, "").strip()
+    if not raw:
+        return default
+    plain = re.fullmatch(r"[+-]?(\d+(\.\d*)?|\.\d+)", raw)
+    value: float = math.nan
+    if plain:
+        value = int(raw) if span.whole and raw.lstrip("+-").isdigit() else float(raw)
+    if (span.whole and not isinstance(value, int)) or not span.accepts(value):
+        # The text as written: that is what the person finds in .env.
+        raise ConfigError(name, f"must be {span.describe()}, not {raw!r}", WHERE_ENV)
+    return float(value)
+
+
 def _number(
     table: Mapping[str, Any],
     key: str,
@@ -358,15 +454,21 @@ def _number(
     prefix: str,
     where: str,
     unit: str = "seconds",
+    span: Span | None = None,
 ) -> float | None:
-    value = table.get(key, default)
-    if value is None:
-        return None
-    if isinstance(value, bool) or not isinstance(value, int | float) or value <= 0:
-        raise ConfigError(
-            f"{prefix}{key}", f"must be a positive number of {unit}, not {value!r}", where
-        )
-    return float(value)
+    """A number from a TOML table, or ``default`` when the key is absent."""
+    if key not in table:
+        return None if default is None else float(default)
+    return checked_number(table[key], f"{prefix}{key}", where, span or SPANS[unit])
+
+
+def _whole(
+    table: Mapping[str, Any], key: str, default: int, prefix: str, where: str, span: Span
+) -> int:
+    """A whole number from a TOML table (a count, a port), or ``default``."""
+    if key not in table:
+        return default
+    return int(checked_number(table[key], f"{prefix}{key}", where, span))
 
 
 def _text(table: Mapping[str, Any], key: str, default: str, prefix: str, where: str) -> str:
@@ -387,13 +489,14 @@ def load_config_file(path: Path) -> dict[str, Any]:
         raise ConfigError(path.name, f"cannot be read: {error.strerror}", where) from None
 
 
-_LIFECYCLE_KEYS = {
-    "after": int,
-    "remind_every_hours": float,
-    "resolve_after": int,
+_RUNS = Span("runs in a row", 1000.0, low=1.0, inclusive=True, whole=True)
+_LIFECYCLE_KEYS: dict[str, type | Span] = {
+    "after": _RUNS,
+    "remind_every_hours": SPANS["hours"],
+    "resolve_after": _RUNS,
     "resolved_mail": bool,
-    "slow_after": int,
-    "slow_remind_every_hours": float,
+    "slow_after": _RUNS,
+    "slow_remind_every_hours": SPANS["hours"],
 }
 
 
@@ -407,17 +510,10 @@ def _lifecycle(
         if key not in table:
             continue
         value = table[key]
-        if kind is bool:
-            if not isinstance(value, bool):
-                raise ConfigError(f"{prefix}{key}", f"must be true or false, not {value!r}", where)
-        elif kind is int and (isinstance(value, bool) or not isinstance(value, int) or value < 1):
-            raise ConfigError(
-                f"{prefix}{key}", f"must be a whole number of at least 1, not {value!r}", where
-            )
-        elif isinstance(value, bool) or not isinstance(value, int | float) or value < 0:
-            raise ConfigError(
-                f"{prefix}{key}", f"must be a number of at least 0, not {value!r}", where
-            )
+        if isinstance(kind, Span):
+            checked_number(value, f"{prefix}{key}", where, kind)
+        elif not isinstance(value, bool):
+            raise ConfigError(f"{prefix}{key}", f"must be true or false, not {value!r}", where)
         values[key] = value
     return values
 
@@ -514,7 +610,7 @@ def alert_settings(
     state_path = Path(state) if state else reports_dir / "state.json"
     if not state_path.is_absolute():
         state_path = root / state_path
-    retry_delay = _number(table, "retry_delay", 5.0, "alerts.", where)
+    retry_delay = _number(table, "retry_delay", 5.0, "alerts.", where, span=Span("seconds", 600.0))
     cap = _number(table, "retry_after_cap", 30.0, "alerts.", where)
     heartbeat_url, heartbeat_fail_url = _heartbeat(env)
     settings = AlertSettings(
@@ -623,9 +719,11 @@ def load_settings(
         general, "environment", "sandbox", "erpwatch.", where
     )
     if environment not in ENVIRONMENTS:
-        key = "ERPWATCH_ENVIRONMENT" if env.get("ERPWATCH_ENVIRONMENT") else "erpwatch.environment"
+        from_env = bool(env.get("ERPWATCH_ENVIRONMENT"))
         raise ConfigError(
-            key, f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}", where
+            "ERPWATCH_ENVIRONMENT" if from_env else "erpwatch.environment",
+            f"must be one of {', '.join(ENVIRONMENTS)}, not {environment!r}",
+            WHERE_ENV if from_env else where,
         )
     report_language = _text(general, "report_language", "en", "erpwatch.", where)
     if report_language not in LANGUAGES:
@@ -697,6 +795,62 @@ def load_settings(
             "lifecycle": lifecycle_defaults,
         }
     )
+
+
+# -- the folders a run writes ---------------------------------------------------
+
+
+def prepare_folders(settings: Settings, summary_path: Path | None = None) -> None:
+    """Create the folders a run writes to and prove they take a file, before any
+    monitor runs: a run whose results cannot be written must not run at all, and
+    a path that is a file or read-only is a setting to fix, not a crash at the end."""
+    from_env = bool(settings.env.get("ERPWATCH_REPORTS"))
+    folders = [
+        (
+            settings.reports_dir,
+            "ERPWATCH_REPORTS" if from_env else "erpwatch.reports",
+            WHERE_ENV if from_env else str(settings.config_path),
+        )
+    ]
+    if settings.alerts is not None:
+        from_env = bool(settings.env.get("ERPWATCH_STATE"))
+        folders.append(
+            (
+                settings.alerts.state_file.parent,
+                "ERPWATCH_STATE" if from_env else "alerts.state_file",
+                WHERE_ENV if from_env else str(settings.config_path),
+            )
+        )
+    if summary_path is not None:
+        folders.append((summary_path.parent, "--erpwatch-summary", "command line"))
+    for folder, key, where in folders:
+        check_writable_folder(folder, key, where)
+
+
+def check_writable_folder(folder: Path, key: str, where: str) -> None:
+    """``folder`` exists (created if need be) and a file can be made in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder
+        )
+        raise ConfigError(
+            key, f"{blocking} is a file, not a folder; remove it or choose another folder", where
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be created: {error.strerror}", where
+        ) from None
+    try:
+        # A real file, not os.access: root passes os.access on a read-only mount.
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".erpwatch-probe-")
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be written: {error.strerror}", where
+        ) from None
+    os.close(descriptor)
+    os.unlink(probe)
 
 
 # -- mail: groups, routing, SMTP -------------------------------------------------
@@ -774,9 +928,9 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
         raise ConfigError(
             "SMTP_SECURITY", f"must be starttls, tls or none, not {security!r}", where
         )
-    raw_port = env.get("SMTP_PORT", str(_SECURITY_PORTS[security]))
-    if not raw_port.isdigit() or not 0 < int(raw_port) < 65536:
-        raise ConfigError("SMTP_PORT", f"must be a port number, not {raw_port!r}", where)
+    port = int(
+        env_number(env, "SMTP_PORT", _SECURITY_PORTS[security], Span("port", 65535.0, whole=True))
+    )
     username, password = env.get("SMTP_USERNAME") or None, env.get("SMTP_PASSWORD") or None
     if username and not password:
         raise ConfigError(
@@ -786,19 +940,11 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
         raise ConfigError(
             "SMTP_USERNAME", "is not set; it is needed because SMTP_PASSWORD is set", where
         )
-    raw_timeout = env.get("SMTP_TIMEOUT", "30")
-    try:
-        timeout = float(raw_timeout)
-    except ValueError:
-        timeout = -1.0
-    if timeout <= 0:
-        raise ConfigError(
-            "SMTP_TIMEOUT", f"must be a positive number of seconds, not {raw_timeout!r}", where
-        )
+    timeout = env_number(env, "SMTP_TIMEOUT", 30.0, Span("seconds", 600.0))
     ca_file = env.get("SMTP_CA_FILE") or None
     if ca_file is not None and not Path(ca_file).is_file():
         raise ConfigError("SMTP_CA_FILE", f"no file at {ca_file}", where)
-    return SmtpSettings(host, int(raw_port), security, username, password, timeout, ca_file)
+    return SmtpSettings(host, port, security, username, password, timeout, ca_file)
 
 
 def mail_settings(
@@ -834,6 +980,18 @@ def mail_settings(
                     f"routing.{process}", f"unknown group {target!r}; groups: {known_groups}", where
                 )
         routing[process] = tuple(targets)
+    if groups:
+        # With mail set up, a process nobody hears about would fail in silence while
+        # the state records its alert as due: refuse it rather than lose the alert.
+        for process in processes:
+            if not routing.get(process):
+                raise ConfigError(
+                    f"routing.{process}",
+                    f"process {process!r} is declared but routed to no group, so its alerts "
+                    f'would reach nobody; add {process} = ["<group>", …] under [routing] '
+                    f"(groups: {known_groups})",
+                    where,
+                )
     maintainers = mail.get("maintainers", "maintainers")
     if "maintainers" in mail and maintainers not in groups:
         raise ConfigError(
@@ -845,14 +1003,20 @@ def mail_settings(
     elif "from" in mail:
         sender = check_address(_text(mail, "from", "", "mail.", where), "mail.from", where)
     elif smtp is not None:
-        raise ConfigError("MAIL_FROM", "is not set; it is needed because SMTP_HOST is set", where)
+        raise ConfigError(
+            "MAIL_FROM", "is not set; it is needed because SMTP_HOST is set", WHERE_ENV
+        )
     else:
         sender = "erpwatch <erpwatch@localhost.localdomain>"  # the outbox only
     reply_to_raw = env.get("MAIL_REPLY_TO") or mail.get("reply_to")
     reply_to = None
     if reply_to_raw:
-        key = "MAIL_REPLY_TO" if env.get("MAIL_REPLY_TO") else "mail.reply_to"
-        reply_to = check_address(str(reply_to_raw), key, where)
+        from_env = bool(env.get("MAIL_REPLY_TO"))
+        reply_to = check_address(
+            str(reply_to_raw),
+            "MAIL_REPLY_TO" if from_env else "mail.reply_to",
+            WHERE_ENV if from_env else where,
+        )
     max_kb = _number(mail, "attach_report_max_kb", 5120, "mail.", where, unit="kilobytes")
     report_url = mail.get("report_url") or None
     return MailSettings(
@@ -884,11 +1048,9 @@ def payment_settings(
     )
     sync_timeout = _number(table, "sync_timeout", 60.0, "payments.", where) or 60.0
     grace = _number(table, "grace_period_minutes", 15.0, "payments.", where, unit="minutes") or 15.0
-    lookback = table.get("lookback", 250)
-    if isinstance(lookback, bool) or not isinstance(lookback, int) or lookback < 1:
-        raise ConfigError(
-            "payments.lookback", f"must be a whole number of payments, not {lookback!r}", where
-        )
+    lookback = _whole(
+        table, "lookback", 250, "payments.", where, Span("payments", 10_000.0, 1.0, True, True)
+    )
     keys = table.get("metadata_keys", list(DEFAULT_METADATA_KEYS))
     if not isinstance(keys, list) or not all(isinstance(k, str) and k.strip() for k in keys):
         raise ConfigError(
@@ -903,11 +1065,9 @@ def payment_settings(
             f"must be true or false, not {text_is_order!r}",
             where,
         )
-    lookup_calls = table.get("lookup_calls", 50)
-    if isinstance(lookup_calls, bool) or not isinstance(lookup_calls, int) or lookup_calls < 0:
-        raise ConfigError(
-            "payments.lookup_calls", f"must be a whole number of calls, not {lookup_calls!r}", where
-        )
+    lookup_calls = _whole(
+        table, "lookup_calls", 50, "payments.", where, Span("calls", 10_000.0, 0.0, True, True)
+    )
     ok_statuses = table.get("webhook_ok_statuses", [])
     if not isinstance(ok_statuses, list) or not all(
         isinstance(s, int) and not isinstance(s, bool) and 200 <= s < 500 for s in ok_statuses
@@ -1099,11 +1259,7 @@ def _oci_browsing(table: Mapping[str, Any], env: Mapping[str, str], where: str) 
         raise ConfigError(
             f"{prefix}parameters", 'must be a table of texts, e.g. SERVICE = "SAP"', where
         )
-    quantity = table.get("quantity", 1)
-    if isinstance(quantity, bool) or not isinstance(quantity, int) or quantity < 1:
-        raise ConfigError(
-            f"{prefix}quantity", f"must be a whole number ≥ 1, not {quantity!r}", where
-        )
+    quantity = _whole(table, "quantity", 1, prefix, where, Span("items", 1000.0, 1.0, True, True))
     transfer_form = table.get("transfer_form", "")
     if not isinstance(transfer_form, str):
         raise ConfigError(

@@ -4,17 +4,25 @@ missing or corrupted."""
 
 from __future__ import annotations
 
-import fcntl
 import json
-import os
-import time
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import asdict, dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
+from .._files import (
+    MOMENT,
+    Field,
+    FileLockTimeout,
+    Maybe,
+    OneOf,
+    conforms,
+    dataclass_shape,
+    exclusive_lock,
+    problem_of,
+    set_aside,
+)
 from ..result import write_atomically
 
 SCHEMA_VERSION = 1
@@ -60,27 +68,114 @@ class State:
         return {"schema": SCHEMA_VERSION, **asdict(self)}
 
     @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> State:
-        if data.get("schema") != SCHEMA_VERSION:
-            raise ValueError(f"schema {data.get('schema')!r}, expected {SCHEMA_VERSION}")
-        monitors = {
-            nodeid: MonitorState(
-                process=entry["process"],
-                failing=Track(**entry["failing"]),
-                slow=Track(**entry["slow"]),
-            )
-            for nodeid, entry in data["monitors"].items()
-        }
-        return cls(
-            monitors=monitors,
-            pending={k: list(v) for k, v in data.get("pending", {}).items()},
-            notes={k: list(v) for k, v in data.get("notes", {}).items()},
-            updated_at=data.get("updated_at"),
-        )
+    def from_dict(cls, data: object) -> State:
+        """The state a file holds, all of it; ``ValueError`` naming the first problem."""
+        state, problems = parse_state(data)
+        if problems:
+            raise ValueError(problems[0])
+        return state
 
 
-class StateLockTimeout(Exception):
+class StateLockTimeout(FileLockTimeout):
     """Another run holds the state for longer than erpwatch waits."""
+
+
+ASPECTS = ("failing", "slow")
+
+
+def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
+    """The JSON shapes of a monitor's entry, a pending mail's incident and a note:
+    what the alert lifecycle relies on when it reads them back."""
+    # Imported here: only the controller reads the state, and notify brings mail along.
+    from ..capture import Exchange
+    from ..diagnosis import Diagnosis
+    from ..notify._model import KINDS
+
+    diagnosis = Maybe(dataclass_shape(Diagnosis))
+    track = dataclass_shape(
+        Track,
+        since=Maybe(MOMENT),
+        last_seen=Maybe(MOMENT),
+        recovered_at=Maybe(MOMENT),
+        last_notified=Maybe(MOMENT),
+        diagnosis=diagnosis,
+    )
+    monitor = {"process": str, "failing": track, "slow": track}
+    incident = {
+        "kind": OneOf(KINDS),
+        "process": str,
+        "diagnosis": Field(diagnosis, required=False),
+        "monitors": list[str],
+        "exchange": Field(Maybe(Exchange), required=False),
+        "first_seen": MOMENT,
+        "last_seen": MOMENT,
+        "runs": Field(int, required=False),
+        "aspect": Field(OneOf(ASPECTS), required=False),
+        "ended_at": Field(Maybe(MOMENT), required=False),
+        "processes": Field(list[str], required=False),
+    }
+    note = {"process": str, "monitor": str, "at": MOMENT, "what": str}
+    return monitor, incident, note
+
+
+def _groups(
+    data: Mapping[str, Any], section: str, shape: Mapping[str, Any], problems: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """Per group, the items of ``section`` that have ``shape``; the others are noted."""
+    value = data.get(section, {})
+    if not isinstance(value, dict):
+        problems.append(f"{section}: not an object")
+        return {}
+    kept: dict[str, list[dict[str, Any]]] = {}
+    for group, items in value.items():
+        if not isinstance(items, list):
+            problems.append(f"{section}.{group}: not a list")
+            continue
+        good = []
+        for index, item in enumerate(items):
+            problem = problem_of(item, shape)
+            if problem is None:
+                good.append(item)
+            else:
+                problems.append(f"{section}.{group}[{index}]: {problem}")
+        if good:
+            kept[group] = good
+    return kept
+
+
+def parse_state(data: object) -> tuple[State, list[str]]:
+    """Whatever of ``data`` can be used, entry by entry, and what could not.
+    A file of another schema (or no object at all) is used not at all."""
+    if not isinstance(data, dict):
+        raise ValueError(f"not a state object but {type(data).__name__}")
+    if data.get("schema") != SCHEMA_VERSION:
+        raise ValueError(f"schema {data.get('schema')!r}, expected {SCHEMA_VERSION}")
+    monitor_shape, incident_shape, note_shape = _shapes()
+    problems: list[str] = []
+    monitors: dict[str, MonitorState] = {}
+    entries = data.get("monitors", {})
+    if not isinstance(entries, dict):
+        problems.append("monitors: not an object")
+        entries = {}
+    for nodeid, entry in entries.items():
+        problem = problem_of(entry, monitor_shape)
+        if problem is not None:
+            problems.append(f"monitors.{nodeid}: {problem}")
+            continue
+        monitors[nodeid] = MonitorState(
+            process=entry["process"], failing=Track(**entry["failing"]), slow=Track(**entry["slow"])
+        )
+    updated_at = data.get("updated_at")
+    if not conforms(updated_at, Maybe(MOMENT)):
+        problems.append(f"updated_at: {updated_at!r}"[:80])
+        updated_at = None
+    state = State(
+        monitors=monitors,
+        pending=_groups(data, "pending", incident_shape, problems),
+        notes=_groups(data, "notes", note_shape, problems),
+        updated_at=updated_at,
+    )
+    return state, problems
 
 
 @dataclass
@@ -92,46 +187,48 @@ class StateStore:
     @contextmanager
     def locked(self) -> Iterator[None]:
         """Hold the state for one read-decide-write; a second run waits its turn."""
-        self.path.parent.mkdir(parents=True, exist_ok=True)
-        lock_path = self.path.with_name(self.path.name + ".lock")
-        with lock_path.open("a") as lock:
-            deadline = time.monotonic() + self.lock_timeout
-            while True:
-                try:
-                    fcntl.flock(lock.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)
-                    break
-                except BlockingIOError:
-                    if time.monotonic() > deadline:
-                        raise StateLockTimeout(
-                            f"another erpwatch run has held {lock_path} for {self.lock_timeout:.0f} s"
-                        ) from None
-                    time.sleep(0.05)
-            try:
-                yield
-            finally:
-                fcntl.flock(lock.fileno(), fcntl.LOCK_UN)
+        with exclusive_lock(self.path, self.lock_timeout, StateLockTimeout):
+            yield
 
     def load(self) -> State:
-        """The saved state; a fresh one when there is none or it cannot be read."""
+        """The saved state; a fresh one when there is none. A damaged file is set
+        aside for a person to look at, and what of it can still be used is kept,
+        pending mails above all: they are alerts nobody has received yet."""
         try:
-            text = self.path.read_text(encoding="utf-8")
+            raw = self.path.read_bytes()
         except FileNotFoundError:
             return State()
+        except IsADirectoryError:
+            raw = b""
+        kept = State()
         try:
-            return State.from_dict(json.loads(text))
-        except (ValueError, KeyError, TypeError) as error:
-            aside = self.path.with_name(
-                f"{self.path.name}.corrupt-{datetime.now(UTC):%Y%m%dT%H%M%S}"
-            )
-            os.replace(self.path, aside)
-            self.warnings.append(
-                f"the alert state {self.path} could not be read ({type(error).__name__}: {error}); "
-                f"it was set aside as {aside.name} and alerting starts afresh"
-            )
-            return State()
+            kept, problems = parse_state(json.loads(raw.decode("utf-8")))
+        except ValueError as error:  # not UTF-8, not JSON, not a state of this schema
+            problems = [f"{type(error).__name__}: {error}" if raw else "not a file"]
+        if not problems:
+            return kept
+        aside = set_aside(self.path)
+        pending = sum(len(items) for items in kept.pending.values())
+        salvaged = (
+            f"kept {len(kept.monitors)} monitor(s) and {pending} pending mail(s) from it"
+            if kept != State()
+            else "alerting starts afresh"
+        )
+        more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+        self.warnings.append(
+            f"the alert state {self.path} was damaged ({_brief(problems[0])}{more}); "
+            f"it was set aside as {aside.name}; {salvaged}"
+        )
+        return kept
 
     def save(self, state: State) -> None:
         write_atomically(self.path, _readable_json(state.to_dict()))
+
+
+def _brief(text: str) -> str:
+    """A problem as one short line: it may quote the damaged file."""
+    line = " ".join(text.split())
+    return line if len(line) <= 160 else line[:159] + "…"
 
 
 def _readable_json(data: dict[str, Any]) -> str:
