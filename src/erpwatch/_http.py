@@ -17,7 +17,7 @@ import socket
 import threading
 import time
 from collections.abc import Iterator, Mapping
-from contextlib import contextmanager
+from contextlib import contextmanager, suppress
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email.utils import parsedate_to_datetime
@@ -100,10 +100,8 @@ class Watch:
 
 
 def _shut(sock: socket.socket) -> None:
-    try:
+    with suppress(OSError):  # the other side closed it first
         sock.shutdown(socket.SHUT_RDWR)
-    except OSError:
-        pass  # the other side closed it first
 
 
 _current = threading.local()
@@ -188,7 +186,7 @@ class BoundedAdapter(HTTPAdapter):
         self,
         request: requests.PreparedRequest,
         stream: bool = False,
-        timeout: None | float | tuple[float, float] = None,
+        timeout: float | tuple[float, float] | None = None,
         verify: bool | str = True,
         cert: Any = None,
         proxies: Mapping[str, str] | None = None,

@@ -22,9 +22,9 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ._http import Limits
 from .capture import call_label
 from .config import DEFAULT_METADATA_KEYS, PaymentSettings
-from ._http import Limits
 from .erp import ErpCallFailed, answer_failed, bounded_session, send
 
 PAGE_LIMIT = 250  # Mollie's largest page

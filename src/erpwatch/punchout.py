@@ -14,9 +14,9 @@ import requests
 from lxml import html as lxml_html
 
 from . import cxml
+from ._http import Limits
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
-from ._http import Limits
 from .erp import ErpCallFailed, answer_failed, bounded_session, send
 
 

@@ -20,12 +20,12 @@ from typing import Any
 
 import requests
 
+from ._http import Limits
 from .capture import call_label
 from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
-from ._http import Limits
 from .erp import ErpAuthFailed, ErpCallFailed, bounded_session, send
 from .redact import Redactor
 
