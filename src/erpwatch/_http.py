@@ -107,10 +107,17 @@ def _shut(sock: socket.socket) -> None:
 _current = threading.local()
 
 
-def _register(sock: socket.socket | None) -> None:
+def register_socket(sock: socket.socket | None) -> None:
+    """Put ``sock`` under the deadline of the `watched` block this thread is in, if any."""
     watch: Watch | None = getattr(_current, "watch", None)
     if watch is not None:
         watch.add(sock)
+
+
+def deadline_passed() -> bool:
+    """Whether the `watched` block this thread is in has run out of time."""
+    watch: Watch | None = getattr(_current, "watch", None)
+    return watch is not None and watch.fired
 
 
 @contextmanager
@@ -131,22 +138,22 @@ def watched(seconds: float) -> Iterator[Watch]:
 class _WatchedConnection(HTTPConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        _register(sock)  # before TLS: the handshake is bounded too
+        register_socket(sock)  # before TLS: the handshake is bounded too
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self.sock)  # a kept-alive connection, used again
+        register_socket(self.sock)  # a kept-alive connection, used again
         super().request(*args, **kwargs)
 
 
 class _WatchedHTTPSConnection(HTTPSConnection):
     def _new_conn(self) -> socket.socket:
         sock = super()._new_conn()
-        _register(sock)
+        register_socket(sock)
         return sock
 
     def request(self, *args: Any, **kwargs: Any) -> None:
-        _register(self.sock)
+        register_socket(self.sock)
         super().request(*args, **kwargs)
 
 
