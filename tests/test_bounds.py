@@ -293,9 +293,11 @@ def test_an_smtp_server_answering_a_byte_at_a_time_is_ended_by_the_session_deadl
     with slow_smtp(0.1) as port:
         settings = SmtpSettings("127.0.0.1", port, "none", None, None, 1.0, None)
         started = time.monotonic()
-        with pytest.raises(MailDeliveryFailed) as failed:
-            with smtp_connection(settings, messages=1) as client:
-                send(client, message)
+        with (
+            pytest.raises(MailDeliveryFailed) as failed,
+            smtp_connection(settings, messages=1) as client,
+        ):
+            send(client, message)
         elapsed = time.monotonic() - started
     assert elapsed < 2 + MARGIN, f"the SMTP session took {elapsed:.1f} s"
     assert failed.value.retryable
@@ -424,7 +426,9 @@ def test_a_trickling_erp_fails_the_monitor_as_a_timeout_within_the_deadline(
 @pytest.mark.parametrize("header", ["-5", "nan", "inf", "soon", "Fri, 31 Dec 9999 23:59:59 GMT"])
 def test_a_hostile_retry_after_is_reported_not_crashed_on(tmp_path: Path, header: str) -> None:
     def behave(request: Request, conn: socket.socket) -> None:
-        error = {"error": {"code": "Application_TooManyRequests", "message": "throttled"}}
+        error: dict[str, object] = {
+            "error": {"code": "Application_TooManyRequests", "message": "throttled"}
+        }
         answer(conn, 429, error, Retry_After=header)
 
     completed, _, reports = run_against(tmp_path, behave)
