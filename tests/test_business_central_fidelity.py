@@ -288,12 +288,28 @@ def test_a_list_that_never_ends_is_cut_and_reported_not_silently_truncated(
 ) -> None:
     monkeypatch.setattr(erp_module, "MAX_PAGES", 4)
     responses.post("https://login.example/token", json={"access_token": "t", "expires_in": 3599})
+    pages = iter(range(1, 100))
+
+    def endless(request: Any) -> tuple[int, dict[str, str], str]:
+        # Every page links to a new one: no loop, just no end.
+        link = f"{CUSTOMERS}?$skiptoken={next(pages)}"
+        return 200, {}, json.dumps({"value": [documented("customer")], "@odata.nextLink": link})
+
+    endless_pages = responses.add_callback(responses.GET, CUSTOMERS, callback=endless)
+    with pytest.raises(ErpCallFailed, match="stopped listing after 4 pages and 4 records"):
+        offline_client().find("customers")
+    assert endless_pages.call_count == 4
+
+
+@responses.activate
+def test_a_list_whose_next_link_leads_back_to_itself_is_stopped_as_a_paging_loop() -> None:
+    responses.post("https://login.example/token", json={"access_token": "t", "expires_in": 3599})
     looping = responses.get(
         CUSTOMERS, json={"value": [documented("customer")], "@odata.nextLink": CUSTOMERS}
     )
-    with pytest.raises(ErpCallFailed, match="stopped listing after 4 pages and 4 records"):
+    with pytest.raises(ErpCallFailed, match="a paging loop"):
         offline_client().find("customers")
-    assert looping.call_count == 4
+    assert looping.call_count == 2
 
 
 @responses.activate

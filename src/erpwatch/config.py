@@ -177,6 +177,9 @@ class PaymentSettings:
     # counts 2xx as delivered, but some plugins refuse a stranger's payment
     # (WooCommerce's answers 400 or 404), which still proves the shop is up.
     webhook_ok_statuses: frozenset[int] = frozenset()
+    # Per call, as [erp] timeout and connect_timeout: the whole answer within `timeout`.
+    timeout: float = 30.0
+    connect_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -229,6 +232,8 @@ class PunchoutSettings:
     bill_to: PostalAddress = DEFAULT_SHIP_TO
     user_email: str = ""  # sent as the endUser contact (and UserEmail) when set
     auxiliary_id: str = ""  # the shop's SupplierPartAuxiliaryID for the test item, if it needs one
+    timeout: float = 30.0  # per call, as [erp] timeout
+    connect_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -249,6 +254,8 @@ class OciSettings:
     transfer_url: str = ""  # "[GET|POST] URL" answering the transfer page; "": a transfer form
     transfer_form: str = ""  # XPath of the form that starts the transfer; "": a default
     units: frozenset[str] = frozenset()  # unit codes the buyer's SAP accepts beyond Rec 20
+    timeout: float = 30.0  # per call, as [erp] timeout
+    connect_timeout: float = 5.0
 
 
 @dataclass(frozen=True)
@@ -779,6 +786,13 @@ def load_settings(
     erp = erp_settings(settings, sandbox)
     payments = payment_settings(data, env, sandbox, where)
     punchout, oci = punchout_settings(data, env, sandbox, where)
+    # The payment provider and the shop are called with the ERP's time-outs.
+    if payments is not None:
+        payments = dataclasses.replace(payments, timeout=timeout, connect_timeout=connect_timeout)
+    if punchout is not None:
+        punchout = dataclasses.replace(punchout, timeout=timeout, connect_timeout=connect_timeout)
+    if oci is not None:
+        oci = dataclasses.replace(oci, timeout=timeout, connect_timeout=connect_timeout)
     tryton = tryton_settings(env, timeout, connect_timeout)
     return Settings(
         **{

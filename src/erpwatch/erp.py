@@ -12,12 +12,19 @@ from urllib.parse import urlsplit
 import requests
 
 from ._bc_rules import stored_form
+from ._http import Limits, TotalTimeout, answer_cut, bound, retry_after
 from .capture import call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
 
 TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
+# What erpwatch quotes of another party's message or of a problem: enough for any
+# real error, and a 20 MB "message" stays out of the terminal, JUnit XML and mails.
+MESSAGE_LIMIT = 2000
+# Records per page erpwatch asks Business Central for (Prefer: odata.maxpagesize):
+# its own default of 20,000 makes pages larger than an answer may be.
+PAGE_SIZE = 1000
 # A listing that is still sending @odata.nextLink after this many pages is
 # broken, not big: Business Central pages at 20,000 records.
 MAX_PAGES = 500
@@ -48,9 +55,9 @@ class ErpCallFailed(Exception):
         self.call = call
         self.unexpected_body = unexpected_body
         self.status = status
-        self.erp_code = erp_code
-        self.erp_message = erp_message
-        self.problem = problem
+        self.erp_code = cut(erp_code, 200)
+        self.erp_message = cut(erp_message)
+        self.problem = cut(problem)
         self.retry_after = retry_after
         super().__init__(self._describe())
 
@@ -109,12 +116,49 @@ def _str(value: Any) -> str | None:
     return None if value is None else str(value)
 
 
+def cut(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
+    """``text`` cut to ``limit`` characters, saying how much was left out."""
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text) - limit} more characters]"
+
+
 def _retry_after(response: requests.Response) -> float | None:
-    raw = response.headers.get("Retry-After")
+    return retry_after(response.headers.get("Retry-After"))
+
+
+def send(
+    session: requests.Session,
+    method: str,
+    url: str,
+    *,
+    call: str,
+    timeout: tuple[float, float] | None = None,
+    **kwargs: Any,
+) -> requests.Response:
+    """Every client's one HTTP call: bounded in time and size by the session's
+    `BoundedAdapter` (see `bounded_session`), ``timeout`` as ``(connect, total)``
+    overriding its limits. Whatever goes wrong on the wire, and a successful
+    answer too large to read whole, is an `ErpCallFailed` naming ``call``."""
     try:
-        return float(raw) if raw is not None else None
-    except ValueError:
-        return None
+        response = session.request(method, url, timeout=timeout, **kwargs)
+    except requests.RequestException as error:
+        raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
+    size = answer_cut(response)
+    if size is not None and response.status_code < 400:
+        raise ErpCallFailed(
+            call,
+            status=response.status_code,
+            problem=f"the answer is larger than {size // 1024} KB, more than erpwatch reads "
+            "of one answer; only the first part was read",
+            unexpected_body=True,
+        )
+    return response
+
+
+def bounded_session(limits: Limits, session: requests.Session | None = None) -> requests.Session:
+    """``session`` (or a new one) whose calls all end by ``limits``."""
+    return bound(session or requests.Session(), limits)
 
 
 class ErpClient:
@@ -132,7 +176,7 @@ class ErpClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
         self.session.headers["Accept"] = "application/json"
         self._redactor = redactor
         self._token: str | None = None
@@ -152,8 +196,11 @@ class ErpClient:
     def _fetch_token(self) -> None:
         call = call_label("POST", self.settings.token_url)
         try:
-            response = self.session.post(
+            response = send(
+                self.session,
+                "POST",
                 self.settings.token_url,
+                call=call,
                 data={
                     "grant_type": "client_credentials",
                     "client_id": self.settings.client_id,
@@ -162,8 +209,13 @@ class ErpClient:
                 },
                 timeout=self._timeout(None),
             )
-        except requests.RequestException as error:
-            raise ErpAuthFailed(call, status=None, problem=wire_problem(error)) from error
+        except ErpCallFailed as error:
+            raise ErpAuthFailed(
+                call,
+                status=error.status,
+                problem=error.problem,
+                unexpected_body=error.unexpected_body,
+            ) from error
         if response.status_code != 200:
             code, message = error_details(response)
             raise ErpAuthFailed(
@@ -186,6 +238,7 @@ class ErpClient:
     # -- raw calls ------------------------------------------------------------
 
     def _timeout(self, timeout: float | None) -> tuple[float, float]:
+        """(connect, total): the call's whole answer must be in within the total."""
         return (self.settings.connect_timeout, timeout or self.settings.timeout)
 
     def company_id(self) -> str:
@@ -229,17 +282,16 @@ class ErpClient:
         for attempt in (1, 2):
             all_headers = {"Authorization": f"Bearer {self.token(refresh=attempt == 2)}"}
             all_headers.update(headers or {})
-            try:
-                response = self.session.request(
-                    method,
-                    url,
-                    json=json,
-                    params=params,
-                    headers=all_headers,
-                    timeout=self._timeout(timeout),
-                )
-            except requests.RequestException as error:
-                raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
+            response = send(
+                self.session,
+                method,
+                url,
+                call=call,
+                json=json,
+                params=params,
+                headers=all_headers,
+                timeout=self._timeout(timeout),
+            )
             if response.status_code != 401 or attempt == 2:
                 break
         if response.status_code not in expect:
@@ -334,11 +386,16 @@ class ErpClient:
         query: Mapping[str, str] | None = params
         # Paging has a deadline of its own: a slow ERP must not hold a run for
         # the per-call time-out once per page.
-        deadline = time.monotonic() + PAGING_TIME_FACTOR * self.settings.timeout
+        limit_s = PAGING_TIME_FACTOR * self.settings.timeout
+        deadline = time.monotonic() + limit_s
+        read: set[str] = set()
         pages = 0
-        while pages < MAX_PAGES:
+        problem = None
+        while problem is None:
             pages += 1
-            collection = self.request_json("GET", path, params=query, expect=(200,))
+            collection = self.request_json(
+                "GET", path, params=query, headers=_PAGE_SIZE_HEADER, expect=(200,)
+            )
             value = collection.get("value")
             if not isinstance(value, list):
                 raise ErpCallFailed(
@@ -351,15 +408,22 @@ class ErpClient:
             next_link = collection.get("@odata.nextLink")
             if next_link is None:
                 return found
+            read.add(self.url(path) if query is None else path)
             path, query = self._next_page(entity_set, next_link), None
-            if time.monotonic() > deadline:
-                break
+            if path in read:
+                problem = "its @odata.nextLink leads back to a page already read (a paging loop)"
+            elif not value:
+                problem = "an empty page still sends @odata.nextLink"
+            elif pages >= MAX_PAGES:
+                problem = f"it still sends @odata.nextLink after {pages} pages"
+            elif time.monotonic() > deadline:
+                problem = f"it still sends @odata.nextLink after {limit_s:g} s of paging"
         raise ErpCallFailed(
             call_label("GET", self.url(entity_set)),
             status=200,
             problem=(
-                f"stopped listing after {pages} pages and {len(found)} records: the ERP "
-                "still sends @odata.nextLink, so the list would be incomplete"
+                f"stopped listing after {pages} pages and {len(found)} records: {problem}, "
+                "so the list would be incomplete"
             ),
             unexpected_body=True,
         )
@@ -388,6 +452,9 @@ class ErpClient:
         )
 
 
+_PAGE_SIZE_HEADER = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
+
+
 def _odata_text(value: str) -> str:
     return value.replace("'", "''")
 
@@ -395,6 +462,8 @@ def _odata_text(value: str) -> str:
 def wire_problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
     detail = wire_reason(type(error).__name__, str(error))
+    if isinstance(error, TotalTimeout):
+        return str(error)
     if isinstance(error, requests.Timeout):
         return f"no answer within the time-out ({detail})"
     if isinstance(error, requests.ConnectionError):

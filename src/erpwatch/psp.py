@@ -12,6 +12,7 @@ and money can leave a paid payment again (``amountRefunded``,
 from __future__ import annotations
 
 import json
+import time
 from collections.abc import Callable, Collection, Iterator, Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
@@ -21,11 +22,17 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ._http import Limits
 from .capture import call_label
 from .config import DEFAULT_METADATA_KEYS, PaymentSettings
-from .erp import ErpCallFailed, answer_failed, wire_problem
+from .erp import ErpCallFailed, answer_failed, bounded_session, send
 
 PAGE_LIMIT = 250  # Mollie's largest page
+# A list still linking on after this many pages is broken, not long: at most
+# ``most`` items are read, and every page gives at least one.
+MAX_PAGES = 1000
+# Reading one list may take this many per-call time-outs in all.
+PAGING_TIME_FACTOR = 10
 T = TypeVar("T")
 
 
@@ -353,7 +360,8 @@ def _origin(url: str) -> tuple[str, str, int | None]:
 class PaymentProviderClient:
     def __init__(self, settings: PaymentSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.limits = Limits(settings.timeout, settings.connect_timeout)
+        self.session = bounded_session(self.limits, session)
         self.session.headers.update(
             {"Authorization": f"Bearer {settings.api_key}", "Accept": "application/hal+json"}
         )
@@ -388,10 +396,7 @@ class PaymentProviderClient:
             url = f"{self.settings.base_url}/v2/{url}"
         call = call_label(method, url)
         self._refuse_foreign(url, call, None)
-        try:
-            response = self.session.request(method, url, json=json, params=params, timeout=(5, 30))
-        except requests.RequestException as error:
-            raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
+        response = send(self.session, method, url, call=call, json=json, params=params)
         if response.status_code not in expect:
             raise answer_failed(call, response)
         try:
@@ -429,10 +434,14 @@ class PaymentProviderClient:
             params = None  # a link from the provider carries its own query
         read: set[str] = set()
         given = 0
+        pages = 0
+        limit_s = PAGING_TIME_FACTOR * self.settings.timeout
+        deadline = time.monotonic() + limit_s
         while given < most:
             if budget is not None and not budget.take():
                 raise BudgetSpent
             call = call_label("GET", url)
+            pages += 1
             page = self.request("GET", url, params=params, expect=(200,))
             items = (page.get("_embedded") or {}).get(key)
             if not isinstance(items, list):
@@ -453,9 +462,18 @@ class PaymentProviderClient:
             if not items:
                 problem = "an empty page links to a next page"
             elif href in read or href == url:
-                problem = "the next page link leads back to a page already read"
+                problem = "the next page link leads back to a page already read (a paging loop)"
+            elif pages >= MAX_PAGES:
+                problem = f"the list still links to a next page after {pages} pages"
+            elif time.monotonic() > deadline:
+                problem = f"the list still links to a next page after {limit_s:g} s of paging"
             if problem:
-                raise ErpCallFailed(call, status=200, problem=problem, unexpected_body=True)
+                raise ErpCallFailed(
+                    call,
+                    status=200,
+                    problem=f"stopped after {pages} pages and {given} items: {problem}",
+                    unexpected_body=True,
+                )
             read.add(url)
             url, params = href, None
 
@@ -523,13 +541,14 @@ class PaymentProviderClient:
         checkout = payment.checkout_url
         if checkout is None:
             return False
-        # Plain requests: the API key has no business on a checkout page.
-        page = requests.get(checkout, timeout=(5, 30))
+        # A session of its own: the API key has no business on a checkout page.
+        plain = bounded_session(self.limits)
+        page = send(plain, "GET", checkout, call=call_label("GET", checkout))
         if page.status_code != 200 or 'name="status"' not in page.text:
             return False
         call = call_label("POST", checkout)
-        response = requests.post(
-            checkout, data={"status": status}, allow_redirects=False, timeout=(5, 30)
+        response = send(
+            plain, "POST", checkout, call=call, data={"status": status}, allow_redirects=False
         )
         if response.status_code >= 400:
             raise answer_failed(call, response)
@@ -544,12 +563,14 @@ class PaymentProviderClient:
         a 2xx answer as delivered; ``also_ok`` are the statuses with which a shop
         refuses a payment it did not create."""
         call = call_label("POST", webhook_url)
-        try:
-            response = requests.post(
-                webhook_url, data={"id": payment_id}, allow_redirects=False, timeout=(5, 30)
-            )
-        except requests.RequestException as error:
-            raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
+        response = send(
+            bounded_session(self.limits),
+            "POST",
+            webhook_url,
+            call=call,
+            data={"id": payment_id},
+            allow_redirects=False,
+        )
         if not 200 <= response.status_code < 300 and response.status_code not in also_ok:
             raise answer_failed(call, response)
         return response

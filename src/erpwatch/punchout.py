@@ -14,9 +14,10 @@ import requests
 from lxml import html as lxml_html
 
 from . import cxml
+from ._http import Limits
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
-from .erp import ErpCallFailed, answer_failed, wire_problem
+from .erp import ErpCallFailed, answer_failed, bounded_session, send
 
 
 @cache
@@ -36,28 +37,19 @@ _LINE = re.compile(r"^NEW_ITEM-[A-Z_]+\[(\d+)\]$")
 ITEM_IDS = ("VENDORMAT", "MANUFACTMAT", "EXT_PRODUCT_ID", "MATNR")
 
 
-def _send(
-    session: requests.Session, method: str, url: str, call: str, **kwargs: object
-) -> requests.Response:
-    try:
-        return session.request(method, url, timeout=(5, 30), **kwargs)  # type: ignore[arg-type]
-    except requests.RequestException as error:
-        raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
-
-
 class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
         self.party = cxml.Party.from_settings(settings)
 
     def _post(self, url: str, document: bytes, message: str) -> cxml.Answer:
         call = f"{message} ({call_label('POST', url)})"
-        response = _send(
+        response = send(
             self.session,
             "POST",
             url,
-            call,
+            call=call,
             data=document,
             headers={"Content-Type": "text/xml; charset=utf-8"},
         )
@@ -99,7 +91,7 @@ class PunchoutClient:
     def open(self, start_page: str) -> str:
         """The StartPage, as the buyer's browser opens it."""
         call = call_label("GET", start_page)
-        response = _send(self.session, "GET", start_page, call)
+        response = send(self.session, "GET", start_page, call=call)
         if response.status_code != 200:
             raise answer_failed(call, response)
         return response.text
@@ -159,7 +151,7 @@ class OciClient:
 
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
 
     def _request(
         self, method: str, url: str, data: Iterable[tuple[str, str]] = ()
@@ -167,9 +159,9 @@ class OciClient:
         call = call_label(method, url)
         payload = list(data)
         if method == "GET":
-            response = _send(self.session, "GET", url, call, params=payload or None)
+            response = send(self.session, "GET", url, call=call, params=payload or None)
         else:
-            response = _send(self.session, "POST", url, call, data=payload)
+            response = send(self.session, "POST", url, call=call, data=payload)
         if response.status_code != 200:
             raise answer_failed(call, response)
         return response

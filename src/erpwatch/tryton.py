@@ -20,12 +20,13 @@ from typing import Any
 
 import requests
 
+from ._http import Limits
 from .capture import call_label
 from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
-from .erp import ErpAuthFailed, ErpCallFailed, wire_problem
+from .erp import ErpAuthFailed, ErpCallFailed, bounded_session, send
 from .redact import Redactor
 
 
@@ -100,7 +101,7 @@ class TrytonClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
         self._redactor = redactor
         self._login_lock = threading.RLock()  # login() calls get_preferences through call()
         self._authorization: str | None = None
@@ -187,17 +188,14 @@ class TrytonClient:
         if authorization:
             headers["Authorization"] = authorization
         payload = {"id": next(self._ids), "method": method, "params": encode(list(params))}
-        try:
-            return self.session.post(
-                self.settings.rpc_url,
-                json=payload,
-                headers=headers,
-                timeout=(self.settings.connect_timeout, self.settings.timeout),
-            )
-        except requests.RequestException as error:
-            raise ErpCallFailed(
-                self._call_label(method), status=None, problem=wire_problem(error)
-            ) from error
+        return send(
+            self.session,
+            "POST",
+            self.settings.rpc_url,
+            call=self._call_label(method),
+            json=payload,
+            headers=headers,
+        )
 
     def _result(self, method: str, answer: requests.Response) -> Any:
         call = self._call_label(method)

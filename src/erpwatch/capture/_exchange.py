@@ -20,6 +20,7 @@ _WIRE_REASONS = (
     re.compile(r"\[Errno -?\d+\] ([^'\")]+)"),  # the operating system's words
     re.compile(r"RemoteDisconnected\('([^']+)'"),
     re.compile(r"(Connection reset by peer|Connection aborted|Name or service not known)"),
+    re.compile(r"(no complete answer within [\d.e+]+ s)"),  # erpwatch's own deadline
 )
 
 

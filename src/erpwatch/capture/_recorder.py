@@ -17,11 +17,26 @@ from typing import Any
 
 import requests
 
+from .._http import answer_cut
 from ..redact import Redactor, login_session
 from ._exchange import Exchange, ExchangeLog
 from ._naming import rpc_name
 
 Namer = Callable[[requests.PreparedRequest], str | None]
+
+# What an exchange keeps of a body: every real error answer fits; a huge answer
+# must not make a huge summary.json, report or mail (each keeps up to 100 exchanges).
+BODY_LIMIT = 64 * 1024
+
+
+def _kept(body: str | None, cut_at: int | None = None) -> str | None:
+    if body is None:
+        return None
+    if len(body) > BODY_LIMIT:
+        return f"{body[:BODY_LIMIT]}… [cut: {len(body) - BODY_LIMIT} more characters]"
+    if cut_at is not None:
+        return f"{body}… [cut: the answer was larger than {cut_at // 1024} KB]"
+    return body
 
 
 class Recorder:
@@ -133,12 +148,14 @@ class Recorder:
                 # Reading it here would take the body away from the caller.
                 response_body = "[streamed body not captured]"
             else:
-                response_body = redact.body(response.content, response_type)
+                response_body = _kept(
+                    redact.body(response.content, response_type), answer_cut(response)
+                )
         return Exchange(
             method=str(request.method),
             url=redact.url(str(request.url)),
             request_headers=redact.headers(request.headers),
-            request_body=redact.body(request.body, request_type),
+            request_body=_kept(redact.body(request.body, request_type)),
             status=response.status_code if response is not None else None,
             reason=(response.reason or "") if response is not None else "",
             response_headers=response_headers,

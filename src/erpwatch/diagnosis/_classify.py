@@ -9,12 +9,19 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 
+from .._http import retry_after as parse_retry_after
+from .._http import wait_seconds
 from ..capture import Exchange
 from ._failure import FailureFacts
 from ._model import Category, Diagnosis
 from .dialects import ErpError, decode, is_html
 
-TIMEOUT_ERRORS = frozenset({"ReadTimeout", "Timeout", "TimeoutError", "socket.timeout"})
+TIMEOUT_ERRORS = frozenset(
+    {"ReadTimeout", "Timeout", "TimeoutError", "socket.timeout", "TotalTimeout"}
+)
+# What a diagnosis quotes of the ERP's words: a 20 MB message must not make a
+# 20 MB terminal line, JUnit XML, report or mail.
+QUOTE_LIMIT = 2000
 
 # When the ERP's error class says what happened, that decides, even inside an
 # HTTP 200: RPC-style ERPs (Tryton, Odoo) answer every refusal with 200.
@@ -69,15 +76,14 @@ def _diagnosis(
     error: str | None = None,
     threshold_ms: float | None = None,
 ) -> Diagnosis:
-    retry_after = erp.retry_after if erp is not None else None
+    retry_after = wait_seconds(erp.retry_after) if erp is not None else None
     if exchange is not None and retry_after is None:
-        raw = next(
-            (v for k, v in exchange.response_headers.items() if k.lower() == "retry-after"), None
+        retry_after = parse_retry_after(
+            next(
+                (v for k, v in exchange.response_headers.items() if k.lower() == "retry-after"),
+                None,
+            )
         )
-        try:
-            retry_after = float(raw) if raw is not None else None
-        except ValueError:
-            retry_after = None
     return Diagnosis(
         category=category,
         reason=reason,
@@ -86,19 +92,27 @@ def _diagnosis(
         url=exchange.url if exchange else None,
         status=exchange.status if exchange else None,
         erp_dialect=erp.dialect if erp else None,
-        erp_code=erp.code if erp else None,
-        erp_message=erp.message if erp else None,
-        erp_field=erp.field if erp else None,
-        erp_detail=erp.detail if erp else None,
-        correlation_id=erp.correlation_id if erp else None,
+        erp_code=_quote(erp.code if erp else None, 200),
+        erp_message=_quote(erp.message if erp else None),
+        erp_field=_quote(erp.field if erp else None, 200),
+        erp_detail=_quote(erp.detail if erp else None),
+        correlation_id=_quote(erp.correlation_id if erp else None, 200),
         retry_after=retry_after,
         duration_ms=exchange.duration_ms if exchange else None,
         threshold_ms=threshold_ms,
         exchange_index=index,
-        error=error
-        if error is not None
-        else (exchange.outcome if exchange and exchange.status is None else None),
+        error=_quote(
+            error
+            if error is not None
+            else (exchange.outcome if exchange and exchange.status is None else None)
+        ),
     )
+
+
+def _quote(text: str | None, limit: int = QUOTE_LIMIT) -> str | None:
+    if text is None or len(text) <= limit:
+        return text
+    return f"{text[:limit]}… [cut: {len(text) - limit} more characters]"
 
 
 def _last_failed(exchanges: Sequence[Exchange]) -> int | None:

@@ -40,7 +40,7 @@ def deliver(
         return [record(d, m, p, "outbox", None) for d, m, p in composed]
     deliveries: list[Delivery] = []
     try:
-        with smtp_connection(mail.smtp) as client:
+        with smtp_connection(mail.smtp, messages=len(composed)) as client:
             for digest, message, path in composed:
                 try:
                     send(client, message)

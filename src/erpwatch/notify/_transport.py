@@ -4,12 +4,14 @@ from __future__ import annotations
 
 import base64
 import smtplib
+import socket
 import ssl
 from collections.abc import Iterator
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
 
+from .._http import deadline_passed, register_socket, watched
 from ..config import SmtpSettings
 
 
@@ -56,20 +58,59 @@ def _login(client: smtplib.SMTP, username: str, password: str) -> None:
         raise smtplib.SMTPAuthenticationError(code, answer)
 
 
+class _WatchedSMTP(smtplib.SMTP):
+    def _get_socket(self, host: str, port: int, timeout: float) -> socket.socket:
+        sock: socket.socket = super()._get_socket(host, port, timeout)  # type: ignore[misc]
+        register_socket(sock)  # the session's deadline covers it, TLS included
+        return sock
+
+
+class _WatchedSMTPSSL(smtplib.SMTP_SSL, _WatchedSMTP):
+    """SMTP_SSL wraps the socket _WatchedSMTP registered: the handshake is bounded too."""
+
+
+def session_deadline(settings: SmtpSettings, messages: int) -> float:
+    """How long one SMTP session may take in all: SMTP_TIMEOUT to connect and log
+    in, and SMTP_TIMEOUT more for each mail."""
+    return settings.timeout * (1 + max(1, messages))
+
+
 @contextmanager
-def smtp_connection(settings: SmtpSettings) -> Iterator[smtplib.SMTP]:
-    """A logged-in SMTP session; every failure becomes a MailDeliveryFailed that says why."""
+def smtp_connection(settings: SmtpSettings, *, messages: int = 1) -> Iterator[smtplib.SMTP]:
+    """A logged-in SMTP session that ends by `session_deadline` whatever the server
+    does (a server answering a byte a second never trips a per-answer time-out);
+    every failure becomes a MailDeliveryFailed that says why."""
     where = f"{settings.host}:{settings.port}"
+    limit = session_deadline(settings, messages)
+    late = MailDeliveryFailed(
+        f"the mail server {where} did not finish the session within {limit:g} s "
+        f"(SMTP_TIMEOUT {settings.timeout:g} s to log in and per mail); it was ended",
+        retryable=True,
+    )
+    with watched(limit) as watch:
+        try:
+            with _session(settings, where) as client:
+                yield client
+        except MailDeliveryFailed:
+            if watch.fired:
+                raise late from None
+            raise
+        if watch.fired:
+            raise late
+
+
+@contextmanager
+def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
     try:
         if settings.security == "tls":
-            client: smtplib.SMTP = smtplib.SMTP_SSL(
+            client: smtplib.SMTP = _WatchedSMTPSSL(
                 settings.host,
                 settings.port,
                 timeout=settings.timeout,
                 context=_tls_context(settings),
             )
         else:
-            client = smtplib.SMTP(settings.host, settings.port, timeout=settings.timeout)
+            client = _WatchedSMTP(settings.host, settings.port, timeout=settings.timeout)
         with client:
             client.ehlo()
             if settings.security == "starttls":
@@ -116,6 +157,12 @@ def send(client: smtplib.SMTP, message: EmailMessage) -> None:
             f"the mail server refused every recipient: {addresses}", retryable=False
         ) from None
     except smtplib.SMTPException as error:
+        if deadline_passed():
+            raise MailDeliveryFailed(
+                "the mail server did not take the mail before the session's deadline "
+                "(SMTP_TIMEOUT per mail); the session was ended",
+                retryable=True,
+            ) from None
         raise MailDeliveryFailed(
             f"the mail server did not take the mail: {error}", retryable=True
         ) from None

@@ -5,6 +5,7 @@ from __future__ import annotations
 
 from datetime import datetime
 
+from ..._http import wait_seconds
 from ._base import Answer, ErpError, text_or_none
 
 
@@ -16,7 +17,10 @@ def _retry_after(answer: Answer) -> float | None:
         sent = datetime.fromisoformat(answer.exchange.started_at).timestamp()
     except ValueError:
         return None
-    return max(0.0, round(reset_ms / 1000 - sent, 1))
+    # A reset already past asks for no wait; nan or inf asks for nothing usable.
+    until = reset_ms / 1000 - sent
+    wait = wait_seconds(0.0 if until < 0 else until)
+    return None if wait is None else round(wait, 1)
 
 
 def decode(answer: Answer) -> ErpError | None:
