@@ -278,6 +278,8 @@ class Settings:
     payments: PaymentSettings | None = None
     punchout: PunchoutSettings | None = None
     oci: OciSettings | None = None
+    # After this long the running monitors are stopped and the run reports what it has.
+    run_deadline: float = 20 * 60.0  # seconds
     dry_run: bool = False  # compose mail into the outbox, send nothing, keep the state as it was
     only_processes: tuple[str, ...] = ()  # run only these processes' monitors
     erp: ErpSettings | None = None
@@ -607,7 +609,14 @@ def load_settings(
     general = _table(data, "erpwatch", where)
     _reject_unknown(
         general,
-        {"environment", "timezone", "monitors", "reports", "report_language"},
+        {
+            "environment",
+            "timezone",
+            "monitors",
+            "reports",
+            "report_language",
+            "run_deadline_minutes",
+        },
         "erpwatch.",
         where,
     )
@@ -656,6 +665,7 @@ def load_settings(
         report_language=report_language,
         erp_timeout=timeout,
         erp_connect_timeout=connect_timeout,
+        run_deadline=run_deadline_of(general, env, where),
         env=dict(env),
     )
     mail = mail_settings(data, settings.processes, env, where)
@@ -693,6 +703,32 @@ def load_settings(
             "lifecycle": lifecycle_defaults,
         }
     )
+
+
+MAX_RUN_DEADLINE_MINUTES = 24 * 60
+
+
+def run_deadline_of(general: Mapping[str, Any], env: Mapping[str, str], where: str) -> float:
+    """The whole-run deadline in seconds: ERPWATCH_RUN_DEADLINE_MINUTES over
+    ``[erpwatch] run_deadline_minutes``, default 20; finite, at most a day."""
+    key, raw = "erpwatch.run_deadline_minutes", general.get("run_deadline_minutes", 20)
+    if env.get("ERPWATCH_RUN_DEADLINE_MINUTES"):
+        key, where = "ERPWATCH_RUN_DEADLINE_MINUTES", "environment or .env"
+        try:
+            raw = float(env["ERPWATCH_RUN_DEADLINE_MINUTES"])
+        except ValueError:
+            raw = env["ERPWATCH_RUN_DEADLINE_MINUTES"]
+    if (
+        isinstance(raw, bool)
+        or not isinstance(raw, int | float)
+        or not 0 < raw <= MAX_RUN_DEADLINE_MINUTES  # also refuses nan and inf
+    ):
+        raise ConfigError(
+            key,
+            f"must be a number of minutes above 0 and at most {MAX_RUN_DEADLINE_MINUTES}, not {raw!r}",
+            where,
+        )
+    return float(raw) * 60
 
 
 # -- mail: groups, routing, SMTP -------------------------------------------------

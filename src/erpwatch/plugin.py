@@ -57,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ACTIVATION_KEY] = activation
     if activation.run is not None:
         config.pluginmanager.register(activation.run, "erpwatch-run")
+        activation.run.start()
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistWiring(activation), "erpwatch-xdist")
 

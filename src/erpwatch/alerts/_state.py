@@ -54,6 +54,8 @@ class State:
     pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Per group: flaky passes to mention in the next digest.
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Per run: mails it took from ``pending`` and is sending, outside the lock.
+    sending: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -75,6 +77,7 @@ class State:
             monitors=monitors,
             pending={k: list(v) for k, v in data.get("pending", {}).items()},
             notes={k: list(v) for k, v in data.get("notes", {}).items()},
+            sending=dict(data.get("sending", {})),
             updated_at=data.get("updated_at"),
         )
 

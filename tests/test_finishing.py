@@ -1,0 +1,195 @@
+"""The end of a run: every finishing step on its own, the maintainers told when
+one breaks, and the state lock never held while talking to SMTP. Each step is
+broken for real (a folder where a file goes, a file where a folder goes) in a
+real run against the built-in sandbox and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .smtp_server import RunningSmtp, start_smtp, text_of
+from .support import REPO, clean_environment
+
+CONFIG = """
+[erpwatch]
+monitors = "monitors"
+reports = "reports"
+
+[alerts]
+retry_delay = 0.1
+
+[processes.customers]
+title = "Customer creation"
+critical = true
+
+[mail]
+from = "erpwatch <monitoring@agency.example>"
+maintainers = "maintainers"
+
+[groups.client]
+language = "en"
+addresses = ["owner@webshop.example"]
+
+[groups.maintainers]
+language = "en"
+addresses = ["dev@agency.example"]
+
+[routing]
+customers = ["client"]
+"""
+
+MONITOR = """
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_customer(erp, synthetic):
+    created = synthetic.create(erp, "customers", {"displayName": "Finishing"})
+    assert erp.read("customers", created["id"])["id"] == created["id"]
+
+def test_it_fails(erp):
+    erp.read("customers", "00000000-0000-0000-0000-000000000000")
+"""
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
+    running = start_smtp(tmp_path)
+    yield running
+    running.stop()
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "erpwatch.toml").write_text(CONFIG)
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "monitors" / "test_customers.py").write_text(MONITOR)
+    (tmp_path / "reports").mkdir()
+    return tmp_path
+
+
+def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors", *args],
+        cwd=root,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# What breaks each step: a directory where it writes a file, or a file where it
+# needs a folder. The job summary is GITHUB_STEP_SUMMARY, set for every run.
+BREAKERS = {
+    "summary": lambda root: (root / "reports" / "summary.json").mkdir(),
+    "alerts": lambda root: (root / "reports" / "state.json.lock").mkdir(),
+    "mail": lambda root: (root / "reports" / "outbox").write_text("not a folder"),
+    "history": lambda root: (root / "reports" / "history.jsonl").mkdir(),
+    "dashboard": lambda root: (root / "reports" / "index.html").mkdir(),
+    "job summary": lambda root: (root / "job-summary").mkdir(),
+}
+
+
+@pytest.mark.parametrize("step", list(BREAKERS))
+def test_a_broken_finishing_step_is_one_line_the_others_run_and_the_maintainers_hear(
+    tmp_path: Path, smtp: RunningSmtp, heartbeat_server: tuple[str, list[str]], step: str
+) -> None:
+    root = project(tmp_path)
+    BREAKERS[step](root)
+    ping, pings = heartbeat_server
+    result = run(
+        root,
+        **smtp.env,
+        GITHUB_STEP_SUMMARY=str(root / "job-summary"),
+        ERPWATCH_HEARTBEAT_URL=ping,
+        ERPWATCH_HEARTBEAT_FAIL_URL=ping + "/fail",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    lines = [
+        line for line in out.splitlines() if line.startswith("erpwatch: ") and " failed: " in line
+    ]
+    # The dashboard is drawn from the history: a history that is a folder breaks both.
+    broken = [step, "dashboard"] if step == "history" else [step]
+    assert [line.split(" failed: ")[0] for line in lines] == [f"erpwatch: {b}" for b in broken], out
+    assert "Traceback" not in out and "INTERNALERROR" not in out
+    reports = root / "reports"
+    # Every other step still did its work.
+    if step != "summary":
+        summary = json.loads((reports / "summary.json").read_text())
+        assert summary["outcome"] == "failed"
+    if step != "history":
+        assert len((reports / "history.jsonl").read_text().splitlines()) == 1
+    if "dashboard" not in broken:
+        assert (reports / "index.html").is_file()
+    if step != "job summary":
+        assert "erpwatch: failed" in (root / "job-summary").read_text()
+    client = smtp.inbox.for_address("owner@webshop.example")
+    assert len(client) == (0 if step in ("alerts", "mail") else 1)
+    # The maintainers hear that erpwatch itself broke: a mail, and the fail URL.
+    [notice] = smtp.inbox.for_address("dev@agency.example")
+    assert step in str(notice["Subject"])
+    assert all(line in text_of(notice) for line in lines)
+    assert pings == ["/ping/abc/fail"]
+
+
+SLOW_SMTP = """
+import socket, sys, time
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+while True:
+    client, _ = server.accept()
+    # Greets, then answers nothing: an SMTP server that hangs the session.
+    client.sendall(b"220 slow.example ESMTP\\r\\n")
+    time.sleep(float(sys.argv[1]))
+    client.close()
+"""
+
+
+def test_the_state_lock_is_free_while_a_slow_smtp_server_keeps_a_run_waiting(
+    tmp_path: Path, smtp: RunningSmtp
+) -> None:
+    slow = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = slow.stdout.readline().strip()  # type: ignore[union-attr]
+        root = project(tmp_path)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors"],
+            cwd=root,
+            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="20"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        outbox = root / "reports" / "outbox"
+        deadline = time.monotonic() + 120
+        while not (outbox.exists() and any(outbox.iterdir())):  # the first run is mailing now
+            assert first.poll() is None and time.monotonic() < deadline
+            time.sleep(0.2)
+        # A second run meanwhile: it must get the state at once, not time out on the lock.
+        started = time.monotonic()
+        lock = root / "reports" / "state.json.lock"
+        import fcntl
+
+        with lock.open("a") as handle:
+            fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # not held by the mailer
+            fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        assert time.monotonic() - started < 1
+        first.wait(timeout=120)
+        assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
+    finally:
+        slow.kill()
+        slow.wait()
+    state = json.loads((root / "reports" / "state.json").read_text())
+    assert state["pending"]["client"], state  # kept for the next run, not lost
+    assert state["sending"] == {}
