@@ -6,7 +6,7 @@ real run against the built-in sandbox and a real SMTP server."""
 from __future__ import annotations
 
 import json
-import os
+import signal
 import subprocess
 import sys
 import time
@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 
 from .smtp_server import RunningSmtp, start_smtp, text_of
-from .support import REPO, clean_environment
+from .support import clean_environment
 
 CONFIG = """
 [erpwatch]
@@ -120,7 +120,8 @@ def test_a_broken_finishing_step_is_one_line_the_others_run_and_the_maintainers_
     # The dashboard is drawn from the history: a history that is a folder breaks both.
     broken = [step, "dashboard"] if step == "history" else [step]
     assert [line.split(" failed: ")[0] for line in lines] == [f"erpwatch: {b}" for b in broken], out
-    assert "Traceback" not in out and "INTERNALERROR" not in out
+    assert "Traceback" not in out
+    assert "INTERNALERROR" not in out
     reports = root / "reports"
     # Every other step still did its work.
     if step != "summary":
@@ -184,6 +185,7 @@ def test_the_state_lock_is_free_while_a_slow_smtp_server_keeps_a_run_waiting(
         with lock.open("a") as handle:
             fcntl.flock(handle.fileno(), fcntl.LOCK_EX | fcntl.LOCK_NB)  # not held by the mailer
             fcntl.flock(handle.fileno(), fcntl.LOCK_UN)
+        assert first.poll() is None  # still talking to the slow server
         assert time.monotonic() - started < 1
         first.wait(timeout=120)
         assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
@@ -193,3 +195,69 @@ def test_the_state_lock_is_free_while_a_slow_smtp_server_keeps_a_run_waiting(
     state = json.loads((root / "reports" / "state.json").read_text())
     assert state["pending"]["client"], state  # kept for the next run, not lost
     assert state["sending"] == {}
+
+
+SLOW_MONITOR = """
+import time
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_slow(erp, synthetic):
+    synthetic.create(erp, "customers", {"displayName": "Interrupted"})
+    def refuse():
+        raise RuntimeError("the ERP refused to delete it")
+    synthetic.remember("customers C99999", refuse)
+    print("STARTED", flush=True)
+    time.sleep(60)
+"""
+
+
+@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interrupted(
+    tmp_path: Path, signum: int
+) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "monitors"],
+        cwd=root,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+    )
+    assert process.stdout is not None
+    for line in process.stdout:
+        if "STARTED" in line:
+            break
+    process.send_signal(signum)
+    out = process.stdout.read()
+    assert process.wait(timeout=60) == 2, out
+    assert "LEFTOVER customers C99999 could not be removed: RuntimeError" in out
+    assert "INTERRUPTED" in out
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    [monitor] = summary["monitors"]
+    assert monitor["status"] == "unfinished"
+    assert monitor["leftovers"][0]["description"] == "customers C99999"
+    # The customer it created was removed after all: its DELETE is not a leftover.
+    assert len(monitor["leftovers"]) == 1
+    [record] = [
+        json.loads(x) for x in (root / "reports" / "history.jsonl").read_text().splitlines()
+    ]
+    assert record["outcome"] == "interrupted"
+
+
+def test_the_run_deadline_stops_a_running_monitor_and_reports_it_unfinished(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
+    result = run(root, ERPWATCH_RUN_DEADLINE_MINUTES="0.05")
+    assert result.returncode == 2, result.stdout
+    assert "the run deadline of 0.05 min passed" in result.stdout
+    assert "LEFTOVER customers C99999" in result.stdout
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    assert summary["monitors"][0]["status"] == "unfinished"
