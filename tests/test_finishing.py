@@ -263,3 +263,36 @@ def test_the_run_deadline_stops_a_running_monitor_and_reports_it_unfinished(
     summary = json.loads((root / "reports" / "summary.json").read_text())
     assert summary["outcome"] == "interrupted"
     assert summary["monitors"][0]["status"] == "unfinished"
+
+
+RETRIED_MONITOR = """
+import pytest
+import requests
+
+pytestmark = pytest.mark.process("customers")
+ATTEMPTS = []
+
+def test_retried(erp, synthetic, erpwatch_settings):
+    ATTEMPTS.append(1)
+    def refuse():
+        raise RuntimeError("the ERP refused to delete it")
+    synthetic.remember(f"customers C{len(ATTEMPTS)}", refuse)
+    created = synthetic.create(erp, "customers", {"displayName": "Retried"})
+    if len(ATTEMPTS) == 1:  # the ERP is unavailable once: a transient failure, retried
+        root = erpwatch_settings.erp.base_url.split("/api", 1)[0]
+        fault = {"kind": "unavailable", "target": "customers", "method": "GET", "times": 1}
+        requests.post(f"{root}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+    erp.read("customers", created["id"])
+"""
+
+
+def test_a_retried_monitor_keeps_the_leftovers_of_its_first_attempt(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(RETRIED_MONITOR)
+    result = run(root)
+    assert result.returncode == 0, result.stdout
+    assert "FLAKY" in result.stdout
+    for attempt in (1, 2):
+        assert f"LEFTOVER customers C{attempt} could not be removed" in result.stdout
+    [monitor] = json.loads((root / "reports" / "summary.json").read_text())["monitors"]
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C1", "customers C2"]
