@@ -6,6 +6,7 @@ real run against the built-in sandbox and a real SMTP server."""
 from __future__ import annotations
 
 import json
+import os
 import signal
 import subprocess
 import sys
@@ -201,6 +202,7 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
 
 SLOW_MONITOR = """
 import time
+from pathlib import Path
 import pytest
 
 pytestmark = pytest.mark.process("customers")
@@ -210,59 +212,79 @@ def test_slow(erp, synthetic):
     def refuse():
         raise RuntimeError("the ERP refused to delete it")
     synthetic.remember("customers C99999", refuse)
-    print("STARTED", flush=True)
+    Path("started").write_text("")
     time.sleep(60)
 """
 
+# Ctrl+C in a terminal reaches the whole process group; a scheduler's SIGTERM
+# often only the process it started.
+SIGNALS = {
+    "sigint-group": (signal.SIGINT, True, "interrupted by Ctrl+C (SIGINT)"),
+    "sigterm-process": (signal.SIGTERM, False, "stopped by SIGTERM"),
+}
 
-@pytest.mark.parametrize("signum", [signal.SIGINT, signal.SIGTERM])
+
+def check_interrupted(root: Path, out: str, reason: str) -> None:
+    assert f"INTERRUPTED {reason}" in out
+    assert "LEFTOVER customers C99999 could not be removed: RuntimeError" in out
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    assert summary["interrupted"] == reason
+    [monitor] = summary["monitors"]
+    assert monitor["status"] == "unfinished"
+    # The customer it created was removed after all: the one refusal is the only leftover.
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C99999"]
+    history = (root / "reports" / "history.jsonl").read_text().splitlines()
+    [record] = [json.loads(line) for line in history]
+    assert record["outcome"] == "interrupted"
+    assert record["monitors"][0]["status"] == "unfinished"
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("how", list(SIGNALS))
 def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interrupted(
-    tmp_path: Path, signum: int
+    tmp_path: Path, how: str, workers: str
 ) -> None:
+    signum, to_group, reason = SIGNALS[how]
     root = project(tmp_path)
     (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
     process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-s", "monitors"],
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
         cwd=root,
         env=clean_environment(),
         stdout=subprocess.PIPE,
         stderr=subprocess.STDOUT,
         text=True,
+        start_new_session=True,
     )
-    assert process.stdout is not None
-    for line in process.stdout:
-        if "STARTED" in line:
-            break
-    process.send_signal(signum)
-    out = process.stdout.read()
-    assert process.wait(timeout=60) == 2, out
-    assert "LEFTOVER customers C99999 could not be removed: RuntimeError" in out
-    assert "INTERRUPTED" in out
-    summary = json.loads((root / "reports" / "summary.json").read_text())
-    assert summary["outcome"] == "interrupted"
-    [monitor] = summary["monitors"]
-    assert monitor["status"] == "unfinished"
-    assert monitor["leftovers"][0]["description"] == "customers C99999"
-    # The customer it created was removed after all: its DELETE is not a leftover.
-    assert len(monitor["leftovers"]) == 1
-    [record] = [
-        json.loads(x) for x in (root / "reports" / "history.jsonl").read_text().splitlines()
-    ]
-    assert record["outcome"] == "interrupted"
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "started").exists():
+            assert process.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2, out
+    check_interrupted(root, out, reason)
 
 
+@pytest.mark.parametrize("workers", ["0", "2"])
 def test_the_run_deadline_stops_a_running_monitor_and_reports_it_unfinished(
-    tmp_path: Path,
+    tmp_path: Path, workers: str
 ) -> None:
     root = project(tmp_path)
     (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
-    result = run(root, ERPWATCH_RUN_DEADLINE_MINUTES="0.05")
+    started = time.monotonic()
+    result = run(root, "-n", workers, ERPWATCH_RUN_DEADLINE_MINUTES="0.2")
+    assert time.monotonic() - started < 45  # not the monitor's 60 s
     assert result.returncode == 2, result.stdout
-    assert "the run deadline of 0.05 min passed" in result.stdout
-    assert "LEFTOVER customers C99999" in result.stdout
-    summary = json.loads((root / "reports" / "summary.json").read_text())
-    assert summary["outcome"] == "interrupted"
-    assert summary["monitors"][0]["status"] == "unfinished"
+    check_interrupted(root, result.stdout, "the run deadline of 0.2 min passed")
 
 
 RETRIED_MONITOR = """

@@ -30,8 +30,12 @@ def reason_of(error: BaseException, deadline_minutes: float) -> str:
     return "interrupted by Ctrl+C (SIGINT)"
 
 
-def _raise(kind: type[KeyboardInterrupt]) -> Callable[[int, FrameType | None], None]:
+def _raise(
+    kind: type[KeyboardInterrupt], before: Callable[[int], None] | None = None
+) -> Callable[[int, FrameType | None], None]:
     def handler(signum: int, frame: FrameType | None) -> None:
+        if before is not None:
+            before(signum)
         raise kind()
 
     return handler
@@ -45,13 +49,18 @@ class Interruptions:
     (``pthread_kill``): a signal wakes a main thread blocked in a socket read,
     where merely setting a flag would wait for the read to end."""
 
+    # Called with the signal number before SIGTERM interrupts this process
+    # (the xdist controller passes it on to its workers).
+    on_terminate: Callable[[int], None] | None = None
     previous: dict[int, Any] = field(default_factory=dict)
     timer: threading.Timer | None = None
 
     def install(self, deadline_seconds: float | None) -> None:
         if threading.current_thread() is not threading.main_thread():
             return  # signal handlers can only be set from the main thread
-        self.previous[signal.SIGTERM] = signal.signal(signal.SIGTERM, _raise(Terminated))
+        self.previous[signal.SIGTERM] = signal.signal(
+            signal.SIGTERM, _raise(Terminated, self.on_terminate)
+        )
         if deadline_seconds is None:
             return
         self.previous[signal.SIGALRM] = signal.signal(signal.SIGALRM, _raise(DeadlinePassed))
@@ -68,6 +77,8 @@ class Interruptions:
         if self.timer is not None:
             self.timer.cancel()
             self.timer = None
+        if signal.SIGALRM in self.previous:
+            signal.signal(signal.SIGALRM, signal.SIG_IGN)  # one that fired just now
 
     def uninstall(self) -> None:
         self.disarm()

@@ -21,7 +21,8 @@ import pytest
 from _pytest.runner import runtestprotocol
 
 from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, run_steps
-from ._interrupt import Interruptions, reason_of
+from ._interrupt import DeadlinePassed, Interruptions, reason_of
+from ._xdist import Workers
 from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
 from .config import Settings
@@ -164,12 +165,17 @@ class MonitorRun:
         # Why the run stopped early (Ctrl+C, SIGTERM, the deadline), or None.
         self.interrupted: str | None = None
         self.running: pytest.Item | None = None  # the monitor being run, if any
-        self.interruptions = Interruptions()
+        self.workers = Workers()  # under xdist, on the controller
+        self.interruptions = Interruptions(on_terminate=self.workers.forward)
         self.deadline_at = time.time() + settings.run_deadline  # epoch: shared with workers
 
     def start(self) -> None:
         """Arm SIGTERM and the whole-run deadline (the controller a little later than workers)."""
-        grace = 0.0 if hasattr(self.config, "workerinput") else CONTROLLER_GRACE
+        controller = (
+            not hasattr(self.config, "workerinput")
+            and getattr(self.config.option, "dist", "no") != "no"
+        )
+        grace = CONTROLLER_GRACE if controller else 0.0
         self.interruptions.install(self.deadline_at + grace - time.time())
 
     def stop(self) -> None:
@@ -200,7 +206,12 @@ class MonitorRun:
         return True
 
     def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
-        self.interrupted = reason_of(excinfo.value, self.settings.run_deadline / 60)
+        error = excinfo.value
+        if time.time() >= self.deadline_at:
+            # Under xdist the workers meet the deadline first; the controller hears
+            # only that a worker was interrupted.
+            error = DeadlinePassed()
+        self.interrupted = reason_of(error, self.settings.run_deadline / 60)
 
     def _report_unfinished(self) -> None:
         """The monitor an interruption stopped: its fixtures were torn down when the
@@ -383,6 +394,9 @@ class MonitorRun:
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
         # The monitors are over: the teardown and the finishing steps must all run.
         self.interruptions.disarm()
+        if self.interrupted is not None and not hasattr(self.config, "workerinput"):
+            # Before xdist ends the workers: what their cleanup reports.
+            self.workers.drain(self.config, self.pytest_runtest_logreport)
         yield
         self._report_unfinished()
         if hasattr(self.config, "workerinput") or not (self.results or self.interrupted):

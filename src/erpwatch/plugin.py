@@ -77,6 +77,13 @@ class XdistWiring:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["erpwatch"] = self.activation.for_workers()
+        if self.activation.run is not None:
+            self.activation.run.workers.add(node)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if self.activation.run is not None:
+            self.activation.run.workers.down(node)
 
 
 def run_of(config: pytest.Config) -> MonitorRun | None:
