@@ -318,3 +318,64 @@ def test_a_retried_monitor_keeps_the_leftovers_of_its_first_attempt(tmp_path: Pa
         assert f"LEFTOVER customers C{attempt} could not be removed" in result.stdout
     [monitor] = json.loads((root / "reports" / "summary.json").read_text())["monitors"]
     assert [x["description"] for x in monitor["leftovers"]] == ["customers C1", "customers C2"]
+
+
+SLOW_CLEANUP_MONITOR = """
+import time
+from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_slow_cleanup(erp, synthetic):
+    synthetic.create(erp, "customers", {"displayName": "Removed after the interruption"})
+    def slow_removal():
+        Path("cleaning").write_text("")
+        time.sleep(60)
+    synthetic.remember("customers C77777", slow_removal)
+"""
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_an_interruption_during_cleanup_still_removes_the_rest_and_lists_the_one_it_cut(
+    tmp_path: Path, workers: str
+) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_CLEANUP_MONITOR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
+        cwd=root,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "cleaning").exists():
+            assert process.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2, out
+    assert "LEFTOVER customers C77777 could not be removed: the run was interrupted" in out
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    [monitor] = summary["monitors"]
+    # Only the removal it cut is left: the customer was still removed after it.
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C77777"]
+
+
+def test_a_run_deadline_that_is_not_a_sane_number_of_minutes_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    for value in ("nan", "inf", "0", "-5", "soon", "100000"):
+        result = run(root, ERPWATCH_RUN_DEADLINE_MINUTES=value)
+        assert result.returncode == 4, result.stdout
+        assert "ERPWATCH_RUN_DEADLINE_MINUTES" in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr + result.stdout
