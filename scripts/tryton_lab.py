@@ -165,6 +165,25 @@ QUEUE_MODES = {
 }
 
 
+# Runs before trytond, in its process: asks Linux to SIGTERM it when the process
+# that started it dies (PR_SET_PDEATHSIG, 1), however that dies: a test suite
+# stopped midway, a killed xdist worker. Tryton runs in its own session (so a
+# Ctrl+C meant for the caller does not cut it off mid-answer), which is why it
+# needs this to stop with its parent. Elsewhere than Linux it just runs trytond.
+_DIE_WITH_PARENT = """
+import ctypes, os, signal, sys
+try:
+    prctl = ctypes.CDLL(None, use_errno=True).prctl
+except AttributeError:
+    prctl = None
+if prctl is not None:
+    prctl(1, signal.SIGTERM)
+    if os.getppid() != int(sys.argv[1]):
+        sys.exit(1)  # the parent died before the request took effect
+os.execv(sys.argv[2], sys.argv[2:])
+"""
+
+
 @dataclass
 class RunningTryton:
     """One Tryton server on its own copy of the template database."""
@@ -237,7 +256,14 @@ def start(
         config.write_text("\n".join(lines) + "\n")
         with (directory / "trytond.log").open("ab") as log:
             process = subprocess.Popen(
-                [str(venv_dir() / "bin" / "trytond"), "-c", str(config), "-d", DATABASE],
+                [
+                    str(venv_dir() / "bin" / "python"),
+                    "-c",
+                    _DIE_WITH_PARENT,
+                    str(os.getpid()),
+                    str(venv_dir() / "bin" / "trytond"),
+                    *("-c", str(config), "-d", DATABASE),
+                ],
                 stdout=log,
                 stderr=subprocess.STDOUT,
                 env=_database_env(directory),

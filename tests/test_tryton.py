@@ -6,9 +6,12 @@ mail that quotes what Tryton said."""
 from __future__ import annotations
 
 import json
+import os
 import re
+import signal
 import subprocess
 import sys
+import time
 from collections.abc import Iterator, Sequence
 from decimal import Decimal
 from email.message import EmailMessage
@@ -510,3 +513,38 @@ def test_the_lab_serves_tryton_as_the_readme_says_and_stops_it_when_terminated(
     with pytest.raises(ErpCallFailed) as stopped:
         client.search_read("product.product", [], ["id"])
     assert stopped.value.status is None  # Tryton went down with the script
+
+
+def test_a_tryton_server_started_by_the_suite_stops_when_the_suite_dies(tmp_path: Path) -> None:
+    starter = subprocess.Popen(
+        [
+            sys.executable,
+            "-c",
+            "import sys, time; from tests.tryton import start_tryton; "
+            f"server = start_tryton(__import__('pathlib').Path({str(tmp_path / 'tryton')!r})); "
+            "print(server.process.pid, flush=True); time.sleep(600)",
+        ],
+        cwd=REPO,
+        stdout=subprocess.PIPE,
+        text=True,
+    )
+    assert starter.stdout is not None
+    pid = int(starter.stdout.readline())
+    os.kill(pid, 0)  # serving
+    starter.kill()  # no atexit, no finalizer: as a stopped suite or a crashed worker
+    starter.wait()
+    deadline = time.monotonic() + 20
+    while _running(pid):
+        if time.monotonic() > deadline:
+            os.kill(pid, signal.SIGKILL)
+            raise AssertionError("trytond outlived the process that started it")
+        time.sleep(0.2)
+
+
+def _running(pid: int) -> bool:
+    """Alive, and not a zombie waiting for whichever process adopted it."""
+    try:
+        status = Path(f"/proc/{pid}/status").read_text()
+    except FileNotFoundError:
+        return False
+    return "\nState:\tZ" not in status

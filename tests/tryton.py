@@ -6,6 +6,7 @@ and the README use); every server runs on its own copy.
 
 from __future__ import annotations
 
+import atexit
 import importlib.util
 import json
 import sys
@@ -49,7 +50,12 @@ def start_tryton(
     ``queue="held"``: queued tasks wait for a worker that never comes, so a
     confirmed sale stays confirmed; ``queue="inline"``: Tryton's default, a
     confirmed sale is processed (invoiced) before ``confirm`` answers."""
-    return lab.start(directory, session_max_age=session_max_age, queue=queue)
+    server = lab.start(directory, session_max_age=session_max_age, queue=queue)
+    # A suite that ends without the fixture's own stop (an error in between, a
+    # KeyboardInterrupt) still stops it; a suite that dies outright is covered by
+    # the server's parent-death signal (tryton_lab).
+    atexit.register(server.stop)
+    return server
 
 
 def client_of(

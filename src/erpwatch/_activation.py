@@ -40,6 +40,7 @@ class Activation:
         return {
             "run_id": self.run.run_id,
             "sandbox": self.sandbox.settings if self.sandbox is not None else None,
+            "deadline_at": self.run.deadline_at,
         }
 
     def close(self) -> None:
@@ -47,6 +48,7 @@ class Activation:
             self.sandbox.stop()
             self.sandbox = None
         if self.run is not None:
+            self.run.stop()
             RECORDER.uninstall()
 
 
@@ -117,4 +119,6 @@ def _activate(config: pytest.Config) -> Activation:
         config.option.htmlpath = str(settings.reports_dir / "report.html")
         config.option.self_contained_html = True
     run = MonitorRun(config, settings, run_id, summary_path)
+    if workerinput is not None:
+        run.deadline_at = workerinput["deadline_at"]  # one deadline for the whole run
     return Activation(run, sandbox=sandbox)

@@ -20,6 +20,9 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.runner import runtestprotocol
 
+from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, run_steps
+from ._interrupt import DeadlinePassed, Interruptions, reason_of
+from ._xdist import Workers
 from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
 from .config import Settings
@@ -31,10 +34,14 @@ from .synthetic import Leftover
 
 if TYPE_CHECKING:
     from .alerts import AlertOutcome
+    from .alerts._lifecycle import AlertPlan
 
 LEFTOVERS_KEY = pytest.StashKey[list[Leftover]]()
 EXCHANGES_KEY = pytest.StashKey[list[Exchange]]()
 MAX_MESSAGE_CHARS = 2000
+# Workers stop at the deadline; the controller only this much later, so their
+# reports (and leftovers) reach it first.
+CONTROLLER_GRACE = 30.0
 
 
 def ci_run_url(env: Mapping[str, str]) -> str | None:
@@ -153,6 +160,27 @@ class MonitorRun:
         self.dashboard: Path | None = None
         self.heartbeat_error: str | None = None
         self.history_warnings: list[str] = []
+        self.steps: list[StepResult] = []
+        self.told: list[str] = []  # how the maintainers heard that a step broke
+        self.plan: AlertPlan | None = None
+        # Why the run stopped early (Ctrl+C, SIGTERM, the deadline), or None.
+        self.interrupted: str | None = None
+        self.running: pytest.Item | None = None  # the monitor being run, if any
+        self.workers = Workers()  # under xdist, on the controller
+        self.interruptions = Interruptions(on_terminate=self.workers.forward)
+        self.deadline_at = time.time() + settings.run_deadline  # epoch: shared with workers
+
+    def start(self) -> None:
+        """Arm SIGTERM and the whole-run deadline (the controller a little later than workers)."""
+        controller = (
+            not hasattr(self.config, "workerinput")
+            and getattr(self.config.option, "dist", "no") != "no"
+        )
+        grace = CONTROLLER_GRACE if controller else 0.0
+        self.interruptions.install(self.deadline_at + grace - time.time())
+
+    def stop(self) -> None:
+        self.interruptions.uninstall()
 
     # -- worker side --------------------------------------------------------
 
@@ -161,6 +189,7 @@ class MonitorRun:
     @pytest.hookimpl(tryfirst=True)
     def pytest_runtest_protocol(self, item: pytest.Item, nextitem: pytest.Item | None) -> bool:
         item.ihook.pytest_runtest_logstart(nodeid=item.nodeid, location=item.location)
+        self.running = item
         reports = self._attempt(item, nextitem)
         retry = self._retry_decision(reports, item)
         if retry.retry:
@@ -174,7 +203,38 @@ class MonitorRun:
         for report in reports:
             item.ihook.pytest_runtest_logreport(report=report)
         item.ihook.pytest_runtest_logfinish(nodeid=item.nodeid, location=item.location)
+        self.running = None
         return True
+
+    def pytest_keyboard_interrupt(self, excinfo: pytest.ExceptionInfo[BaseException]) -> None:
+        error = excinfo.value
+        if time.time() >= self.deadline_at:
+            # Under xdist the workers meet the deadline first; the controller hears
+            # only that a worker was interrupted.
+            error = DeadlinePassed()
+        self.interrupted = reason_of(error, self.settings.run_deadline / 60)
+
+    def _report_unfinished(self) -> None:
+        """The monitor an interruption stopped: its fixtures were torn down when the
+        session ended, outside any test report; report it, with what its cleanup left."""
+        item, self.running = self.running, None
+        if item is None or self.interrupted is None:
+            return
+        process, critical, _ = monitor_process(item, self.settings)
+        report = pytest.TestReport(
+            item.nodeid, item.location, {}, "passed", None, "teardown", [], 0.0
+        )
+        report.erpwatch = {  # type: ignore[attr-defined]
+            "process": process,
+            "critical": critical,
+            "unfinished": self.interrupted,
+            "leftovers": [asdict(x) for x in item.stash.get(LEFTOVERS_KEY, [])],
+        }
+        if hasattr(self.config, "workerinput"):
+            # Sent to the controller as any report is (xdist's worker hook).
+            self.config.hook.pytest_runtest_logreport(report=report)
+        else:
+            self.pytest_runtest_logreport(report)
 
     def _attempt(self, item: pytest.Item, nextitem: pytest.Item | None) -> list[pytest.TestReport]:
         RECORDER.start()
@@ -326,64 +386,158 @@ class MonitorRun:
             monitors=list(self.results.values()),
             titles={name: p.title for name, p in self.settings.processes.items()},
             run_url=ci_run_url(self.settings.env),
+            interrupted=self.interrupted,
         )
 
-    # Innermost wrapper: runs after every plain sessionfinish, so pytest-html's
-    # report exists to be attached, and before the terminal summary is written.
+    # Innermost wrapper: runs after every plain sessionfinish (so fixtures are torn
+    # down and pytest-html's report exists), and before the terminal summary.
     @pytest.hookimpl(wrapper=True, trylast=True)
     def pytest_sessionfinish(self, session: pytest.Session) -> Generator[None, None, None]:
+        # The monitors are over: the teardown and the finishing steps must all run.
+        self.interruptions.disarm()
+        if self.interrupted is not None and not hasattr(self.config, "workerinput"):
+            # Before xdist ends the workers: what their cleanup reports.
+            self.workers.drain(self.config, self.pytest_runtest_logreport)
         yield
-        if hasattr(self.config, "workerinput") or not self.results:
+        self._report_unfinished()
+        if hasattr(self.config, "workerinput") or not (self.results or self.interrupted):
             return
-        # Only the controller alerts, mails and keeps history: workers never import it.
-        from .alerts import ping_heartbeat, process_run
-        from .report import append_job_summary
-
-        run = self.run_result()
-        # The run result is on disk before any mail is tried: nothing is lost.
-        run.write(self.summary_path)
-        self.summary_written = self.summary_path
-        html = getattr(self.config.option, "htmlpath", None)
         alerts = self.settings.alerts
         now = (alerts.fixed_now if alerts else None) or datetime.now(UTC)
-        try:
-            self.alerting = process_run(run, self.settings, now, Path(html) if html else None)
-        except Exception as error:
-            self.harness_error = f"alerting failed: {type(error).__name__}: {error}"
+        run = self.run_result()
+        html = getattr(self.config.option, "htmlpath", None)
+        report_path = Path(html) if html else None
+        self.steps = run_steps(
+            [
+                # The run result is on disk before any mail is tried: nothing is lost.
+                Step("summary", lambda: self._write_summary(run)),
+                Step("alerts", lambda: self._decide(run, now, report_path)),
+                Step("mail", lambda: self._mail(run)),
+                Step("history", lambda: self._append_history(run, now)),
+                Step("dashboard", lambda: self._draw_dashboard(now)),
+                Step("job summary", lambda: self._job_summary(run)),
+            ],
+            RECORDER.redactor.text,
+        )
+        broken = failed(self.steps)
+        if broken:
+            self.harness_error = f"{len(broken)} finishing step(s) of erpwatch failed"
+            self.steps += run_steps(
+                [Step("maintainers' mail", lambda: self._tell_maintainers(run, broken, now))],
+                RECORDER.redactor.text,
+            )
+        self.steps += run_steps(
+            [Step("heartbeat", lambda: self._heartbeat(run))], RECORDER.redactor.text
+        )
+        if self.interrupted is not None:
+            session.exitstatus = pytest.ExitCode.INTERRUPTED
+        elif failed(self.steps) and session.exitstatus in (0, 1):
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
-        else:
-            run.mails = [d.to_dict() for d in self.alerting.deliveries]
-            run.write(self.summary_path)
-        self._update_history(run, now)
-        step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
-        if step_summary and self.alerting is not None:
-            append_job_summary(Path(step_summary), run, self.settings, self.alerting)
-        if alerts is not None and not self.settings.dry_run:
-            ok = run.outcome != "failed" and self.harness_error is None
-            self.heartbeat_error = ping_heartbeat(alerts, ok)
         # A live run that watched a critical process not at all is misconfigured,
         # not healthy: the schedule must not report it as a pass.
         unwatched = [p for p, _ in run.unmonitored() if p.critical]
         if self.settings.environment == "live" and unwatched and session.exitstatus == 0:
             session.exitstatus = pytest.ExitCode.USAGE_ERROR
 
-    def _update_history(self, run: RunResult, now: datetime) -> None:
-        """The history lives next to the alert state; the dashboard is drawn from it."""
+    # -- the finishing steps, each run by run_steps on its own ----------------
+
+    def _write_summary(self, run: RunResult) -> None:
+        run.write(self.summary_path)
+        self.summary_written = self.summary_path
+
+    def _decide(self, run: RunResult, now: datetime, report_path: Path | None) -> None:
+        if self.settings.alerts is None:
+            raise StepSkipped("alerting is not configured")
+        from .alerts._lifecycle import decide_alerts
+
+        self.plan = decide_alerts(run, self.settings, now, report_path)
+        self.alerting = self.plan.outcome
+
+    def _mail(self, run: RunResult) -> None:
+        if self.plan is None:
+            raise StepSkipped("no alert decisions to mail")
+        from .alerts._lifecycle import record_deliveries, send_alerts
+
+        send_alerts(self.plan, self.settings)
+        record_deliveries(self.plan, self.settings)
+        run.mails = [d.to_dict() for d in self.plan.outcome.deliveries]
+        if run.mails and self.summary_written is not None:
+            run.write(self.summary_path)
+
+    def _history(self) -> Any:
         alerts = self.settings.alerts
         if alerts is None:
-            return
-        from .report import History, record_of, write_dashboard
+            raise StepSkipped("alerting is not configured")
+        from .report import History
 
-        history = History(alerts.state_file.with_name("history.jsonl"))
+        # The history lives next to the alert state; the dashboard is drawn from it.
+        return History(alerts.state_file.with_name("history.jsonl"))
+
+    def _append_history(self, run: RunResult, now: datetime) -> None:
+        if self.settings.dry_run:
+            raise StepSkipped("a dry run keeps no history")
+        from .report import record_of
+
+        record = record_of(run, now, run.mails)
+        record["outcome"] = run.outcome  # interrupted runs are told apart from passes
+        if run.interrupted:
+            record["interrupted"] = run.interrupted
+        history = self._history()
         try:
-            if not self.settings.dry_run:
-                history.append(record_of(run, now, run.mails))
-            self.dashboard = self.settings.reports_dir / "index.html"
-            write_dashboard(self.dashboard, history.load(), self.settings, now)
-        except OSError as error:
-            self.harness_error = f"the history or dashboard could not be written: {error}"
+            history.append(record)
         finally:
-            self.history_warnings = history.warnings
+            self._keep_warnings(history.warnings)
+
+    def _draw_dashboard(self, now: datetime) -> None:
+        from .report import write_dashboard
+
+        history = self._history()
+        path = self.settings.reports_dir / "index.html"
+        try:
+            records = history.load()
+        finally:
+            self._keep_warnings(history.warnings)
+        write_dashboard(path, records, self.settings, now)
+        self.dashboard = path
+
+    def _keep_warnings(self, warnings: list[str]) -> None:
+        """Both history steps read the file: say each damaged line once."""
+        self.history_warnings += [w for w in warnings if w not in self.history_warnings]
+
+    def _job_summary(self, run: RunResult) -> None:
+        step_summary = self.settings.env.get("GITHUB_STEP_SUMMARY")
+        if not step_summary:
+            raise StepSkipped("not on GitHub Actions")
+        from .alerts import AlertOutcome
+        from .report import append_job_summary
+
+        append_job_summary(Path(step_summary), run, self.settings, self.alerting or AlertOutcome())
+
+    def _tell_maintainers(self, run: RunResult, broken: list[StepResult], now: datetime) -> None:
+        from .notify import RunContext
+        from .notify._harness import tell_maintainers
+
+        context = RunContext(run.run_id, run.run_url, None, now)
+        problems = [(step.line, step.detail or "") for step in broken]
+        delivery = tell_maintainers(self.settings, context, problems)
+        self.told.append(
+            f"mail to {delivery.group}: {delivery.status}"
+            + (f" ({delivery.error})" if delivery.error else "")
+        )
+
+    def _heartbeat(self, run: RunResult) -> None:
+        alerts = self.settings.alerts
+        if alerts is None or self.settings.dry_run:
+            raise StepSkipped("no heartbeat in a dry run or without alerting")
+        from .alerts import ping_heartbeat
+
+        # erpwatch broken, or a run cut short, is news for the dead man's switch too.
+        ok = run.outcome in ("passed", "degraded", "skipped") and not failed(self.steps)
+        self.heartbeat_error = ping_heartbeat(alerts, ok)
+        if not ok and alerts.heartbeat_fail_url and failed(self.steps):
+            self.told.append(
+                "heartbeat fail URL: " + ("not reached" if self.heartbeat_error else "pinged")
+            )
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings
@@ -410,7 +564,7 @@ class MonitorRun:
         return lines
 
     def pytest_terminal_summary(self, terminalreporter: Any) -> None:
-        if hasattr(self.config, "workerinput") or not self.results:
+        if hasattr(self.config, "workerinput") or not (self.results or self.interrupted):
             return
         result = self.run_result()
         write = terminalreporter.write_line
@@ -442,8 +596,13 @@ class MonitorRun:
                 write(f"WARNING {warning}", yellow=True)
             for line in summary_lines(self.alerting.deliveries, self.settings):
                 write(line, red=" NOT SENT " in line)
-        if self.harness_error:
-            write(f"ERROR {self.harness_error}", red=True)
+        if result.interrupted:
+            write(f"INTERRUPTED {result.interrupted}: the run reports what it had", red=True)
+        for step in self.steps:
+            if step.status is StepStatus.FAILED:
+                write(step.line, red=True)
+        if self.told:
+            write(f"erpwatch: the maintainers were told: {'; '.join(self.told)}", red=True)
         if self.heartbeat_error:
             write(f"WARNING {self.heartbeat_error}", yellow=True)
         for warning in self.history_warnings:

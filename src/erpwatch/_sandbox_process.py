@@ -48,6 +48,10 @@ def start_sandbox(timeout: float = 30.0) -> SandboxProcess:
         stdout=subprocess.PIPE,
         stderr=subprocess.PIPE,
         text=True,
+        # Out of the terminal's process group: Ctrl+C stops the monitors, whose
+        # cleanup still needs the sandbox. It ends when its stdin closes, that is
+        # when this run ends, however it ends.
+        start_new_session=True,
     )
     first_line: list[str] = []
     reader = threading.Thread(target=lambda: first_line.append(process.stdout.readline()))  # type: ignore[union-attr]

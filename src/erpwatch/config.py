@@ -293,6 +293,8 @@ class Settings:
     payments: PaymentSettings | None = None
     punchout: PunchoutSettings | None = None
     oci: OciSettings | None = None
+    # After this long the running monitors are stopped and the run reports what it has.
+    run_deadline: float = 20 * 60.0  # seconds
     dry_run: bool = False  # compose mail into the outbox, send nothing, keep the state as it was
     only_processes: tuple[str, ...] = ()  # run only these processes' monitors
     erp: ErpSettings | None = None
@@ -714,7 +716,14 @@ def load_settings(
     general = _table(data, "erpwatch", where)
     _reject_unknown(
         general,
-        {"environment", "timezone", "monitors", "reports", "report_language"},
+        {
+            "environment",
+            "timezone",
+            "monitors",
+            "reports",
+            "report_language",
+            "run_deadline_minutes",
+        },
         "erpwatch.",
         where,
     )
@@ -765,6 +774,7 @@ def load_settings(
         report_language=report_language,
         erp_timeout=timeout,
         erp_connect_timeout=connect_timeout,
+        run_deadline=run_deadline_of(general, env, where),
         env=dict(env),
     )
     mail = mail_settings(data, settings.processes, env, where)
@@ -865,6 +875,17 @@ def check_writable_folder(folder: Path, key: str, where: str) -> None:
         ) from None
     os.close(descriptor)
     os.unlink(probe)
+
+
+RUN_DEADLINE = Span("minutes", 24 * 60.0)
+
+
+def run_deadline_of(general: Mapping[str, Any], env: Mapping[str, str], where: str) -> float:
+    """The whole-run deadline in seconds: ERPWATCH_RUN_DEADLINE_MINUTES over
+    ``[erpwatch] run_deadline_minutes``, default 20; finite, at most a day."""
+    minutes = _number(general, "run_deadline_minutes", 20.0, "erpwatch.", where, span=RUN_DEADLINE)
+    assert minutes is not None  # a default was given
+    return env_number(env, "ERPWATCH_RUN_DEADLINE_MINUTES", minutes, RUN_DEADLINE) * 60
 
 
 # -- mail: groups, routing, SMTP -------------------------------------------------

@@ -101,4 +101,9 @@ def synthetic(request: pytest.FixtureRequest) -> Iterator[SyntheticData]:
     """Creates tagged test records and removes them after the monitor, whatever happened."""
     data = SyntheticData(_run(request).run_id)
     yield data
-    request.node.stash[LEFTOVERS_KEY] = data.cleanup()
+    try:
+        data.cleanup()
+    finally:
+        # Added to, never replaced: a retried monitor's first attempt left these too,
+        # and an interrupted cleanup still lists what it could not remove.
+        request.node.stash.setdefault(LEFTOVERS_KEY, []).extend(data.leftovers)

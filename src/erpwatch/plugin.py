@@ -57,6 +57,7 @@ def pytest_configure(config: pytest.Config) -> None:
     config.stash[ACTIVATION_KEY] = activation
     if activation.run is not None:
         config.pluginmanager.register(activation.run, "erpwatch-run")
+        activation.run.start()
         if config.pluginmanager.hasplugin("xdist"):
             config.pluginmanager.register(XdistWiring(activation), "erpwatch-xdist")
 
@@ -76,6 +77,13 @@ class XdistWiring:
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
         node.workerinput["erpwatch"] = self.activation.for_workers()
+        if self.activation.run is not None:
+            self.activation.run.workers.add(node)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_testnodedown(self, node: Any, error: object) -> None:
+        if self.activation.run is not None:
+            self.activation.run.workers.down(node)
 
 
 def run_of(config: pytest.Config) -> MonitorRun | None:

@@ -15,7 +15,8 @@ from .diagnosis import Diagnosis
 from .synthetic import Leftover
 
 SCHEMA_VERSION = 1
-STATUSES = ("passed", "degraded", "failed", "skipped")
+# unfinished: stopped by an interruption or the run deadline before it ended.
+STATUSES = ("passed", "degraded", "failed", "skipped", "unfinished")
 
 
 @dataclass
@@ -44,6 +45,11 @@ class MonitorResult:
         self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
         self.exchanges_dropped += payload.get("dropped", 0)
         self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
+        if payload.get("unfinished") and self.outcome in ("passed", "skipped"):
+            # Whatever its phases said so far, it did not get to the end.
+            self.outcome = "unfinished"
+            self.degraded = False
+            self.message = f"not finished: {payload['unfinished']}"
         if outcome == "skipped" and self.outcome == "passed":
             self.outcome = "skipped"
             self.message = payload.get("message")
@@ -125,9 +131,14 @@ class RunResult:
     titles: dict[str, str] = field(default_factory=dict)
     run_url: str | None = None  # the CI run, when there is one
     mails: list[dict[str, Any]] = field(default_factory=list)  # what notify made of the run
+    interrupted: str | None = None  # why the run stopped early: Ctrl+C, SIGTERM, the deadline
 
     @property
     def outcome(self) -> str:
+        """interrupted, failed, degraded, passed or skipped. An interrupted run is
+        never a pass: what did not run said nothing."""
+        if self.interrupted is not None:
+            return "interrupted"
         return _worst(m.status for m in self.monitors)
 
     @property
@@ -165,6 +176,7 @@ class RunResult:
             "erp": {"base_url": self.erp_base_url, "sandbox": self.erp_sandbox},
             "run_url": self.run_url,
             "outcome": self.outcome,
+            "interrupted": self.interrupted,
             "processes": [asdict(p) for p in self.processes],
             "monitors": [m.to_dict() for m in self.monitors],
             "mails": self.mails,
@@ -187,6 +199,7 @@ class RunResult:
             monitors=[MonitorResult.from_dict(m) for m in data["monitors"]],
             titles={p["name"]: p["title"] for p in data.get("processes", [])},
             run_url=data.get("run_url"),
+            interrupted=data.get("interrupted"),
         )
 
     def write(self, path: Path) -> None:
@@ -201,6 +214,8 @@ def _worst(outcomes: Any) -> str:
     seen = set(outcomes)
     if "failed" in seen:
         return "failed"
+    if "unfinished" in seen:
+        return "unfinished"
     if "degraded" in seen:
         return "degraded"
     if "passed" in seen:

@@ -32,6 +32,7 @@ class SyntheticData:
     def __init__(self, run_id: str) -> None:
         self.tag = f"ERPWATCH-{run_id}".upper()
         self._removals: list[tuple[str, Callable[[], object]]] = []
+        self.leftovers: list[Leftover] = []  # what cleanup could not remove, so far
 
     def reference(self, prefix: str = "") -> str:
         """A unique reference for one record, e.g. a webshop order number: upper-case and
@@ -62,15 +63,34 @@ class SyntheticData:
         return record_id
 
     def cleanup(self) -> list[Leftover]:
-        """Remove in reverse order (an order before its customer); keep going on errors."""
-        leftovers = []
+        """Remove in reverse order (an order before its customer); keep going on errors.
+
+        An interruption (Ctrl+C, SIGTERM, the run deadline) while removing one
+        record does not abandon the others: they are still removed, then the
+        interruption goes on. A second interruption stops at once; whatever is
+        left is listed. ``leftovers`` is complete even when this raises."""
+        interrupted: BaseException | None = None
         while self._removals:
             description, remove = self._removals.pop()
             try:
                 remove()
             except Exception as error:
-                leftovers.append(Leftover(description, f"{type(error).__name__}: {error}"))
-        return leftovers
+                self.leftovers.append(Leftover(description, f"{type(error).__name__}: {error}"))
+            except (KeyboardInterrupt, SystemExit) as error:
+                self.leftovers.append(
+                    Leftover(description, "the run was interrupted while removing it")
+                )
+                if interrupted is not None:
+                    self.leftovers += [
+                        Leftover(d, "not removed: the run was interrupted")
+                        for d, _ in reversed(self._removals)
+                    ]
+                    self._removals.clear()
+                    raise
+                interrupted = error
+        if interrupted is not None:
+            raise interrupted
+        return list(self.leftovers)
 
 
 def remove_entity(erp: ErpClient, entity_set: str, entity_id: str) -> None:

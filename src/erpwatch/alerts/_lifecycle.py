@@ -5,7 +5,7 @@ from __future__ import annotations
 
 from collections.abc import Iterator
 from dataclasses import dataclass, field, replace
-from datetime import datetime
+from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -13,6 +13,7 @@ from ..config import Settings
 from ..diagnosis import Diagnosis
 from ..notify import (
     Delivery,
+    Digest,
     Incident,
     Note,
     RunContext,
@@ -125,17 +126,38 @@ def _flaky_notes(run: RunResult, now: datetime) -> list[Note]:
     ]
 
 
-def process_run(
+# How long a run may take to send what it took from the state before another
+# run decides it died mid-send and sends it instead: longer than any SMTP session.
+SENDING_LEASE = timedelta(minutes=30)
+
+
+@dataclass
+class AlertPlan:
+    """What one run decided under the state lock and now sends outside it."""
+
+    outcome: AlertOutcome
+    digests: list[Digest]
+    context: RunContext
+    silenced: bool
+
+
+def decide_alerts(
     run: RunResult, settings: Settings, now: datetime, report_path: Path | None
-) -> AlertOutcome:
-    """Decide, mail and remember; under the state lock, so two runs cannot interleave."""
+) -> AlertPlan:
+    """Decide under the state lock, and record before anything is sent: the mails
+    this run is about to send move from ``pending`` to ``sending`` (this run's
+    claim), so a run started meanwhile does not send them too, and a run that
+    dies mid-send leaves them to be sent by a later one."""
     alerts, mail = settings.alerts, settings.mail
     assert alerts is not None
     outcome = AlertOutcome()
+    context = RunContext(run.run_id, run.run_url, report_path, now)
+    digests: list[Digest] = []
     store = StateStore(alerts.state_file)
     with store.locked():
         state = store.load()
         outcome.warnings += store.warnings
+        _release_stale_claims(state, run.run_id, now)
         outcome.silenced = silenced_by(alerts, now, settings.timezone)
         incidents, outcome.decisions = evaluate(
             state, run, settings, now, outcome.silenced is not None
@@ -148,6 +170,8 @@ def process_run(
                 g: [_refreshed(Incident.from_dict(i), state) for i in items]
                 for g, items in state.pending.items()
             }
+            # Pending mail for a group no longer configured stays where it was.
+            kept = {g: items for g, items in state.pending.items() if g not in mail.groups}
             if outcome.silenced:
                 # Failure mail waits for the window to end; good news does not.
                 held = {
@@ -159,18 +183,19 @@ def process_run(
                 held_new = [i for i in incidents if i.kind != "resolved"]
                 incidents = [i for i in incidents if i.kind == "resolved"]
                 for digest in plan_digests(held_new, mail, held):
-                    state.pending[digest.group.key] = [i.to_dict() for i in digest.incidents]
+                    kept[digest.group.key] = [i.to_dict() for i in digest.incidents]
+            state.pending = kept
             notes = {g: [Note.from_dict(n) for n in items] for g, items in state.notes.items()}
             digests = plan_digests(incidents, mail, pending, notes)
-            context = RunContext(run.run_id, run.run_url, report_path, now)
-            outcome.deliveries = deliver(digests, settings, context, outbox_of(settings))
-            for digest, delivery in zip(digests, outcome.deliveries, strict=True):
-                if delivery.status == "failed":
-                    state.pending[digest.group.key] = [i.to_dict() for i in digest.incidents]
-                else:
-                    if not outcome.silenced:
-                        state.pending.pop(digest.group.key, None)
-                    state.notes.pop(digest.group.key, None)
+            claim: dict[str, Any] = {"since": now.isoformat(timespec="seconds"), "groups": {}}
+            for digest in digests:
+                claim["groups"][digest.group.key] = {
+                    "incidents": [i.to_dict() for i in digest.incidents],
+                    "notes": [n.to_dict() for n in digest.notes],
+                }
+                state.notes.pop(digest.group.key, None)
+            if digests:
+                state.sending[run.run_id] = claim
         outcome.since = {
             nodeid: entry.failing.since
             for nodeid, entry in state.monitors.items()
@@ -179,4 +204,63 @@ def process_run(
         state.updated_at = now.isoformat(timespec="seconds")
         if not settings.dry_run:
             store.save(state)
-    return outcome
+    return AlertPlan(outcome, digests, context, outcome.silenced is not None)
+
+
+def send_alerts(plan: AlertPlan, settings: Settings) -> list[Delivery]:
+    """Talk to the mail server, holding no lock: a slow server delays this run only."""
+    plan.outcome.deliveries = deliver(plan.digests, settings, plan.context, outbox_of(settings))
+    return plan.outcome.deliveries
+
+
+def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
+    """Under the lock again: what was not delivered goes back to ``pending`` for the
+    next run; what was delivered is done. The state is read afresh, since another
+    run may have saved it meanwhile."""
+    alerts = settings.alerts
+    assert alerts is not None
+    if settings.dry_run or not plan.digests:
+        return
+    store = StateStore(alerts.state_file)
+    with store.locked():
+        state = store.load()
+        plan.outcome.warnings += store.warnings
+        claim = state.sending.pop(plan.context.run_id, None)
+        if claim is None:
+            return  # released by another run as stale: it sends those mails
+        delivered = {d.group for d in plan.outcome.deliveries if d.status != "failed"}
+        for group, claimed in claim["groups"].items():
+            if group not in delivered:
+                _give_back(state, group, claimed)
+        store.save(state)
+
+
+def process_run(
+    run: RunResult, settings: Settings, now: datetime, report_path: Path | None
+) -> AlertOutcome:
+    """Decide (locked), mail (unlocked) and remember what was delivered (locked)."""
+    plan = decide_alerts(run, settings, now, report_path)
+    send_alerts(plan, settings)
+    record_deliveries(plan, settings)
+    return plan.outcome
+
+
+def _release_stale_claims(state: State, run_id: str, now: datetime) -> None:
+    """Mails another run claimed so long ago that it must have died: pending again."""
+    for owner, claim in list(state.sending.items()):
+        since = datetime.fromisoformat(claim["since"])
+        if owner != run_id and now - since < SENDING_LEASE:
+            continue
+        del state.sending[owner]
+        for group, claimed in claim["groups"].items():
+            _give_back(state, group, claimed)
+
+
+def _give_back(state: State, group: str, claimed: dict[str, Any]) -> None:
+    state.pending[group] = _union(claimed["incidents"], state.pending.get(group, []))
+    if claimed["notes"]:
+        state.notes[group] = _union(claimed["notes"], state.notes.get(group, []))
+
+
+def _union(first: list[dict[str, Any]], second: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    return [*first, *(item for item in second if item not in first)]

@@ -62,6 +62,8 @@ class State:
     pending: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
     # Per group: flaky passes to mention in the next digest.
     notes: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # Per run: mails it took from ``pending`` and is sending, outside the lock.
+    sending: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated_at: str | None = None
 
     def to_dict(self) -> dict[str, Any]:
@@ -173,9 +175,53 @@ def parse_state(data: object) -> tuple[State, list[str]]:
         monitors=monitors,
         pending=_groups(data, "pending", incident_shape, problems),
         notes=_groups(data, "notes", note_shape, problems),
+        sending=_claims(data, incident_shape, note_shape, problems),
         updated_at=updated_at,
     )
     return state, problems
+
+
+def _claims(
+    data: Mapping[str, Any],
+    incident_shape: Mapping[str, Any],
+    note_shape: Mapping[str, Any],
+    problems: list[str],
+) -> dict[str, dict[str, Any]]:
+    """Mails runs took from ``pending`` to send; each claim is kept whole or not at
+    all, since a later run gives a stale claim back to ``pending`` as it stands."""
+    value = data.get("sending", {})
+    if not isinstance(value, dict):
+        problems.append("sending: not an object")
+        return {}
+    kept: dict[str, dict[str, Any]] = {}
+    for run_id, claim in value.items():
+        groups = claim.get("groups") if isinstance(claim, dict) else None
+        problem = None
+        if not isinstance(claim, dict) or not conforms(claim.get("since"), MOMENT):
+            problem = "no time the claim was made"
+        elif not isinstance(groups, dict):
+            problem = "groups: not an object"
+        else:
+            for group, claimed in groups.items():
+                shape = {"incidents": list, "notes": list}
+                problem = problem_of(claimed, shape) or next(
+                    (
+                        f"{group}: {p}"
+                        for p in (
+                            *(problem_of(i, incident_shape) for i in claimed["incidents"]),
+                            *(problem_of(n, note_shape) for n in claimed["notes"]),
+                        )
+                        if p is not None
+                    ),
+                    None,
+                )
+                if problem is not None:
+                    break
+        if problem is None:
+            kept[run_id] = claim
+        else:
+            problems.append(f"sending.{run_id}: {problem}")
+    return kept
 
 
 @dataclass

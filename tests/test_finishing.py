@@ -1,0 +1,381 @@
+"""The end of a run: every finishing step on its own, the maintainers told when
+one breaks, and the state lock never held while talking to SMTP. Each step is
+broken for real (a folder where a file goes, a file where a folder goes) in a
+real run against the built-in sandbox and a real SMTP server."""
+
+from __future__ import annotations
+
+import json
+import os
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+
+from .smtp_server import RunningSmtp, start_smtp, text_of
+from .support import clean_environment
+
+CONFIG = """
+[erpwatch]
+monitors = "monitors"
+reports = "reports"
+
+[alerts]
+retry_delay = 0.1
+
+[processes.customers]
+title = "Customer creation"
+critical = true
+
+[mail]
+from = "erpwatch <monitoring@agency.example>"
+maintainers = "maintainers"
+
+[groups.client]
+language = "en"
+addresses = ["owner@webshop.example"]
+
+[groups.maintainers]
+language = "en"
+addresses = ["dev@agency.example"]
+
+[routing]
+customers = ["client"]
+"""
+
+MONITOR = """
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_customer(erp, synthetic):
+    created = synthetic.create(erp, "customers", {"displayName": "Finishing"})
+    assert erp.read("customers", created["id"])["id"] == created["id"]
+
+def test_it_fails(erp):
+    erp.read("customers", "00000000-0000-0000-0000-000000000000")
+"""
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
+    running = start_smtp(tmp_path)
+    yield running
+    running.stop()
+
+
+def project(tmp_path: Path) -> Path:
+    (tmp_path / "erpwatch.toml").write_text(CONFIG)
+    (tmp_path / "monitors").mkdir()
+    (tmp_path / "monitors" / "test_customers.py").write_text(MONITOR)
+    (tmp_path / "reports").mkdir()
+    return tmp_path
+
+
+def run(root: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors", *args],
+        cwd=root,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=300,
+    )
+
+
+# What breaks each step: a directory where it writes a file, or a file where it
+# needs a folder. The job summary is GITHUB_STEP_SUMMARY, set for every run.
+BREAKERS = {
+    "summary": lambda root: (root / "reports" / "summary.json").mkdir(),
+    "alerts": lambda root: (root / "reports" / "state.json.lock").mkdir(),
+    "mail": lambda root: (root / "reports" / "outbox").write_text("not a folder"),
+    "history": lambda root: (root / "reports" / "history.jsonl").mkdir(),
+    "dashboard": lambda root: (root / "reports" / "index.html").mkdir(),
+    "job summary": lambda root: (root / "job-summary").mkdir(),
+}
+
+
+@pytest.mark.parametrize("step", list(BREAKERS))
+def test_a_broken_finishing_step_is_one_line_the_others_run_and_the_maintainers_hear(
+    tmp_path: Path, smtp: RunningSmtp, heartbeat_server: tuple[str, list[str]], step: str
+) -> None:
+    root = project(tmp_path)
+    BREAKERS[step](root)
+    ping, pings = heartbeat_server
+    result = run(
+        root,
+        **smtp.env,
+        GITHUB_STEP_SUMMARY=str(root / "job-summary"),
+        ERPWATCH_HEARTBEAT_URL=ping,
+        ERPWATCH_HEARTBEAT_FAIL_URL=ping + "/fail",
+    )
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    lines = [
+        line for line in out.splitlines() if line.startswith("erpwatch: ") and " failed: " in line
+    ]
+    # The dashboard is drawn from the history: a history that is a folder breaks both.
+    broken = [step, "dashboard"] if step == "history" else [step]
+    assert [line.split(" failed: ")[0] for line in lines] == [f"erpwatch: {b}" for b in broken], out
+    assert "Traceback" not in out
+    assert "INTERNALERROR" not in out
+    reports = root / "reports"
+    # Every other step still did its work.
+    if step != "summary":
+        summary = json.loads((reports / "summary.json").read_text())
+        assert summary["outcome"] == "failed"
+    if step != "history":
+        assert len((reports / "history.jsonl").read_text().splitlines()) == 1
+    if "dashboard" not in broken:
+        assert (reports / "index.html").is_file()
+    if step != "job summary":
+        assert "erpwatch: failed" in (root / "job-summary").read_text()
+    client = smtp.inbox.for_address("owner@webshop.example")
+    assert len(client) == (0 if step in ("alerts", "mail") else 1)
+    # The maintainers hear that erpwatch itself broke: a mail, and the fail URL.
+    [notice] = smtp.inbox.for_address("dev@agency.example")
+    assert step in str(notice["Subject"])
+    assert all(line in text_of(notice) for line in lines)
+    assert pings == ["/ping/abc/fail"]
+
+
+SLOW_SMTP = """
+import socket, sys, time
+server = socket.create_server(("127.0.0.1", 0))
+print(server.getsockname()[1], flush=True)
+while True:
+    client, _ = server.accept()
+    # Greets, then answers nothing: an SMTP server that hangs the session.
+    client.sendall(b"220 slow.example ESMTP\\r\\n")
+    time.sleep(float(sys.argv[1]))
+    client.close()
+"""
+
+
+def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first_waiting(
+    tmp_path: Path,
+) -> None:
+    slow = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = slow.stdout.readline().strip()  # type: ignore[union-attr]
+        root = project(tmp_path)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors"],
+            cwd=root,
+            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="20"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        outbox = root / "reports" / "outbox"
+        deadline = time.monotonic() + 120
+        while not (outbox.exists() and any(outbox.iterdir())):  # the first run is mailing now
+            assert first.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.2)
+        # A second run meanwhile (no SMTP: its mail goes to the outbox) gets the
+        # state at once: it finishes while the first is still waiting for the server.
+        second = run(root)
+        assert first.poll() is None  # still talking to the slow server
+        assert second.returncode == 1, second.stdout
+        assert "StateLockTimeout" not in second.stdout + second.stderr
+        # It does not mail what the first run claimed: no mail twice.
+        second_id = json.loads((root / "reports" / "summary.json").read_text())["run_id"]
+        assert not list(outbox.glob(f"{second_id}-*"))
+        first.wait(timeout=120)
+        assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
+    finally:
+        slow.kill()
+        slow.wait()
+    state = json.loads((root / "reports" / "state.json").read_text())
+    assert state["pending"]["client"], state  # kept for the next run, not lost
+    assert state["sending"] == {}
+    history = (root / "reports" / "history.jsonl").read_text().splitlines()
+    assert len(history) == 2  # both runs' results were kept
+
+
+SLOW_MONITOR = """
+import time
+from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_slow(erp, synthetic):
+    synthetic.create(erp, "customers", {"displayName": "Interrupted"})
+    def refuse():
+        raise RuntimeError("the ERP refused to delete it")
+    synthetic.remember("customers C99999", refuse)
+    Path("started").write_text("")
+    time.sleep(60)
+"""
+
+# Ctrl+C in a terminal reaches the whole process group; a scheduler's SIGTERM
+# often only the process it started.
+SIGNALS = {
+    "sigint-group": (signal.SIGINT, True, "interrupted by Ctrl+C (SIGINT)"),
+    "sigterm-process": (signal.SIGTERM, False, "stopped by SIGTERM"),
+}
+
+
+def check_interrupted(root: Path, out: str, reason: str) -> None:
+    assert f"INTERRUPTED {reason}" in out
+    assert "LEFTOVER customers C99999 could not be removed: RuntimeError" in out
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    assert summary["interrupted"] == reason
+    [monitor] = summary["monitors"]
+    assert monitor["status"] == "unfinished"
+    # The customer it created was removed after all: the one refusal is the only leftover.
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C99999"]
+    history = (root / "reports" / "history.jsonl").read_text().splitlines()
+    [record] = [json.loads(line) for line in history]
+    assert record["outcome"] == "interrupted"
+    assert record["monitors"][0]["status"] == "unfinished"
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("how", list(SIGNALS))
+def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interrupted(
+    tmp_path: Path, how: str, workers: str
+) -> None:
+    signum, to_group, reason = SIGNALS[how]
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
+        cwd=root,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "started").exists():
+            assert process.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        if to_group:
+            os.killpg(process.pid, signum)
+        else:
+            process.send_signal(signum)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2, out
+    check_interrupted(root, out, reason)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_the_run_deadline_stops_a_running_monitor_and_reports_it_unfinished(
+    tmp_path: Path, workers: str
+) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
+    started = time.monotonic()
+    result = run(root, "-n", workers, ERPWATCH_RUN_DEADLINE_MINUTES="0.2")
+    assert time.monotonic() - started < 45  # not the monitor's 60 s
+    assert result.returncode == 2, result.stdout
+    check_interrupted(root, result.stdout, "the run deadline of 0.2 min passed")
+
+
+RETRIED_MONITOR = """
+import pytest
+import requests
+
+pytestmark = pytest.mark.process("customers")
+ATTEMPTS = []
+
+def test_retried(erp, synthetic, erpwatch_settings):
+    ATTEMPTS.append(1)
+    def refuse():
+        raise RuntimeError("the ERP refused to delete it")
+    synthetic.remember(f"customers C{len(ATTEMPTS)}", refuse)
+    created = synthetic.create(erp, "customers", {"displayName": "Retried"})
+    if len(ATTEMPTS) == 1:  # the ERP is unavailable once: a transient failure, retried
+        root = erpwatch_settings.erp.base_url.split("/api", 1)[0]
+        fault = {"kind": "unavailable", "target": "customers", "method": "GET", "times": 1}
+        requests.post(f"{root}/_sandbox/faults", json=fault, timeout=5).raise_for_status()
+    erp.read("customers", created["id"])
+"""
+
+
+def test_a_retried_monitor_keeps_the_leftovers_of_its_first_attempt(tmp_path: Path) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(RETRIED_MONITOR)
+    result = run(root)
+    assert result.returncode == 0, result.stdout
+    assert "FLAKY" in result.stdout
+    for attempt in (1, 2):
+        assert f"LEFTOVER customers C{attempt} could not be removed" in result.stdout
+    [monitor] = json.loads((root / "reports" / "summary.json").read_text())["monitors"]
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C1", "customers C2"]
+
+
+SLOW_CLEANUP_MONITOR = """
+import time
+from pathlib import Path
+import pytest
+
+pytestmark = pytest.mark.process("customers")
+
+def test_slow_cleanup(erp, synthetic):
+    synthetic.create(erp, "customers", {"displayName": "Removed after the interruption"})
+    def slow_removal():
+        Path("cleaning").write_text("")
+        time.sleep(60)
+    synthetic.remember("customers C77777", slow_removal)
+"""
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+def test_an_interruption_during_cleanup_still_removes_the_rest_and_lists_the_one_it_cut(
+    tmp_path: Path, workers: str
+) -> None:
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_CLEANUP_MONITOR)
+    process = subprocess.Popen(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
+        cwd=root,
+        env=clean_environment(),
+        stdout=subprocess.PIPE,
+        stderr=subprocess.STDOUT,
+        text=True,
+        start_new_session=True,
+    )
+    try:
+        deadline = time.monotonic() + 60
+        while not (root / "cleaning").exists():
+            assert process.poll() is None
+            assert time.monotonic() < deadline
+            time.sleep(0.1)
+        os.killpg(process.pid, signal.SIGINT)
+        out, _ = process.communicate(timeout=60)
+    finally:
+        process.kill()
+    assert process.returncode == 2, out
+    assert "LEFTOVER customers C77777 could not be removed: the run was interrupted" in out
+    summary = json.loads((root / "reports" / "summary.json").read_text())
+    assert summary["outcome"] == "interrupted"
+    [monitor] = summary["monitors"]
+    # Only the removal it cut is left: the customer was still removed after it.
+    assert [x["description"] for x in monitor["leftovers"]] == ["customers C77777"]
+
+
+def test_a_run_deadline_that_is_not_a_sane_number_of_minutes_is_refused_in_one_line(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path)
+    for value in ("nan", "inf", "0", "-5", "soon", "100000"):
+        result = run(root, ERPWATCH_RUN_DEADLINE_MINUTES=value)
+        assert result.returncode == 4, result.stdout
+        assert "ERPWATCH_RUN_DEADLINE_MINUTES" in result.stderr + result.stdout
+        assert "Traceback" not in result.stderr + result.stdout
