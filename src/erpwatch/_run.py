@@ -261,11 +261,13 @@ class MonitorRun:
     ) -> Diagnosis | None:
         declared = self.settings.process(process) if process else None
         threshold = declared.latency_threshold if declared else None
+        diagnosis = None
         if report.failed and call.excinfo is not None:
-            return classify(exchanges, describe_failure(call.excinfo.value), threshold)
-        if report.passed and call.when == "call":
-            return classify(exchanges, None, threshold)
-        return None
+            diagnosis = classify(exchanges, describe_failure(call.excinfo.value), threshold)
+        elif report.passed and call.when == "call":
+            diagnosis = classify(exchanges, None, threshold)
+        # What the dialects decoded from bodies is masked (and made safe) again.
+        return diagnosis.masked(RECORDER.redactor.text) if diagnosis is not None else None
 
     def _add_to_html_report(self, report: pytest.TestReport, fragment: str) -> None:
         if not self.config.pluginmanager.hasplugin("html"):
@@ -348,7 +350,9 @@ class MonitorRun:
         try:
             self.alerting = process_run(run, self.settings, now, Path(html) if html else None)
         except Exception as error:
-            self.harness_error = f"alerting failed: {type(error).__name__}: {error}"
+            self.harness_error = RECORDER.redactor.text(
+                f"alerting failed: {type(error).__name__}: {error}"
+            )
             session.exitstatus = pytest.ExitCode.INTERNAL_ERROR
         else:
             run.mails = [d.to_dict() for d in self.alerting.deliveries]
@@ -380,7 +384,9 @@ class MonitorRun:
             self.dashboard = self.settings.reports_dir / "index.html"
             write_dashboard(self.dashboard, history.load(), self.settings, now)
         except OSError as error:
-            self.harness_error = f"the history or dashboard could not be written: {error}"
+            self.harness_error = RECORDER.redactor.text(
+                f"the history or dashboard could not be written: {error}"
+            )
 
     def pytest_report_header(self, config: pytest.Config) -> list[str]:
         settings = self.settings

@@ -12,6 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ._bc_rules import stored_form
+from ._origin import RedirectRefused, keep_credentials_home, origin, shown
 from .capture import call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
@@ -56,6 +57,8 @@ class ErpCallFailed(Exception):
 
     @property
     def transient(self) -> bool:
+        if isinstance(self.__cause__, RedirectRefused):
+            return False  # the same redirect comes again
         return self.status is None or self.status in TRANSIENT_STATUSES
 
     def _describe(self) -> str:
@@ -90,6 +93,21 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     if "detail" in body:  # problem JSON (RFC 7807), as Mollie answers
         return _str(body.get("title")), _str(body.get("detail"))
     return None, _str(body.get("message"))
+
+
+def oauth_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """A token endpoint's OAuth ``error`` and ``error_description``, and nothing else:
+    any other answer from it may hold a token, so it is never quoted."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return (
+            None,
+            "the token endpoint's answer is not an OAuth error (not quoted: it may hold a token)",
+        )
+    return body["error"], _str(body.get("error_description"))
 
 
 def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
@@ -132,7 +150,7 @@ class ErpClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = keep_credentials_home(session or requests.Session())
         self.session.headers["Accept"] = "application/json"
         self._redactor = redactor
         self._token: str | None = None
@@ -165,7 +183,7 @@ class ErpClient:
         except requests.RequestException as error:
             raise ErpAuthFailed(call, status=None, problem=wire_problem(error)) from error
         if response.status_code != 200:
-            code, message = error_details(response)
+            code, message = oauth_error(response)
             raise ErpAuthFailed(
                 call, status=response.status_code, erp_code=code, erp_message=message
             )
@@ -226,6 +244,16 @@ class ErpClient:
         """
         url = self.url(path)
         call = call_label(method, url)
+        if origin(url) != origin(self.settings.base_url):
+            # The token is the ERP's: a full URL elsewhere (a link from an answer) gets none.
+            raise ErpCallFailed(
+                call,
+                status=None,
+                problem=(
+                    f"{shown(url)} is not the ERP's own address ({shown(self.settings.base_url)}); "
+                    "erpwatch does not send the ERP's token there"
+                ),
+            )
         for attempt in (1, 2):
             all_headers = {"Authorization": f"Bearer {self.token(refresh=attempt == 2)}"}
             all_headers.update(headers or {})
@@ -394,6 +422,8 @@ def _odata_text(value: str) -> str:
 
 def wire_problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
+    if isinstance(error, RedirectRefused):
+        return str(error)
     detail = wire_reason(type(error).__name__, str(error))
     if isinstance(error, requests.Timeout):
         return f"no answer within the time-out ({detail})"

@@ -21,6 +21,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ._origin import keep_credentials_home
+from ._origin import origin as _origin
 from .capture import call_label
 from .config import DEFAULT_METADATA_KEYS, PaymentSettings
 from .erp import ErpCallFailed, answer_failed, wire_problem
@@ -331,20 +333,10 @@ class CallBudget:
         return True
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
-
-
 class PaymentProviderClient:
     def __init__(self, settings: PaymentSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = keep_credentials_home(session or requests.Session())
         self.session.headers.update(
             {"Authorization": f"Bearer {settings.api_key}", "Accept": "application/hal+json"}
         )

@@ -14,6 +14,7 @@ import requests
 from lxml import html as lxml_html
 
 from . import cxml
+from ._origin import keep_credentials_home
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
 from .erp import ErpCallFailed, answer_failed, wire_problem
@@ -48,7 +49,7 @@ def _send(
 class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = keep_credentials_home(session or requests.Session())
         self.party = cxml.Party.from_settings(settings)
 
     def _post(self, url: str, document: bytes, message: str) -> cxml.Answer:
@@ -159,7 +160,7 @@ class OciClient:
 
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = keep_credentials_home(session or requests.Session())
 
     def _request(
         self, method: str, url: str, data: Iterable[tuple[str, str]] = ()

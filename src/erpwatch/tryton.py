@@ -20,6 +20,7 @@ from typing import Any
 
 import requests
 
+from ._origin import keep_credentials_home
 from .capture import call_label
 from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
@@ -100,7 +101,7 @@ class TrytonClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = session or requests.Session()
+        self.session = keep_credentials_home(session or requests.Session())
         self._redactor = redactor
         self._login_lock = threading.RLock()  # login() calls get_preferences through call()
         self._authorization: str | None = None
