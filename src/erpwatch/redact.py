@@ -342,10 +342,13 @@ def _issuer_length(digits: str) -> bool:
     return False
 
 
+_QUOTED_MASK = quote_plus(MASK)
+
+
 def _masked_query(pairs: list[tuple[str, str]]) -> str:
     # The mask stays readable: it is not URL-encoded.
     return "&".join(
-        f"{quote_plus(key)}={MASK if is_sensitive_field(key) else quote_plus(value)}"
+        f"{quote_plus(key)}={MASK if is_sensitive_field(key) else quote_plus(value).replace(_QUOTED_MASK, MASK)}"
         for key, value in pairs
     )
 
