@@ -91,9 +91,11 @@ def test_a_token_endpoint_that_redirects_elsewhere_does_not_get_to_resend_the_se
     elsewhere: Loopback,
 ) -> None:
     # A 307 would make requests post the same body, client_secret and all, to the target.
-    with serve(home(elsewhere, 307, redirect_token=True)) as erp:
-        with pytest.raises(ErpAuthFailed, match="307 redirect to .* refused"):
-            ErpClient(erp_settings(erp.url)).token()
+    with (
+        serve(home(elsewhere, 307, redirect_token=True)) as erp,
+        pytest.raises(ErpAuthFailed, match=r"307 redirect to .* refused"),
+    ):
+        ErpClient(erp_settings(erp.url)).token()
     assert elsewhere.received == []
 
 
@@ -115,9 +117,11 @@ def test_a_redirect_within_the_erps_own_origin_is_still_followed(elsewhere: Loop
 
 
 def test_a_full_url_on_another_origin_gets_no_erp_token(elsewhere: Loopback) -> None:
-    with serve(home(elsewhere, 302)) as erp:
-        with pytest.raises(ErpCallFailed, match="not the ERP's own address"):
-            ErpClient(erp_settings(erp.url)).request("GET", f"{elsewhere.url}/api/v2.0/customers")
+    with (
+        serve(home(elsewhere, 302)) as erp,
+        pytest.raises(ErpCallFailed, match="not the ERP's own address"),
+    ):
+        ErpClient(erp_settings(erp.url)).request("GET", f"{elsewhere.url}/api/v2.0/customers")
     assert elsewhere.received == []
 
 
@@ -127,7 +131,7 @@ def test_a_payment_provider_redirect_elsewhere_gets_no_api_key(elsewhere: Loopba
             base_url=psp.url, api_key=API_KEY, webhook_url=None, sync_timeout=60,
             grace_minutes=15, lookback=10, sandbox=False,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match="302 redirect to .* refused"):
+        with pytest.raises(ErpCallFailed, match=r"302 redirect to .* refused"):
             PaymentProviderClient(settings).request("GET", "payments")
     assert elsewhere.received == []
 
@@ -140,7 +144,7 @@ def test_a_punchout_shop_redirect_elsewhere_gets_no_shared_secret(elsewhere: Loo
             sender_domain="NetworkId", sender_identity="buyer", shared_secret="cxml-shared-secret",
             order_timeout=60,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match="307 redirect to .* refused"):
+        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
             PunchoutClient(settings).setup("cookie-1", "https://buyer.example/return")
     assert elsewhere.received == []
 
@@ -150,7 +154,7 @@ def test_an_oci_catalogue_redirect_elsewhere_is_not_followed(elsewhere: Loopback
         settings = OciSettings(
             url=f"{shop.url}/oci", username="buyer", password="oci-password", method="POST"
         )
-        with pytest.raises(ErpCallFailed, match="307 redirect to .* refused"):
+        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
             OciClient(settings).transfer("https://sap.example/hook")
     assert elsewhere.received == []
 
@@ -161,7 +165,7 @@ def test_a_tryton_redirect_elsewhere_gets_no_password(elsewhere: Loopback) -> No
             url=f"{tryton.url}/", database="shop", user="admin", password="tryton-password",
             timeout=5, connect_timeout=5,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match="307 redirect to .* refused"):
+        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
             TrytonClient(settings).login()
     assert elsewhere.received == []
 
@@ -169,9 +173,12 @@ def test_a_tryton_redirect_elsewhere_gets_no_password(elsewhere: Loopback) -> No
 def test_a_refused_redirect_is_recorded_and_diagnosed_as_such(
     elsewhere: Loopback, recorder: Recorder
 ) -> None:
-    with serve(home(elsewhere, 302)) as erp, recorder.recording() as log:
-        with pytest.raises(ErpCallFailed) as refused:
-            ErpClient(erp_settings(erp.url)).request("GET", "customers")
+    with (
+        serve(home(elsewhere, 302)) as erp,
+        recorder.recording() as log,
+        pytest.raises(ErpCallFailed) as refused,
+    ):
+        ErpClient(erp_settings(erp.url)).request("GET", "customers")
     exchange = log.last
     assert exchange is not None
     assert (exchange.status, exchange.error_type) == (302, "RedirectRefused")
