@@ -13,7 +13,7 @@ import requests
 
 from ._bc_rules import stored_form
 from ._origin import RedirectRefused, keep_credentials_home, origin, shown
-from .capture import call_label, wire_reason
+from .capture import RECORDER, call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
@@ -81,8 +81,7 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return None, text[:500] or None
+        return None, quoted(response.text)
     if not isinstance(body, dict):
         return None, None
     error = body.get("error")
@@ -121,6 +120,12 @@ def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
         erp_message=message,
         retry_after=_retry_after(response),
     )
+
+
+def quoted(text: str, limit: int = 500) -> str | None:
+    """Words from an answer, fit to quote in a failure: masked before they are cut,
+    so a cut cannot leave part of a secret that no mask recognises any more."""
+    return RECORDER.redactor.text(text.strip())[:limit] or None
 
 
 def _str(value: Any) -> str | None:

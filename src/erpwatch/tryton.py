@@ -26,7 +26,7 @@ from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
-from .erp import ErpAuthFailed, ErpCallFailed, wire_problem
+from .erp import ErpAuthFailed, ErpCallFailed, quoted, wire_problem
 from .redact import Redactor
 
 
@@ -216,8 +216,7 @@ class TrytonClient:
                 "the method does not exist or is not exposed",
             )
         if answer.status_code != 200:
-            text = answer.text.strip()
-            raise ErpCallFailed(call, status=answer.status_code, erp_message=text[:500] or None)
+            raise ErpCallFailed(call, status=answer.status_code, erp_message=quoted(answer.text))
         try:
             body = answer.json()
         except ValueError:
@@ -232,7 +231,7 @@ class TrytonClient:
         if body.get("error") is not None:
             code, message, _ = error_text(body["error"])
             raise ErpCallFailed(
-                call, status=200, erp_code=code, erp_message=message or str(body["error"])[:500]
+                call, status=200, erp_code=code, erp_message=message or quoted(str(body["error"]))
             )
         return decode(body["result"])
 
