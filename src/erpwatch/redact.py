@@ -84,6 +84,8 @@ _MIN_FORM_LENGTH = 6
 # isolates that make a line read differently from what it says (U+202E).
 _UNSAFE = re.compile("[\x00-\x08\x0b-\x1f\x7f-\x9f\u061c\u200e\u200f\u202a-\u202e\u2066-\u2069]")
 _SURROGATE = re.compile("[\ud800-\udfff]")
+# How json.dumps writes the C0 controls other than tab and newline.
+_ESCAPED_CONTROL = re.compile(r"\\(?:u00[01][0-9a-f]|[bfr])")
 
 
 def safe_text(text: str) -> str:
@@ -178,10 +180,10 @@ class Redactor:
         pattern = self._pattern
         if pattern is not None:
             text = pattern.sub(MASK, text)
-        text = safe_text(text)
-        if pattern is not None:
-            text = pattern.sub(MASK, text)
-        return _mask_personal_data(text)
+        made_safe = safe_text(text)
+        if pattern is not None and made_safe is not text:
+            made_safe = pattern.sub(MASK, made_safe)
+        return _mask_personal_data(made_safe)
 
     def headers(self, headers: Mapping[str, str]) -> dict[str, str]:
         return {
@@ -250,9 +252,12 @@ class Redactor:
             except ValueError:
                 pass
             else:
-                masked = self._mask_json_values(document)
-                if _mask_json(masked) or masked != document:
-                    return json.dumps(masked, ensure_ascii=False)
+                if self._needs_walk(document, text):
+                    document = self._mask_json_values(document)
+                    _mask_json(document)
+                    return json.dumps(document, ensure_ascii=False)
+                if _mask_json(document):
+                    return json.dumps(document, ensure_ascii=False)
                 return text
         if "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
@@ -263,6 +268,23 @@ class Redactor:
         if "<" in text:
             return _XML_SECRET.sub(rf"\g<1>{MASK}\g<2>", text)
         return text
+
+    def _needs_walk(self, document: Any, text: str) -> bool:
+        """Would any decoded string change under `text`? One look at the document
+        written canonically instead of one per string: a secret in a string shows
+        there in its JSON form (one of its masked forms), an unsafe character raw
+        or as a \\u00XX escape. Without a backslash in the text, every string is
+        in it as it decodes, and masking the text is enough."""
+        if "\\" not in text and not _UNSAFE.search(text):
+            return False
+        canonical = json.dumps(document, ensure_ascii=False)
+        pattern = self._pattern
+        return bool(
+            (pattern is not None and pattern.search(canonical))
+            or _UNSAFE.search(canonical)
+            or _SURROGATE.search(canonical)
+            or _ESCAPED_CONTROL.search(canonical)
+        )
 
     def _mask_json_values(self, node: Any) -> Any:
         """A copy of a decoded JSON document with every string (keys too) passed through `text`."""
