@@ -61,6 +61,11 @@ class HostileParty:
         if request.path == "/token":
             return self._token()
         forms = self.echo(request)
+        if "/items" in request.path and request.method in ("POST", "GET"):
+            # A record that can be made and read, then not removed: a LEFTOVER.
+            item = {"id": "0b5e3f4a-1c2d-4e5f-8a9b-0c1d2e3f4a5b", "@odata.etag": 'W/"1"'}
+            return Response(json.dumps(item), status=201 if request.method == "POST" else 200,
+                            content_type="application/json")  # fmt: skip
         if request.method == "POST":  # an OData error, as PHP would escape it
             odata = {"error": {"code": "BadRequest", "message": "refused: " + " | ".join(forms)}}
             return Response(_php_json(odata), status=400, content_type="application/json")

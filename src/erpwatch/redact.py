@@ -110,8 +110,17 @@ def secret_forms(value: str) -> frozenset[str]:
     ``/`` kept), JSON string escapes (``\\u00e4`` or UTF-8, with ``\\/`` as PHP
     writes it), Python's repr (requests quotes a bad header value so), HTML
     escapes, and base64 slices that appear whatever stands before the value
-    (``Basic base64(id:secret)``, ``AUTH PLAIN base64(\\0id\\0secret)``).
+    (``Basic base64(id:secret)``, ``AUTH PLAIN base64(\\0id\\0secret)``). All of
+    these also of the value's UTF-8 read as Latin-1, as a server that reads
+    headers so (WSGI does) echoes a non-ASCII value.
     """
+    forms: set[str] = set()
+    for variant in {value, value.encode().decode("latin-1")}:
+        forms |= _encoded_forms(variant)
+    return frozenset(form for form in forms if len(form) >= _MIN_FORM_LENGTH or form == value)
+
+
+def _encoded_forms(value: str) -> set[str]:
     forms = {value, html.escape(value), html.escape(value, quote=False)}
     for safe in ("", "/"):
         for encoded in (quote(value, safe=safe), quote_plus(value, safe=safe)):
@@ -122,7 +131,7 @@ def secret_forms(value: str) -> frozenset[str]:
     forms |= {repr(value)[1:-1], repr(value.encode())[2:-1]}
     forms |= {form.replace("/", "\\/") for form in forms if "/" in form}
     forms |= _base64_slices(value.encode())
-    return frozenset(form for form in forms if len(form) >= _MIN_FORM_LENGTH or form == value)
+    return forms
 
 
 def _base64_slices(raw: bytes) -> set[str]:

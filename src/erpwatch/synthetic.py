@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .capture import RECORDER
 from .erp import ErpCallFailed, ErpClient
 
 if TYPE_CHECKING:
@@ -69,7 +70,9 @@ class SyntheticData:
             try:
                 remove()
             except Exception as error:
-                leftovers.append(Leftover(description, f"{type(error).__name__}: {error}"))
+                # The ERP's refusal can quote what it was sent: masked like any message.
+                why = RECORDER.redactor.text(f"{type(error).__name__}: {error}")
+                leftovers.append(Leftover(description, why))
         return leftovers
 
 
