@@ -187,3 +187,18 @@ def test_a_refused_redirect_is_recorded_and_diagnosed_as_such(
     assert diagnosis is not None
     assert diagnosis.category is Category.UNEXPECTED_RESPONSE
     assert diagnosis.headline.startswith("GET /companies(…)/customers → 302: 302 redirect to")
+
+
+def test_a_shop_page_that_redirects_elsewhere_is_followed_like_a_browser_without_the_password(
+    elsewhere: Loopback,
+) -> None:
+    # SAP's catalogue call carries the password in its query; the shop's redirect
+    # does not, and a browser would follow it: so does the OCI client.
+    with serve(home(elsewhere, 302)) as shop:
+        settings = OciSettings(url=f"{shop.url}/oci", username="buyer", password="oci-password")
+        with pytest.raises(ErpCallFailed):  # the page there is no shop
+            OciClient(settings).transfer("https://sap.example/hook")
+    assert [r.url for r in elsewhere.received] == [f"{elsewhere.url}/stolen"]
+    assert "oci-password" in shop.received[0].url
+    for received in elsewhere.received:
+        assert "oci-password" not in f"{received.url} {received.headers} {received.body!r}"

@@ -13,6 +13,8 @@ from urllib.parse import urlsplit
 
 import requests
 
+from .redact import SENSITIVE_HEADERS
+
 Origin = tuple[str, str, int | None]
 
 
@@ -37,8 +39,14 @@ class RedirectRefused(requests.RequestException):
     """A call carrying credentials was redirected to another origin; not followed."""
 
 
-def keep_credentials_home(session: requests.Session) -> requests.Session:
-    """Make ``session`` refuse every redirect that leaves the origin it was sent to.
+def keep_credentials_home(session: requests.Session, *, browsing: bool = False) -> requests.Session:
+    """Make ``session`` refuse redirects that leave the origin they were sent to.
+
+    An API client (``browsing=False``) refuses every such redirect: its answer
+    must come from the configured host. A client that plays a browser in a shop
+    (OCI, a punchout StartPage) follows one as a browser would, unless the next
+    hop would still carry a credential: a credential header, or the body a 307
+    or 308 sends again (an OCI password, a cXML SharedSecret).
 
     Checked where requests prepares a redirect's next hop (``rebuild_auth``), so a
     call made with ``allow_redirects=False`` still sees its own 30x answer.
@@ -49,14 +57,20 @@ def keep_credentials_home(session: requests.Session) -> requests.Session:
 
     def checked(prepared: requests.PreparedRequest, response: requests.Response) -> None:
         source, target = str(response.request.url), str(prepared.url)
-        if origin(target) != origin(source):
+        rebuild_auth(prepared, response)  # type: ignore[no-untyped-call]
+        if origin(target) == origin(source):
+            return
+        carried = prepared.body or any(
+            name.lower() in SENSITIVE_HEADERS and name.lower() != "cookie"
+            for name in prepared.headers
+        )
+        if not browsing or carried:
             raise RedirectRefused(
                 f"{response.status_code} redirect to {shown(target)} refused: erpwatch sends "
                 f"this call's credentials only to {shown(source)}",
                 response=response,
                 request=response.request,
             )
-        rebuild_auth(prepared, response)  # type: ignore[no-untyped-call]
 
     checked.keeps_credentials_home = True  # type: ignore[attr-defined]
     session.rebuild_auth = checked  # type: ignore[method-assign]

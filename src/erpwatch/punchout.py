@@ -49,7 +49,7 @@ def _send(
 class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = keep_credentials_home(session or requests.Session())
+        self.session = keep_credentials_home(session or requests.Session(), browsing=True)
         self.party = cxml.Party.from_settings(settings)
 
     def _post(self, url: str, document: bytes, message: str) -> cxml.Answer:
@@ -160,7 +160,7 @@ class OciClient:
 
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = keep_credentials_home(session or requests.Session())
+        self.session = keep_credentials_home(session or requests.Session(), browsing=True)
 
     def _request(
         self, method: str, url: str, data: Iterable[tuple[str, str]] = ()
