@@ -8,6 +8,7 @@ import responses
 from responses import matchers
 
 from erpwatch import ErpAuthFailed, ErpCallFailed, ErpClient
+from erpwatch.capture import RECORDER
 from erpwatch.config import ErpSettings
 from erpwatch.redact import Redactor
 
@@ -236,3 +237,19 @@ def test_delete_sends_the_entitys_etag() -> None:
     )
     ErpClient(settings()).delete("customers", {"id": "c1", "@odata.etag": 'W/"abc"'})
     assert deleted.call_count == 1
+
+
+@responses.activate
+def test_an_answer_is_masked_before_it_is_cut_so_no_part_of_a_secret_is_quoted(
+    monkeypatch: pytest.MonkeyPatch,
+) -> None:
+    secret = "SEKRIT-straddling-the-cut-0123456789"
+    monkeypatch.setattr(RECORDER, "redactor", Redactor([secret]))
+    token()
+    # Plain text, the secret across character 500, where a quote is cut.
+    text = "x" * 490 + secret + " and more"
+    responses.get(f"{BASE}/companies({COMPANY})/customers", body=text, status=500)
+    with pytest.raises(ErpCallFailed) as failure:
+        ErpClient(settings()).request("GET", "customers")
+    assert "SEKRIT" not in str(failure.value)
+    assert "[redacted]" in str(failure.value)

@@ -2,9 +2,20 @@
 
 from __future__ import annotations
 
+import base64
+import html
 import json
+import re
+from pathlib import Path
+from urllib.parse import quote, quote_plus
 
-from erpwatch.redact import MASK, Redactor
+import pytest
+
+from erpwatch._run import new_run_id
+from erpwatch.redact import CARD_MASK, MASK, Redactor, is_token_request, safe_text
+from erpwatch.synthetic import SyntheticData
+
+DATA = Path(__file__).parent / "data"
 
 
 def test_sensitive_headers_are_masked_and_others_kept() -> None:
@@ -120,3 +131,147 @@ def test_personal_data_in_json_bodies_is_masked() -> None:
     assert (
         Redactor().body(body, "application/json") == '{"iban": "[redacted IBAN]", "note": "paid"}'
     )
+
+
+# -- every form a secret takes, and only secrets -----------------------------------
+
+SECRET = "SEKRIT/CS-1ä+~\"q'\nx"
+
+
+def _forms_as_other_programs_write_them(secret: str, user: str = "client-id") -> dict[str, str]:
+    """Written here independently of erpwatch's own list of forms."""
+    pct = quote(secret, safe="")
+    return {
+        "raw": secret,
+        "json ascii (Python json.dumps)": json.dumps(secret)[1:-1],
+        "json utf-8": json.dumps(secret, ensure_ascii=False)[1:-1],
+        "json with \\/ (PHP json_encode)": json.dumps(secret)[1:-1].replace("/", "\\/"),
+        "url-encoded %20": pct,
+        "url-encoded lower-case hex": re.sub(r"%[0-9A-F]{2}", lambda m: m.group(0).lower(), pct),
+        "url-encoded +": quote_plus(secret),
+        "url-encoded, / kept": quote(secret),
+        "python repr": repr(secret),
+        "python repr of bytes": repr(secret.encode()),
+        "basic auth": base64.b64encode(f"{user}:{secret}".encode()).decode(),
+        "smtp auth plain": base64.b64encode(f"\0{user}\0{secret}".encode()).decode(),
+        "html": html.escape(secret),
+    }
+
+
+@pytest.mark.parametrize("user", ["", "a", "ab", "client-id"])
+def test_a_secret_is_masked_in_every_form_other_programs_write_it(user: str) -> None:
+    redactor = Redactor([SECRET])
+    for form, text in _forms_as_other_programs_write_them(SECRET, user).items():
+        shown = redactor.text(f"error: {text}; end")
+        assert MASK in shown, form
+        assert "SEKRIT" not in shown, form
+        assert "CS-1" not in shown, form
+
+
+def test_a_secret_is_masked_after_decoding_however_the_json_escapes_it() -> None:
+    # Every second character escaped: no fixed list of forms matches this text.
+    escaped = "".join(f"\\u{ord(c):04x}" if i % 2 else c for i, c in enumerate("SEKRIT/CS-123"))
+    body = '{"error": {"message": "invalid client secret ' + escaped + '"}}'
+    masked = Redactor(["SEKRIT/CS-123"]).body(body, "application/json") or ""
+    assert json.loads(masked) == {"error": {"message": f"invalid client secret {MASK}"}}
+
+
+def test_a_secret_is_masked_in_a_form_body_after_decoding() -> None:
+    body = "note=SEKRIT%2fCS%2D123&x=1"  # encoded as no fixed form writes it
+    assert Redactor(["SEKRIT/CS-123"]).body(body, "application/x-www-form-urlencoded") == (
+        f"note={MASK}&x=1"
+    )
+
+
+def test_a_token_endpoint_keeps_only_its_oauth_error() -> None:
+    redactor = Redactor(["SEKRIT/CS-123"])
+    answer = b'{"error": "invalid_client", "error_description": "bad SEKRIT\\/CS-123", "access_token": "live"}'
+    assert json.loads(redactor.token_answer(answer, "application/json") or "") == {
+        "error": "invalid_client",
+        "error_description": f"bad {MASK}",
+    }
+    for unparsable in (b'{"access_token": "live-tok', b"access_token=live-tok&expires_in=3599"):
+        kept = redactor.token_answer(unparsable, "text/plain") or ""
+        assert "live-tok" not in kept
+        assert kept.startswith("[token endpoint answer not kept")
+
+
+def test_a_token_request_is_recognised_by_its_grant_type() -> None:
+    assert is_token_request(b"grant_type=client_credentials&client_id=x")
+    assert not is_token_request(b'{"grant_type": "x"}')
+    assert not is_token_request(b"note=grant_type%3Dx")
+    assert not is_token_request(None)
+
+
+def _references(count: int) -> list[str]:
+    run_ids = [new_run_id({}) for _ in range(3)]
+    run_ids += ["2611282125-1F3C", "2611282125-1092", "12345678901-1", "9876543210123-2"]
+    return [
+        SyntheticData(run_ids[i % len(run_ids)]).reference(prefix)
+        for i in range(count)
+        for prefix in ("", "PO-")
+    ]
+
+
+def test_erpwatch_references_and_run_ids_are_never_taken_for_personal_data() -> None:
+    redactor = Redactor()
+    # 1092 makes the run id and the random end fourteen digits that pass Luhn
+    # one time in ten: the reference a person needs to find the test order.
+    references = [*_references(2000), "ERPWATCH-2611282125-1092-BE98A4"]
+    eaten = [
+        ref for ref in references if redactor.text(f"order {ref} failed") != f"order {ref} failed"
+    ]
+    assert eaten == []
+
+
+def test_ids_and_timestamps_from_real_erp_and_psp_answers_are_kept() -> None:
+    redactor = Redactor()
+    kept_shapes = re.compile(
+        r"[0-9a-f]{8}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{4}-[0-9a-f]{12}"  # GUIDs
+        r"|\d{4}-\d{2}-\d{2}T[\d:.]+(?:Z|[+-]\d{2}:\d{2})?"  # timestamps
+        r"|\b(?:tr|ord|chb|cst|re|pfl|mdt|sub|stl)_[A-Za-z0-9]+"  # Mollie ids
+        r"|\b\d{5,}\b"  # numbers: invoice numbers, ids, amounts
+        r"|W/\"[^\"]+\""  # etags
+    )
+    checked = 0
+    for path in sorted((DATA / "business_central").glob("*.json")) + sorted(
+        (DATA / "mollie").glob("*.json")
+    ):
+        text = path.read_text(encoding="utf-8")
+        masked = redactor.body(text, "application/json") or ""
+        for value in kept_shapes.findall(text):
+            checked += 1
+            assert json.dumps(value)[1:-1] in masked or value in masked, (path.name, value)
+    assert checked > 50, "the fixtures hold too few ids for this to prove anything"
+
+
+@pytest.mark.parametrize(
+    "card",
+    ["4111111111111111", "4111 1111 1111 1111", "5555-5555-5555-4444", "378282246310005",
+     "3782 822463 10005", "6011111111111117", "2223003122003222"],
+)  # fmt: skip
+def test_card_numbers_in_their_printed_forms_are_still_masked(card: str) -> None:
+    assert Redactor().text(f"card {card}, thanks") == f"card {CARD_MASK}, thanks"
+
+
+def test_compact_timestamps_with_a_valid_checksum_are_not_card_numbers() -> None:
+    # 14 digits from 2026, ten of them Luhn-valid: a card from the 2221-2720 range has 16.
+    stamps = [f"at {20261128212500 + i}" for i in range(100)]
+    assert [Redactor().text(stamp) for stamp in stamps] == stamps
+
+
+# -- text from outside, made safe ------------------------------------------------
+
+
+def test_a_lone_surrogate_from_a_json_escape_becomes_a_replacement_character() -> None:
+    masked = Redactor().body('{"error":{"message":"lone \\ud800"}}', "application/json") or ""
+    masked.encode("utf-8")  # would raise UnicodeEncodeError with the surrogate
+    assert json.loads(masked)["error"]["message"] == "lone \ufffd"
+
+
+def test_control_characters_and_bidi_overrides_are_shown_as_escapes() -> None:
+    hostile = "a\x1b]0;owned\x07b\x00c\u202ed\x9be\ttab\nnext"
+    assert safe_text(hostile) == "a\\x1b]0;owned\\x07b\\x00c\\u202ed\\x9be\ttab\nnext"
+    assert Redactor().text(hostile) == safe_text(hostile)
+    masked = Redactor().body('{"m": "\\u001b[2J\\u0000"}', "application/json") or ""
+    assert json.loads(masked) == {"m": "\\x1b[2J\\x00"}

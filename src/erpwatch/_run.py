@@ -322,11 +322,13 @@ class MonitorRun:
     ) -> Diagnosis | None:
         declared = self.settings.process(process) if process else None
         threshold = declared.latency_threshold if declared else None
+        diagnosis = None
         if report.failed and call.excinfo is not None:
-            return classify(exchanges, describe_failure(call.excinfo.value), threshold)
-        if report.passed and call.when == "call":
-            return classify(exchanges, None, threshold)
-        return None
+            diagnosis = classify(exchanges, describe_failure(call.excinfo.value), threshold)
+        elif report.passed and call.when == "call":
+            diagnosis = classify(exchanges, None, threshold)
+        # What the dialects decoded from bodies is masked (and made safe) again.
+        return diagnosis.masked(RECORDER.redactor.text) if diagnosis is not None else None
 
     def _add_to_html_report(self, report: pytest.TestReport, fragment: str) -> None:
         if not self.config.pluginmanager.hasplugin("html"):

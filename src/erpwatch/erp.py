@@ -13,7 +13,8 @@ import requests
 
 from ._bc_rules import stored_form
 from ._http import Limits, TotalTimeout, answer_cut, bound, retry_after
-from .capture import call_label, wire_reason
+from ._origin import RedirectRefused, keep_credentials_home, origin, shown
+from .capture import RECORDER, call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
@@ -63,6 +64,8 @@ class ErpCallFailed(Exception):
 
     @property
     def transient(self) -> bool:
+        if isinstance(self.__cause__, RedirectRefused):
+            return False  # the same redirect comes again
         return self.status is None or self.status in TRANSIENT_STATUSES
 
     def _describe(self) -> str:
@@ -85,8 +88,7 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     try:
         body = response.json()
     except ValueError:
-        text = response.text.strip()
-        return None, text[:500] or None
+        return None, quoted(response.text)
     if not isinstance(body, dict):
         return None, None
     error = body.get("error")
@@ -97,6 +99,21 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     if "detail" in body:  # problem JSON (RFC 7807), as Mollie answers
         return _str(body.get("title")), _str(body.get("detail"))
     return None, _str(body.get("message"))
+
+
+def oauth_error(response: requests.Response) -> tuple[str | None, str | None]:
+    """A token endpoint's OAuth ``error`` and ``error_description``, and nothing else:
+    any other answer from it may hold a token, so it is never quoted."""
+    try:
+        body = response.json()
+    except ValueError:
+        body = None
+    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
+        return (
+            None,
+            "the token endpoint's answer is not an OAuth error (not quoted: it may hold a token)",
+        )
+    return body["error"], _str(body.get("error_description"))
 
 
 def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
@@ -110,6 +127,12 @@ def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
         erp_message=message,
         retry_after=_retry_after(response),
     )
+
+
+def quoted(text: str, limit: int = 500) -> str | None:
+    """Words from an answer, fit to quote in a failure: masked before they are cut,
+    so a cut cannot leave part of a secret that no mask recognises any more."""
+    return RECORDER.redactor.text(text.strip())[:limit] or None
 
 
 def _str(value: Any) -> str | None:
@@ -176,7 +199,9 @@ class ErpClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        self.session = keep_credentials_home(
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        )
         self.session.headers["Accept"] = "application/json"
         self._redactor = redactor
         self._token: str | None = None
@@ -217,7 +242,7 @@ class ErpClient:
                 unexpected_body=error.unexpected_body,
             ) from error
         if response.status_code != 200:
-            code, message = error_details(response)
+            code, message = oauth_error(response)
             raise ErpAuthFailed(
                 call, status=response.status_code, erp_code=code, erp_message=message
             )
@@ -279,6 +304,16 @@ class ErpClient:
         """
         url = self.url(path)
         call = call_label(method, url)
+        if origin(url) != origin(self.settings.base_url):
+            # The token is the ERP's: a full URL elsewhere (a link from an answer) gets none.
+            raise ErpCallFailed(
+                call,
+                status=None,
+                problem=(
+                    f"{shown(url)} is not the ERP's own address ({shown(self.settings.base_url)}); "
+                    "erpwatch does not send the ERP's token there"
+                ),
+            )
         for attempt in (1, 2):
             all_headers = {"Authorization": f"Bearer {self.token(refresh=attempt == 2)}"}
             all_headers.update(headers or {})
@@ -461,6 +496,8 @@ def _odata_text(value: str) -> str:
 
 def wire_problem(error: requests.RequestException) -> str:
     """What went wrong on the wire, in a few words: the OS's reason when there is one."""
+    if isinstance(error, RedirectRefused):
+        return str(error)
     detail = wire_reason(type(error).__name__, str(error))
     if isinstance(error, TotalTimeout):
         return str(error)

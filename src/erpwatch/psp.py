@@ -23,6 +23,8 @@ from urllib.parse import urlsplit
 import requests
 
 from ._http import Limits
+from ._origin import keep_credentials_home
+from ._origin import origin as _origin
 from .capture import call_label
 from .config import DEFAULT_METADATA_KEYS, PaymentSettings
 from .erp import ErpCallFailed, answer_failed, bounded_session, send
@@ -347,21 +349,11 @@ class CallBudget:
         return True
 
 
-def _origin(url: str) -> tuple[str, str, int | None]:
-    parts = urlsplit(url)
-    scheme = parts.scheme.lower()
-    try:
-        port = parts.port
-    except ValueError:
-        port = None
-    return scheme, (parts.hostname or "").lower(), port or {"https": 443, "http": 80}.get(scheme)
-
-
 class PaymentProviderClient:
     def __init__(self, settings: PaymentSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.limits = Limits(settings.timeout, settings.connect_timeout)
-        self.session = bounded_session(self.limits, session)
+        self.session = keep_credentials_home(bounded_session(self.limits, session))
         self.session.headers.update(
             {"Authorization": f"Bearer {settings.api_key}", "Accept": "application/hal+json"}
         )

@@ -15,6 +15,7 @@ from lxml import html as lxml_html
 
 from . import cxml
 from ._http import Limits
+from ._origin import keep_credentials_home
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
 from .erp import ErpCallFailed, answer_failed, bounded_session, send
@@ -40,7 +41,9 @@ ITEM_IDS = ("VENDORMAT", "MANUFACTMAT", "EXT_PRODUCT_ID", "MATNR")
 class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        self.session = keep_credentials_home(
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session), browsing=True
+        )
         self.party = cxml.Party.from_settings(settings)
 
     def _post(self, url: str, document: bytes, message: str) -> cxml.Answer:
@@ -151,7 +154,9 @@ class OciClient:
 
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
-        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        self.session = keep_credentials_home(
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session), browsing=True
+        )
 
     def _request(
         self, method: str, url: str, data: Iterable[tuple[str, str]] = ()

@@ -8,6 +8,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any
 
+from .capture import RECORDER
 from .erp import ErpCallFailed, ErpClient
 
 if TYPE_CHECKING:
@@ -75,7 +76,9 @@ class SyntheticData:
             try:
                 remove()
             except Exception as error:
-                self.leftovers.append(Leftover(description, f"{type(error).__name__}: {error}"))
+                # The ERP's refusal can quote what it was sent: masked like any message.
+                why = RECORDER.redactor.text(f"{type(error).__name__}: {error}")
+                self.leftovers.append(Leftover(description, why))
             except (KeyboardInterrupt, SystemExit) as error:
                 self.leftovers.append(
                     Leftover(description, "the run was interrupted while removing it")

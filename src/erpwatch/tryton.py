@@ -21,12 +21,13 @@ from typing import Any
 import requests
 
 from ._http import Limits
+from ._origin import keep_credentials_home
 from .capture import call_label
 from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
 from .diagnosis.dialects.tryton import error_text
-from .erp import ErpAuthFailed, ErpCallFailed, bounded_session, send
+from .erp import ErpAuthFailed, ErpCallFailed, bounded_session, quoted, send
 from .redact import Redactor
 
 
@@ -101,7 +102,9 @@ class TrytonClient:
         session: requests.Session | None = None,
     ) -> None:
         self.settings = settings
-        self.session = bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        self.session = keep_credentials_home(
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session)
+        )
         self._redactor = redactor
         self._login_lock = threading.RLock()  # login() calls get_preferences through call()
         self._authorization: str | None = None
@@ -213,8 +216,7 @@ class TrytonClient:
                 "the method does not exist or is not exposed",
             )
         if answer.status_code != 200:
-            text = answer.text.strip()
-            raise ErpCallFailed(call, status=answer.status_code, erp_message=text[:500] or None)
+            raise ErpCallFailed(call, status=answer.status_code, erp_message=quoted(answer.text))
         try:
             body = answer.json()
         except ValueError:
@@ -229,7 +231,7 @@ class TrytonClient:
         if body.get("error") is not None:
             code, message, _ = error_text(body["error"])
             raise ErpCallFailed(
-                call, status=200, erp_code=code, erp_message=message or str(body["error"])[:500]
+                call, status=200, erp_code=code, erp_message=message or quoted(str(body["error"]))
             )
         return decode(body["result"])
 

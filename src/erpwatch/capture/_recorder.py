@@ -18,7 +18,7 @@ from typing import Any
 import requests
 
 from .._http import answer_cut
-from ..redact import Redactor, login_session
+from ..redact import Redactor, is_token_request, login_session
 from ._exchange import Exchange, ExchangeLog
 from ._naming import rpc_name
 
@@ -108,7 +108,12 @@ class Recorder:
         except Exception as error:
             duration_ms = (time.perf_counter() - started) * 1000
             if log is not None:
-                log.append(self._exchange(request, None, started_at, duration_ms, error, False))
+                # A refused redirect is an answer: keep it (status, Location) as evidence.
+                answer = getattr(error, "response", None)
+                answer = answer if isinstance(answer, requests.Response) else None
+                if answer is not None and answer.history:
+                    answer = answer.history[0]
+                log.append(self._exchange(request, answer, started_at, duration_ms, error, False))
             raise
         duration_ms = (time.perf_counter() - started) * 1000
         if log is not None:
@@ -147,6 +152,11 @@ class Recorder:
             if streamed:
                 # Reading it here would take the body away from the caller.
                 response_body = "[streamed body not captured]"
+            elif is_token_request(request.body):
+                # A token endpoint's answer holds a live token, possibly in a form
+                # no mask knows (truncated JSON, a form as text/plain): only its
+                # OAuth error is kept.
+                response_body = redact.token_answer(response.content, response_type)
             else:
                 response_body = _kept(
                     redact.body(response.content, response_type), answer_cut(response)

@@ -143,6 +143,15 @@ def _by_answer(exchanges: Sequence[Exchange], index: int) -> Diagnosis:
     """Classify a call that went wrong by what came back (or did not)."""
     exchange = exchanges[index]
     status = exchange.status
+    if exchange.error_type == "RedirectRefused":
+        return _diagnosis(
+            Category.UNEXPECTED_RESPONSE,
+            "redirected to another host, where erpwatch does not send credentials",
+            exchange,
+            index,
+            None,
+            error=exchange.error,
+        )
     if status is None:
         if exchange.error_type in TIMEOUT_ERRORS:
             return _diagnosis(

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass
+from collections.abc import Callable
+from dataclasses import asdict, dataclass, fields, replace
 from enum import StrEnum
 from typing import Any
 
@@ -71,6 +72,16 @@ class Diagnosis:
             self.error if self.category is not Category.SLOW else self.reason
         )
         return f"{self.call} → {answer}: {detail}" if detail else f"{self.call} → {answer}"
+
+    def masked(self, mask: Callable[[str], str]) -> Diagnosis:
+        """This diagnosis with every text passed through ``mask``: what the dialects
+        decoded from a body (and the exception's words) is masked again after decoding."""
+        changes: dict[str, Any] = {
+            f.name: mask(value)
+            for f in fields(self)
+            if isinstance(value := getattr(self, f.name), str) and f.name != "category"
+        }
+        return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from ..capture import RECORDER
 from ..config import Settings
 from ._compose import compose
 from ._model import Delivery, Digest, RunContext
@@ -32,8 +33,11 @@ def deliver(
     def record(
         digest: Digest, message: EmailMessage, path: Path, status: str, error: str | None
     ) -> Delivery:
+        # A mail server's reply can echo what it was sent (the password in AUTH):
+        # masked before it is stored or shown.
+        shown = RECORDER.redactor.text(error) if error is not None else None
         return Delivery(
-            digest.group.key, digest.group.addresses, str(message["Subject"]), path, status, error
+            digest.group.key, digest.group.addresses, str(message["Subject"]), path, status, shown
         )
 
     if mail.smtp is None:
