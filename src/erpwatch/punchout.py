@@ -42,7 +42,8 @@ class PunchoutClient:
     def __init__(self, settings: PunchoutSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.session = keep_credentials_home(
-            bounded_session(Limits(settings.timeout, settings.connect_timeout), session), browsing=True
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session),
+            browsing=True,
         )
         self.party = cxml.Party.from_settings(settings)
 
@@ -155,7 +156,8 @@ class OciClient:
     def __init__(self, settings: OciSettings, session: requests.Session | None = None) -> None:
         self.settings = settings
         self.session = keep_credentials_home(
-            bounded_session(Limits(settings.timeout, settings.connect_timeout), session), browsing=True
+            bounded_session(Limits(settings.timeout, settings.connect_timeout), session),
+            browsing=True,
         )
 
     def _request(
