@@ -240,15 +240,10 @@ def check_interrupted(root: Path, out: str, reason: str) -> None:
     assert record["monitors"][0]["status"] == "unfinished"
 
 
-@pytest.mark.parametrize("workers", ["0", "2"])
-@pytest.mark.parametrize("how", list(SIGNALS))
-def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interrupted(
-    tmp_path: Path, how: str, workers: str
-) -> None:
-    signum, to_group, reason = SIGNALS[how]
-    root = project(tmp_path)
-    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
-    process = subprocess.Popen(
+def start_monitors(root: Path, workers: str) -> subprocess.Popen[str]:
+    """The monitors of ``root`` as the schedule runs them, in a process group of
+    their own, so a signal can go to the group as a terminal's Ctrl+C does."""
+    return subprocess.Popen(
         [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
         cwd=root,
         env=clean_environment(),
@@ -257,12 +252,28 @@ def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interru
         text=True,
         start_new_session=True,
     )
+
+
+def wait_for(marker: Path, process: subprocess.Popen[str]) -> None:
+    """Until a monitor writes ``marker``: then it is where the test interrupts it."""
+    deadline = time.monotonic() + 60
+    while not marker.exists():
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.1)
+
+
+@pytest.mark.parametrize("workers", ["0", "2"])
+@pytest.mark.parametrize("how", list(SIGNALS))
+def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interrupted(
+    tmp_path: Path, how: str, workers: str
+) -> None:
+    signum, to_group, reason = SIGNALS[how]
+    root = project(tmp_path)
+    (root / "monitors" / "test_customers.py").write_text(SLOW_MONITOR)
+    process = start_monitors(root, workers)
     try:
-        deadline = time.monotonic() + 60
-        while not (root / "started").exists():
-            assert process.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(root / "started", process)
         if to_group:
             os.killpg(process.pid, signum)
         else:
@@ -342,21 +353,9 @@ def test_an_interruption_during_cleanup_still_removes_the_rest_and_lists_the_one
 ) -> None:
     root = project(tmp_path)
     (root / "monitors" / "test_customers.py").write_text(SLOW_CLEANUP_MONITOR)
-    process = subprocess.Popen(
-        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "-n", workers, "monitors"],
-        cwd=root,
-        env=clean_environment(),
-        stdout=subprocess.PIPE,
-        stderr=subprocess.STDOUT,
-        text=True,
-        start_new_session=True,
-    )
+    process = start_monitors(root, workers)
     try:
-        deadline = time.monotonic() + 60
-        while not (root / "cleaning").exists():
-            assert process.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.1)
+        wait_for(root / "cleaning", process)
         os.killpg(process.pid, signal.SIGINT)
         out, _ = process.communicate(timeout=60)
     finally:
