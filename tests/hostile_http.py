@@ -55,6 +55,29 @@ def _read_request(conn: socket.socket) -> Request | None:
 
 
 @contextmanager
+def accepting(
+    listener: socket.socket, serve: Callable[[socket.socket], None], stopping: threading.Event
+) -> Iterator[None]:
+    """Serve each connection ``listener`` accepts on a thread of its own until the
+    block ends; a hostile server must not make the test wait on its clients."""
+
+    def accept() -> None:
+        while not stopping.is_set():
+            try:
+                conn, _ = listener.accept()
+            except OSError:
+                return
+            threading.Thread(target=serve, args=(conn,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield
+    finally:
+        stopping.set()
+        listener.close()
+
+
+@contextmanager
 def hostile_http(behaviour: Behaviour) -> Iterator[HostileServer]:
     """A loopback HTTP/1.1 server; each connection serves requests until the
     client closes it or the behaviour fails writing (the client gave up)."""
@@ -76,20 +99,8 @@ def hostile_http(behaviour: Behaviour) -> Iterator[HostileServer]:
             except OSError:
                 return  # the client hung up: what a bounded client does
 
-    def accept() -> None:
-        while not stopping.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
+    with accepting(listener, serve, stopping):
         yield server
-    finally:
-        stopping.set()
-        listener.close()
 
 
 def answer(
@@ -171,17 +182,5 @@ def slow_smtp(every: float) -> Iterator[int]:
             except OSError:
                 return
 
-    def accept() -> None:
-        while not stopping.is_set():
-            try:
-                conn, _ = listener.accept()
-            except OSError:
-                return
-            threading.Thread(target=serve, args=(conn,), daemon=True).start()
-
-    threading.Thread(target=accept, daemon=True).start()
-    try:
+    with accepting(listener, serve, stopping):
         yield listener.getsockname()[1]
-    finally:
-        stopping.set()
-        listener.close()
