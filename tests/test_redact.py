@@ -275,3 +275,67 @@ def test_control_characters_and_bidi_overrides_are_shown_as_escapes() -> None:
     assert Redactor().text(hostile) == safe_text(hostile)
     masked = Redactor().body('{"m": "\\u001b[2J\\u0000"}', "application/json") or ""
     assert json.loads(masked) == {"m": "\\x1b[2J\\x00"}
+
+
+# A client secret shaped like Entra ID's (what Business Central uses): '~', '.', '/'.
+ENTRA_SECRET = "Gx48Q~3kPz1.vN_aB9/cD-eFgH"
+
+
+def _php_urlencode(text: str) -> str:
+    """PHP's urlencode (and Java's URLEncoder, .NET's HttpUtility.UrlEncode): '~'
+    is %7E, a space is '+'; written here, not taken from erpwatch."""
+    return "".join(
+        c
+        if c.isalnum() or c in "-_."
+        else "+"
+        if c == " "
+        else "".join(f"%{b:02X}" for b in c.encode())
+        for c in text
+    )
+
+
+def _owasp_html(text: str) -> str:
+    """The OWASP encoder's way: '/' and quotes as hexadecimal character references."""
+    return "".join(f"&#x{ord(c):X};" if c in "/'\"&<>" else c for c in text)
+
+
+@pytest.mark.parametrize(
+    "written",
+    [
+        _php_urlencode(ENTRA_SECRET),
+        _owasp_html(ENTRA_SECRET),
+        quote(json.dumps(ENTRA_SECRET)[1:-1].replace("/", "\\/"), safe=""),  # JSON, then a URL
+        json.dumps(json.dumps(ENTRA_SECRET))[1:-1],  # JSON escaped twice
+        quote(quote(ENTRA_SECRET, safe=""), safe=""),  # percent-encoded twice
+        "".join(f"\\u{ord(c):04x}" for c in ENTRA_SECRET),  # every character escaped
+        ENTRA_SECRET.replace("~", "=7E").replace("/", "=2F"),  # quoted-printable
+        "&#039;" + ENTRA_SECRET.replace("/", "&#47;") + "&#039;",
+    ],
+    ids=["php-urlencode", "owasp-html", "json-then-url", "json-twice", "url-twice",
+         "all-unicode-escapes", "quoted-printable", "decimal-references"],
+)  # fmt: skip
+def test_a_secret_is_masked_however_another_program_encoded_it(written: str) -> None:
+    redactor = Redactor([ENTRA_SECRET])
+    for text in (f"invalid client secret {written} (AADSTS7000215)", f"<p>{written}</p>"):
+        masked = redactor.text(text)
+        assert "3kPz1" not in masked, masked
+        assert "vN_aB9" not in masked, masked
+        assert MASK in masked
+        assert redactor.body(text, "text/html") == masked
+
+
+def test_product_barcodes_are_not_taken_for_card_numbers() -> None:
+    # EAN-13 and GTIN-14 pass the Luhn test as often as any number; no card has 13 or 14 digits.
+    barcodes = ["4006381334013", "4012345678901", "40063813340138", "36000291452"]
+    for code in barcodes:
+        assert Redactor().text(f'{{"gtin": "{code}"}}') == f'{{"gtin": "{code}"}}'
+
+
+def test_a_body_nested_deeper_than_python_recurses_is_masked_as_text() -> None:
+    redactor = Redactor(["SEKRIT/CS-123"])
+    deep = "[" * 20_000 + '"SEKRIT\\/CS-123"' + "]" * 20_000
+    masked = redactor.body(deep, "application/json") or ""
+    assert "CS-123" not in masked
+    shallow = '{"a":' * 900 + '"SEKRIT\\u002FCS-123 \\u001b"' + "}" * 900
+    masked = redactor.body(shallow, "application/json") or ""
+    assert "CS-123" not in masked

@@ -19,11 +19,12 @@ from __future__ import annotations
 import base64
 import html
 import json
+import quopri
 import re
 import threading
-from collections.abc import Iterable, Mapping
+from collections.abc import Callable, Iterable, Mapping
 from typing import Any
-from urllib.parse import parse_qsl, quote, quote_plus, urlsplit, urlunsplit
+from urllib.parse import parse_qsl, quote, quote_plus, unquote_plus, urlsplit, urlunsplit
 
 MASK = "[redacted]"
 MAX_BODY_CHARS = 32_768
@@ -147,6 +148,66 @@ def _base64_slices(raw: bytes) -> set[str]:
     return slices
 
 
+# Text that may hold an encoding another program applied: percent-escapes, HTML
+# character references, JSON or Python escapes, quoted-printable.
+_ENCODED_HINT = re.compile(r"%[0-9A-Fa-f]{2}|&#?\w+;|\\|=[0-9A-F]{2}")
+_JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
+_SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
+
+
+def _json_unescaped(text: str) -> str:
+    def one(match: re.Match[str]) -> str:
+        code = match.group(1)
+        if code[0] == "u":
+            return chr(int(code[1:], 16))
+        return _SIMPLE_ESCAPES.get(code, code)
+
+    unescaped = _JSON_ESCAPE.sub(one, text)
+    # Surrogate pairs written as two escapes become the one character they are.
+    return unescaped.encode("utf-16", "surrogatepass").decode("utf-16", "replace")
+
+
+def _quoted_printable(text: str) -> str:
+    return quopri.decodestring(text.encode("utf-8")).decode("utf-8", "replace")
+
+
+_VIEWS: tuple[Callable[[str], str], ...] = (
+    unquote_plus,
+    html.unescape,
+    _json_unescaped,
+    _quoted_printable,
+)
+
+
+def _mask_decoded_views(pattern: re.Pattern[str], text: str) -> str:
+    """Mask after decoding, whatever the encoding: when a secret shows in the text
+    decoded once or twice (PHP's %7E for ~, &#x2F; for /, JSON escapes percent-
+    encoded, escapes written twice), the decoded text is kept, masked. Decoding
+    no list of forms foresees, so a program's own way of escaping hides nothing."""
+    for _ in range(4):  # a text may hold several secrets, each encoded its own way
+        if not _ENCODED_HINT.search(text):
+            return text
+        view = _view_with_secret(pattern, text)
+        if view is None:
+            return text
+        text = pattern.sub(MASK, view)
+    return text
+
+
+def _view_with_secret(pattern: re.Pattern[str], text: str) -> str | None:
+    for first in _VIEWS:
+        once = first(text)
+        if once == text:
+            continue
+        if pattern.search(once):
+            return once
+        for second in _VIEWS:
+            twice = second(once)
+            if twice != once and pattern.search(twice):
+                return twice
+    return None
+
+
 def is_sensitive_field(name: str) -> bool:
     return name.lower().replace("-", "_") in SENSITIVE_FIELDS
 
@@ -188,7 +249,7 @@ class Redactor:
         """
         pattern = self._pattern
         if pattern is not None:
-            text = pattern.sub(MASK, text)
+            text = _mask_decoded_views(pattern, pattern.sub(MASK, text))
         made_safe = safe_text(text)
         if pattern is not None and made_safe is not text:
             made_safe = pattern.sub(MASK, made_safe)
@@ -240,7 +301,7 @@ class Redactor:
         text = raw.decode("utf-8", errors="replace") if isinstance(raw, bytes) else raw
         try:
             document = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             document = None
         kept = {
             key: self.text(str(document[key]))[:500]
@@ -258,16 +319,21 @@ class Redactor:
         if "json" in content_type or stripped[:1] in ("{", "["):
             try:
                 document = json.loads(text)
-            except ValueError:
+            except (ValueError, RecursionError):
                 pass
             else:
-                if self._needs_walk(document, text):
-                    document = self._mask_json_values(document)
-                    _mask_json(document)
-                    return json.dumps(document, ensure_ascii=False)
-                if _mask_json(document):
-                    return json.dumps(document, ensure_ascii=False)
-                return text
+                try:
+                    if self._needs_walk(document, text):
+                        document = self._mask_json_values(document)
+                        _mask_json(document)
+                        return json.dumps(document, ensure_ascii=False)
+                    if _mask_json(document):
+                        return json.dumps(document, ensure_ascii=False)
+                    return text
+                except RecursionError:
+                    # Nested deeper than a walk may go: masked as text (and by
+                    # its decoded views, see `text`), never a crash of the run.
+                    return text
         if "x-www-form-urlencoded" in content_type:
             pairs = parse_qsl(text, keep_blank_values=True)
             masked_pairs = [(self.text(key), self.text(value)) for key, value in pairs]
@@ -358,14 +424,16 @@ def _issuer_length(digits: str) -> bool:
     """Does an issuer give numbers of this length with this start (ISO/IEC 7812 ranges)?
     Keeps compact timestamps (``20261128212512``) and order numbers readable."""
     length, head = len(digits), digits[:6]
+    # 13-digit Visa and 14-digit Diners are no longer issued, and an EAN-13 or
+    # GTIN-14 barcode (an item's gtin) passes their length and Luhn test.
     if head[0] == "4":  # Visa
-        return length in (13, 16, 19)
+        return length in (16, 19)
     if "51" <= head[:2] <= "55" or "222100" <= head <= "272099":  # Mastercard
         return length == 16
     if head[:2] in ("34", "37"):  # American Express
         return length == 15
     if head[:2] in ("36", "38", "39") or "300" <= head[:3] <= "305":  # Diners
-        return length in (14, 16)
+        return length == 16
     if "3528" <= head[:4] <= "3589":  # JCB
         return 16 <= length <= 19
     if head[0] in "56":  # Maestro, Discover, UnionPay, RuPay
@@ -430,7 +498,7 @@ def login_session(rpc_name: str | None, answer: bytes) -> str | None:
         return None
     try:
         result = json.loads(answer).get("result")
-    except (ValueError, AttributeError):
+    except (ValueError, AttributeError, RecursionError):
         return None
     if isinstance(result, list) and len(result) > 1 and isinstance(result[1], str):
         return result[1]
