@@ -124,6 +124,25 @@ CLIENTS: dict[str, Callable[[str], None]] = {
 }
 
 
+def slow_redirects_within_the_origin(request: Request, conn: socket.socket) -> None:
+    """Each answer in time, but a 307 to the same server again: a chain of them."""
+    time.sleep(0.4)
+    hop = int(request.path.rsplit("hop=", 1)[-1]) if "hop=" in request.path else 0
+    answer(conn, 307, b"", Location=f"/token?hop={hop + 1}")
+
+
+@pytest.mark.parametrize("client", CLIENTS)
+def test_a_chain_of_slow_redirects_ends_by_the_one_deadline_of_the_call(client: str) -> None:
+    # Thirty hops of 0.4 s would take 12 s; each alone is within the 1 s time-out.
+    with hostile_http(slow_redirects_within_the_origin) as server:
+        started = time.monotonic()
+        with pytest.raises(ErpCallFailed) as failed:
+            CLIENTS[client](server.url)
+        took = time.monotonic() - started
+    assert took < DEADLINE + MARGIN, took
+    assert f"within {DEADLINE:g} s" in str(failed.value)
+
+
 @pytest.mark.parametrize("client", CLIENTS)
 @pytest.mark.parametrize(
     "behaviour",

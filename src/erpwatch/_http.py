@@ -168,6 +168,29 @@ class _WatchedHTTPSPool(HTTPSConnectionPool):
 _POOLS = {"http": _WatchedPool, "https": _WatchedHTTPSPool}
 
 
+@dataclass
+class _CallDeadline:
+    deadline: float | None = None  # monotonic, set by the call's first hop
+    total: float = 0.0
+
+
+_CALL = threading.local()
+
+
+@contextmanager
+def one_call() -> Iterator[None]:
+    """One call, however many redirects it follows: its first hop's time-out is
+    the deadline of all of them, so a chain of slow redirects cannot stretch it."""
+    if getattr(_CALL, "state", None) is not None:
+        yield  # already inside a call: the outer deadline holds
+        return
+    _CALL.state = _CallDeadline()
+    try:
+        yield
+    finally:
+        _CALL.state = None
+
+
 class BoundedAdapter(HTTPAdapter):
     """An adapter whose calls end by a deadline and read a bounded answer.
 
@@ -200,6 +223,15 @@ class BoundedAdapter(HTTPAdapter):
     ) -> requests.Response:
         connect, total = self._split(timeout)
         started = time.monotonic()
+        call: _CallDeadline | None = getattr(_CALL, "state", None)
+        if call is not None:
+            if call.deadline is None:
+                call.deadline, call.total = started + total, total
+            elif started >= call.deadline:
+                raise self._late(request, call.total)
+            else:
+                total = call.deadline - started
+        shown = call.total if call is not None else total  # the time-out as configured
         with watched(total) as watch:
             try:
                 response = super().send(
@@ -214,11 +246,11 @@ class BoundedAdapter(HTTPAdapter):
                     self._read(response)
             except requests.RequestException as error:
                 if watch.fired:
-                    raise self._late(request, total) from error
+                    raise self._late(request, shown) from error
                 raise
             if watch.fired or time.monotonic() - started > total:
                 response.close()
-                raise self._late(request, total)
+                raise self._late(request, shown)
         return response
 
     def _split(self, timeout: object) -> tuple[float, float]:

@@ -12,7 +12,7 @@ from urllib.parse import urlsplit
 import requests
 
 from ._bc_rules import stored_form
-from ._http import Limits, TotalTimeout, answer_cut, bound, retry_after
+from ._http import Limits, TotalTimeout, answer_cut, bound, one_call, retry_after
 from ._origin import RedirectRefused, keep_credentials_home, origin, shown
 from .capture import RECORDER, call_label, wire_reason
 from .checks import NotPersisted, expect_same_fields
@@ -87,7 +87,7 @@ def error_details(response: requests.Response) -> tuple[str | None, str | None]:
     """The ERP's own error code and message, from an OData or OAuth2 error body."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         return None, quoted(response.text)
     if not isinstance(body, dict):
         return None, None
@@ -106,7 +106,7 @@ def oauth_error(response: requests.Response) -> tuple[str | None, str | None]:
     any other answer from it may hold a token, so it is never quoted."""
     try:
         body = response.json()
-    except ValueError:
+    except (ValueError, RecursionError):
         body = None
     if not isinstance(body, dict) or not isinstance(body.get("error"), str):
         return (
@@ -164,7 +164,8 @@ def send(
     overriding its limits. Whatever goes wrong on the wire, and a successful
     answer too large to read whole, is an `ErpCallFailed` naming ``call``."""
     try:
-        response = session.request(method, url, timeout=timeout, **kwargs)
+        with one_call():
+            response = session.request(method, url, timeout=timeout, **kwargs)
     except requests.RequestException as error:
         raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
     size = answer_cut(response)
@@ -250,7 +251,7 @@ class ErpClient:
             payload = response.json()
             token = str(payload["access_token"])
             lifetime = float(payload.get("expires_in", 3599))
-        except (ValueError, KeyError, TypeError):
+        except (ValueError, KeyError, TypeError, RecursionError):
             raise ErpAuthFailed(
                 call, status=200, problem="the answer has no access_token"
             ) from None
@@ -340,7 +341,7 @@ class ErpClient:
         response = self.request(method, path, **kwargs)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             content_type = response.headers.get("Content-Type", "none")
