@@ -161,6 +161,7 @@ VALID_TRACK = {"bad": True, "since": "2026-11-27T18:00:00+00:00", "bad_runs": 1,
         b' "slow": {}}}}',
         b'{"schema": 1, "pending": {"client": [{"kind": "alert", "process": "orders",'
         b' "monitors": "m", "first_seen": 1, "last_seen": null}]}}',
+        b"[" * 100_000 + b"]" * 100_000,  # valid JSON, deeper than Python recurses
     ],
     ids=[
         "null",
@@ -173,6 +174,7 @@ VALID_TRACK = {"bad": True, "since": "2026-11-27T18:00:00+00:00", "bad_runs": 1,
         "count-as-text",
         "time-that-is-no-time",
         "incident-of-wrong-types",
+        "nested-too-deep",
     ],
 )
 def test_it_sets_a_corrupt_state_file_aside_and_still_mails(
@@ -267,6 +269,7 @@ BAD_LINES = [
     b' "mails": []}',
     b"\xff\xfe\x00binary",
     b"[1, 2, 3]",
+    b"[" * 100_000 + b"]" * 100_000,  # valid JSON, deeper than Python recurses
 ]
 
 
@@ -277,7 +280,7 @@ def test_bad_history_lines_are_skipped_one_by_one_and_kept_aside(project: Projec
     completed = project.run(fault=None)
     no_crash(completed)
     assert completed.returncode == 0, completed.stdout
-    [warning] = warnings_in(completed, "WARNING 7 damaged line(s) of")
+    [warning] = warnings_in(completed, f"WARNING {len(BAD_LINES)} damaged line(s) of")
     assert "(line 1: not a run record: no 'run_id')" in warning
     assert "kept in history.jsonl.corrupt-" in warning
     [aside] = project.reports.glob("history.jsonl.corrupt-*")
@@ -424,6 +427,20 @@ def test_a_dotenv_in_another_encoding_is_one_line_and_exit_4(project: Project) -
         project.run(),
         f"ERROR: erpwatch: .env ({dotenv}): is not UTF-8 text (byte 0xe9 at offset 22); "
         "save it as UTF-8",
+    )
+
+
+@pytest.mark.parametrize("line", [b"ERPWATCH_STATE=st\0ate.json", b"ERPWATCH_REPORTS=rep\0orts"])
+def test_a_nul_character_in_dotenv_is_one_line_and_exit_4_before_any_monitor_runs(
+    project: Project, line: bytes
+) -> None:
+    dotenv = project.root / ".env"
+    dotenv.write_bytes(line + b"\n")
+    name = line.split(b"=")[0].decode()
+    completed = project.run()
+    usage_error(
+        completed,
+        f"ERROR: erpwatch: {name} ({dotenv}): holds a NUL character; save .env as plain UTF-8 text",
     )
 
 

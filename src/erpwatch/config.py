@@ -323,9 +323,16 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
         from dotenv import dotenv_values  # only when there is a .env: it imports a lot
 
         text = dotenv_text(dotenv_path)
-        values.update(
-            {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
-        )
+        read = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+        for name, value in read.items():
+            if "\0" in name or "\0" in value:
+                # No program takes a NUL in a name, path or password: it is damage.
+                raise ConfigError(
+                    name.replace("\0", "\\0"),
+                    "holds a NUL character; save .env as plain UTF-8 text",
+                    str(dotenv_path),
+                )
+        values.update(read)
     values.update(environ)
     return {key: value.strip() for key, value in values.items()}
 

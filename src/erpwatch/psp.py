@@ -231,7 +231,7 @@ def metadata_reference(metadata: Any, rules: ReferenceRules) -> Reference:
             return Reference(None, "empty metadata")
         try:
             parsed = json.loads(text)
-        except ValueError:
+        except (ValueError, RecursionError):
             parsed = None
         if isinstance(parsed, dict):
             return _from_object(parsed, rules, "metadata (JSON text)")
@@ -393,7 +393,7 @@ class PaymentProviderClient:
             raise answer_failed(call, response)
         try:
             body = response.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
             raise ErpCallFailed(

@@ -219,7 +219,7 @@ class TrytonClient:
             raise ErpCallFailed(call, status=answer.status_code, erp_message=quoted(answer.text))
         try:
             body = answer.json()
-        except ValueError:
+        except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict) or not ("result" in body or "error" in body):
             raise ErpCallFailed(

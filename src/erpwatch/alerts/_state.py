@@ -249,7 +249,10 @@ class StateStore:
         kept = State()
         try:
             kept, problems = parse_state(json.loads(raw.decode("utf-8")))
-        except ValueError as error:  # not UTF-8, not JSON, not a state of this schema
+        except (
+            ValueError,
+            RecursionError,
+        ) as error:  # not UTF-8, not JSON, not a state of this schema
             problems = [f"{type(error).__name__}: {error}" if raw else "not a file"]
         if not problems:
             return kept

@@ -34,7 +34,7 @@ def rpc_name(request: requests.PreparedRequest) -> str | None:
     if body[:1] == b"{":
         try:
             payload = json.loads(body)
-        except ValueError:
+        except (ValueError, RecursionError):
             return None
         method = payload.get("method") if isinstance(payload, dict) else None
         return method if isinstance(method, str) and method else None

@@ -132,7 +132,7 @@ def _created_ids(exchanges: Sequence[Exchange]) -> set[str]:
         if exchange.method == "POST" and exchange.status in (200, 201) and exchange.response_body:
             try:
                 body = json.loads(exchange.response_body)
-            except ValueError:
+            except (ValueError, RecursionError):
                 continue
             if isinstance(body, dict) and isinstance(body.get("id"), str | int):
                 ids.add(str(body["id"]))
@@ -365,7 +365,7 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
 def _lacks_key(exchange: Exchange, key: str) -> bool:
     try:
         body = json.loads(exchange.response_body or "")
-    except ValueError:
+    except (ValueError, RecursionError):
         return False
     if isinstance(body, dict) and isinstance(body.get("value"), list):
         return any(isinstance(row, dict) and key not in row for row in body["value"])

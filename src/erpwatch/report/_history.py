@@ -130,7 +130,7 @@ class History:
                 continue
             try:
                 record = json.loads(line.decode("utf-8"))
-            except ValueError as error:  # not UTF-8, or not JSON
+            except (ValueError, RecursionError) as error:  # not UTF-8, or not JSON
                 damaged.append(DamagedLine(number, line, f"not JSON ({type(error).__name__})"))
                 continue
             problem = problem_of_record(record)
