@@ -174,11 +174,7 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
             text=True,
         )
         outbox = root / "reports" / "outbox"
-        deadline = time.monotonic() + 120
-        while not (outbox.exists() and any(outbox.iterdir())):  # the first run is mailing now
-            assert first.poll() is None
-            assert time.monotonic() < deadline
-            time.sleep(0.2)
+        wait_for_any(outbox, first)  # the first run is mailing now
         # A second run meanwhile (no SMTP: its mail goes to the outbox) gets the
         # state at once: it finishes while the first is still waiting for the server.
         second = run(root)
@@ -198,6 +194,52 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
     assert state["sending"] == {}
     history = (root / "reports" / "history.jsonl").read_text().splitlines()
     assert len(history) == 2  # both runs' results were kept
+
+
+@pytest.mark.parametrize("signum", [signal.SIGTERM, signal.SIGINT], ids=["sigterm", "sigint"])
+def test_a_signal_while_mailing_cuts_the_mail_short_and_the_other_steps_still_run(
+    tmp_path: Path, signum: int
+) -> None:
+    """A scheduler cancelling the job (GitHub: SIGINT, then SIGTERM) while erpwatch
+    waits on a slow mail server: the mail is pending again at once, and the history,
+    dashboard and exit status still say what happened."""
+    slow = subprocess.Popen(
+        [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
+    )
+    try:
+        port = slow.stdout.readline().strip()  # type: ignore[union-attr]
+        root = project(tmp_path)
+        first = subprocess.Popen(
+            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors"],
+            cwd=root,
+            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="20"),
+            stdout=subprocess.PIPE,
+            stderr=subprocess.STDOUT,
+            text=True,
+        )
+        outbox = root / "reports" / "outbox"
+        wait_for_any(outbox, first)  # it is mailing now
+        first.send_signal(signum)
+        out, _ = first.communicate(timeout=60)
+    finally:
+        slow.kill()
+        slow.wait()
+    assert first.returncode == 2, out
+    assert "erpwatch: mail was cut short" in out, out
+    assert "Traceback" not in out
+    state = json.loads((root / "reports" / "state.json").read_text())
+    assert state["pending"]["client"], state  # the next run sends it
+    assert state["sending"] == {}
+    assert len((root / "reports" / "history.jsonl").read_text().splitlines()) == 1
+    assert (root / "reports" / "index.html").exists()
+
+
+def wait_for_any(folder: Path, process: subprocess.Popen[str]) -> None:
+    deadline = time.monotonic() + 120
+    while not (folder.exists() and any(folder.iterdir())):
+        assert process.poll() is None
+        assert time.monotonic() < deadline
+        time.sleep(0.2)
 
 
 SLOW_MONITOR = """
@@ -283,6 +325,9 @@ def test_an_interrupted_run_cleans_up_lists_leftovers_and_is_recorded_as_interru
         process.kill()
     assert process.returncode == 2, out
     check_interrupted(root, out, reason)
+    # A run a person or a scheduler stopped says nothing about the ERP: no alert.
+    state = json.loads((root / "reports" / "state.json").read_text())
+    assert not any(m["failing"]["bad"] for m in state["monitors"].values())
 
 
 @pytest.mark.parametrize("workers", ["0", "2"])
@@ -296,6 +341,13 @@ def test_the_run_deadline_stops_a_running_monitor_and_reports_it_unfinished(
     assert time.monotonic() - started < 45  # not the monitor's 60 s
     assert result.returncode == 2, result.stdout
     check_interrupted(root, result.stdout, "the run deadline of 0.2 min passed")
+    # Too slow to finish is news for the client: alerted as a time-out of the process.
+    [monitor] = json.loads((root / "reports" / "summary.json").read_text())["monitors"]
+    assert monitor["diagnosis"]["category"] == "timeout"
+    assert "the run deadline of 0.2 min passed" in monitor["diagnosis"]["reason"]
+    [track] = json.loads((root / "reports" / "state.json").read_text())["monitors"].values()
+    assert track["failing"]["bad"] is True
+    assert track["failing"]["alerted"] is True
 
 
 RETRIED_MONITOR = """

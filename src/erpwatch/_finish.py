@@ -21,6 +21,7 @@ class StepStatus(StrEnum):
     DONE = "done"
     SKIPPED = "skipped"  # nothing to do, or what it needs did not happen
     FAILED = "failed"
+    INTERRUPTED = "interrupted"  # Ctrl+C or SIGTERM arrived while it ran
 
 
 class StepSkipped(Exception):
@@ -43,6 +44,8 @@ class StepResult:
     @property
     def line(self) -> str:
         """What the terminal says about a failed step: one line, no traceback."""
+        if self.status is StepStatus.INTERRUPTED:
+            return f"erpwatch: {self.name} was cut short: {self.error}; the other steps still ran"
         return (
             f"erpwatch: {self.name} failed: {self.error} — a fault in erpwatch itself; "
             "the other finishing steps still ran"
@@ -58,11 +61,17 @@ def one_line(error: BaseException, redact: Callable[[str], str]) -> str:
 def run_steps(steps: Sequence[Step], redact: Callable[[str], str]) -> list[StepResult]:
     """Run every step whatever the others did; what became of each, in order.
 
-    Only ``Exception`` is caught: an interrupt (Ctrl+C, SIGTERM) still stops the run."""
+    An interrupt (Ctrl+C, SIGTERM; a scheduler cancelling the job) cuts short the
+    step it arrives in, not the ones after it: each of those is bounded and quick,
+    and a run that saves nothing is the silence erpwatch exists to prevent."""
     results = []
     for step in steps:
         try:
             step.action()
+        except KeyboardInterrupt as interrupt:
+            results.append(
+                StepResult(step.name, StepStatus.INTERRUPTED, one_line(interrupt, redact))
+            )
         except StepSkipped as skipped:
             results.append(StepResult(step.name, StepStatus.SKIPPED, str(skipped) or None))
         except Exception as error:
@@ -77,3 +86,7 @@ def run_steps(steps: Sequence[Step], redact: Callable[[str], str]) -> list[StepR
 
 def failed(results: Sequence[StepResult]) -> list[StepResult]:
     return [r for r in results if r.status is StepStatus.FAILED]
+
+
+def interrupted(results: Sequence[StepResult]) -> list[StepResult]:
+    return [r for r in results if r.status is StepStatus.INTERRUPTED]

@@ -20,7 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.runner import runtestprotocol
 
-from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, run_steps
+from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, interrupted, run_steps
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
 from ._xdist import Workers
 from .alerts import RetryDecision, retry_decision
@@ -165,6 +165,7 @@ class MonitorRun:
         self.plan: AlertPlan | None = None
         # Why the run stopped early (Ctrl+C, SIGTERM, the deadline), or None.
         self.interrupted: str | None = None
+        self.overran = False  # stopped by the run deadline, not by a person
         self.running: pytest.Item | None = None  # the monitor being run, if any
         self.workers = Workers()  # under xdist, on the controller
         self.interruptions = Interruptions(on_terminate=self.workers.forward)
@@ -213,6 +214,7 @@ class MonitorRun:
             # only that a worker was interrupted.
             error = DeadlinePassed()
         self.interrupted = reason_of(error, self.settings.run_deadline / 60)
+        self.overran = isinstance(error, DeadlinePassed)
 
     def _report_unfinished(self) -> None:
         """The monitor an interruption stopped: its fixtures were torn down when the
@@ -228,6 +230,9 @@ class MonitorRun:
             "process": process,
             "critical": critical,
             "unfinished": self.interrupted,
+            # A monitor still running at the deadline is a process too slow to finish:
+            # news for the client, unlike a run someone stopped.
+            "overran": self.overran,
             "leftovers": [asdict(x) for x in item.stash.get(LEFTOVERS_KEY, [])],
         }
         if hasattr(self.config, "workerinput"):
@@ -431,6 +436,8 @@ class MonitorRun:
         self.steps += run_steps(
             [Step("heartbeat", lambda: self._heartbeat(run))], RECORDER.redactor.text
         )
+        if self.interrupted is None and interrupted(self.steps):
+            self.interrupted = "interrupted while finishing"
         if self.interrupted is not None:
             session.exitstatus = pytest.ExitCode.INTERRUPTED
         elif failed(self.steps) and session.exitstatus in (0, 1):
@@ -460,8 +467,12 @@ class MonitorRun:
             raise StepSkipped("no alert decisions to mail")
         from .alerts._lifecycle import record_deliveries, send_alerts
 
-        send_alerts(self.plan, self.settings)
-        record_deliveries(self.plan, self.settings)
+        try:
+            send_alerts(self.plan, self.settings)
+        finally:
+            # Also when cut short: what was not delivered is pending again at once,
+            # not held by this run's claim until it goes stale.
+            record_deliveries(self.plan, self.settings)
         run.mails = [d.to_dict() for d in self.plan.outcome.deliveries]
         if run.mails and self.summary_written is not None:
             run.write(self.summary_path)
@@ -534,7 +545,9 @@ class MonitorRun:
         from .alerts import ping_heartbeat
 
         # erpwatch broken, or a run cut short, is news for the dead man's switch too.
-        ok = run.outcome in ("passed", "degraded", "skipped") and not failed(self.steps)
+        ok = run.outcome in ("passed", "degraded", "skipped") and not (
+            failed(self.steps) or interrupted(self.steps)
+        )
         self.heartbeat_error = ping_heartbeat(alerts, ok)
         if not ok and alerts.heartbeat_fail_url and failed(self.steps):
             self.told.append(
@@ -601,7 +614,7 @@ class MonitorRun:
         if result.interrupted:
             write(f"INTERRUPTED {result.interrupted}: the run reports what it had", red=True)
         for step in self.steps:
-            if step.status is StepStatus.FAILED:
+            if step.status in (StepStatus.FAILED, StepStatus.INTERRUPTED):
                 write(step.line, red=True)
         if self.told:
             write(f"erpwatch: the maintainers were told: {'; '.join(self.told)}", red=True)

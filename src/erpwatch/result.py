@@ -11,12 +11,27 @@ from pathlib import Path
 from typing import Any
 
 from .capture import Exchange
-from .diagnosis import Diagnosis
+from .diagnosis import Category, Diagnosis
 from .synthetic import Leftover
 
 SCHEMA_VERSION = 1
 # unfinished: stopped by an interruption or the run deadline before it ended.
 STATUSES = ("passed", "degraded", "failed", "skipped", "unfinished")
+
+
+def _overran(why: str, exchanges: list[Exchange]) -> Diagnosis:
+    """A monitor the run deadline stopped: a time-out of the process as a whole,
+    naming the call it was waiting on, if it had started one."""
+    last = exchanges[-1] if exchanges else None
+    return Diagnosis(
+        category=Category.TIMEOUT,
+        reason=f"the monitor did not finish: {why}",
+        call=last.call if last is not None else None,
+        method=last.method if last is not None else None,
+        url=last.url if last is not None else None,
+        status=last.status if last is not None else None,
+        error=f"the monitor did not finish: {why}",
+    )
 
 
 @dataclass
@@ -50,6 +65,8 @@ class MonitorResult:
             self.outcome = "unfinished"
             self.degraded = False
             self.message = f"not finished: {payload['unfinished']}"
+            if payload.get("overran"):
+                self.diagnosis = _overran(payload["unfinished"], self.exchanges)
         if outcome == "skipped" and self.outcome == "passed":
             self.outcome = "skipped"
             self.message = payload.get("message")

@@ -42,6 +42,8 @@ def _observations(monitor: MonitorResult) -> Iterator[tuple[str, bool]]:
     nothing about speed; a skipped one says nothing at all."""
     if monitor.outcome == "failed":
         yield "failing", True
+    elif monitor.outcome == "unfinished" and monitor.diagnosis is not None:
+        yield "failing", True  # stopped by the run deadline: too slow to finish
     elif monitor.outcome == "passed":
         yield "failing", False
         yield "slow", monitor.degraded
