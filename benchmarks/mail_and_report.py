@@ -23,7 +23,6 @@ ROOT = Path(__file__).resolve().parent.parent
 
 def main() -> int:
     settings = load_settings(ROOT / "erpwatch.toml", {})
-    assert settings.mail is not None
     run = example_run(settings)
     monitor = run.monitors[0]
     assert monitor.diagnosis is not None

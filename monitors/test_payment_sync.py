@@ -14,7 +14,6 @@ from erpwatch import (
     PaymentProviderClient,
     PaymentsOutOfSync,
     ReferenceRules,
-    Settings,
     SyntheticData,
     read_provider,
     reconcile,
@@ -41,10 +40,8 @@ def test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid(
     erp: ErpClient,
     psp: PaymentProviderClient,
     synthetic: SyntheticData,
-    erpwatch_settings: Settings,
 ) -> None:
-    payments = erpwatch_settings.payments
-    assert payments is not None
+    payments = psp.settings
     if not payments.webhook_url:
         pytest.skip("PAYMENT_WEBHOOK_URL is not set: the shop's webhook endpoint for the provider")
 
@@ -102,14 +99,13 @@ def test_a_payment_paid_at_the_provider_marks_the_erp_invoice_paid(
 
 
 def test_the_shops_webhook_answers_the_providers_notification_of_a_test_payment(
-    psp: PaymentProviderClient, synthetic: SyntheticData, erpwatch_settings: Settings
+    psp: PaymentProviderClient, synthetic: SyntheticData
 ) -> None:
     """What runs against real Mollie too: a test-mode payment with the shop's webhook,
     and that webhook called as Mollie calls it (``id=tr_…``). Mollie counts only a
     2xx answer as delivered; otherwise it retries and then gives up, and the shop
     never learns the payment's status."""
-    payments = erpwatch_settings.payments
-    assert payments is not None
+    payments = psp.settings
     if not payments.webhook_url:
         pytest.skip("PAYMENT_WEBHOOK_URL is not set: the shop's webhook endpoint for the provider")
     if not psp.test_mode:
@@ -128,12 +124,10 @@ def test_the_shops_webhook_answers_the_providers_notification_of_a_test_payment(
 def test_every_paid_payment_is_paid_in_the_erp_and_every_paid_invoice_was_paid(
     erp: ErpClient,
     psp: PaymentProviderClient,
-    erpwatch_settings: Settings,
     record_property: Callable[[str, object], None],
 ) -> None:
     """Reconciliation of real data: read-only, so safe on a live ERP."""
-    settings = erpwatch_settings.payments
-    assert settings is not None
+    settings = psp.settings
     entries = read_provider(
         psp,
         most=settings.lookback,

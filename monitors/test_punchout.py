@@ -14,7 +14,6 @@ from erpwatch import (
     NotPersisted,
     OciClient,
     PunchoutClient,
-    Settings,
     SyntheticData,
     wait_until,
 )
@@ -27,14 +26,13 @@ BUYER_HOOK = "https://procurement.example/punchout/return"
 
 
 def test_a_buyer_can_punch_out_and_a_purchase_order_reaches_the_erp(
-    punchout: PunchoutClient, erp: ErpClient, synthetic: SyntheticData, erpwatch_settings: Settings
+    punchout: PunchoutClient, erp: ErpClient, synthetic: SyntheticData
 ) -> None:
     start_page = punchout.setup(buyer_cookie=synthetic.reference(), browser_form_post=BUYER_HOOK)
     catalog = punchout.open(start_page)
     assert "<html" in catalog.lower(), f"GET {start_page}: the StartPage is not an HTML catalog"
 
-    settings = erpwatch_settings.punchout
-    assert settings is not None
+    settings = punchout.settings
     po_number = purchase_order_number(synthetic.reference())  # ≤ 35: the ERP's Code[35]
     item = erp.find("items", number=erp.settings.test_item)[0]
     line = OrderLine(

@@ -136,7 +136,6 @@ def test_an_alert_mail_renders_with_the_failing_call_within_a_phone_width(tmp_pa
     from erpwatch._preview import example_run
 
     config = settings(tmp_path)
-    assert config.mail is not None
     run = example_run(config)
     now = datetime(2026, 11, 27, 20, 4, tzinfo=UTC)
     [client, _] = plan_digests(incidents_of(run, now), config.mail)

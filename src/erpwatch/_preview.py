@@ -45,8 +45,7 @@ def _fail(message: str) -> int:
 
 def example_run(settings: Settings) -> RunResult:
     """A typical alert: the ERP started refusing orders after a stricter VAT rule."""
-    mail = settings.mail
-    routed = [p for p in (mail.routing if mail else {}) if mail and mail.routing[p]]
+    routed = [p for p, groups in settings.mail.routing.items() if groups]
     process = "orders" if "orders" in routed or not routed else routed[0]
     url = "https://api.businesscentral.dynamics.com/v2.0/tenant/production/api/v2.0/companies(5b1c6a8e-2f0e-4c59-9a55-0c6f1a3e7d21)/salesOrders"
     message = "VAT Registration No. must have a value in Customer: No.=C10001. It cannot be zero or empty."
@@ -116,7 +115,7 @@ def run(args: argparse.Namespace) -> int:
     except ConfigError as error:
         return _fail(str(error))
     mail = settings.mail
-    if mail is None or not mail.groups:
+    if not mail.groups:
         return _fail(
             f"{config_path.name} has no recipient groups ([groups.NAME]); nothing would be sent"
         )

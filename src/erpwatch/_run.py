@@ -254,7 +254,6 @@ class MonitorRun:
             return RetryDecision(False, "no failure of the monitor's own call")
         diagnosis = call.erpwatch.get("diagnosis")
         alerts = self.settings.alerts
-        assert alerts is not None
         exchanges: list[Exchange] = item.stash.get(EXCHANGES_KEY, [])
         return retry_decision(
             Diagnosis.from_dict(diagnosis) if diagnosis else None,
@@ -409,8 +408,7 @@ class MonitorRun:
         self._report_unfinished()
         if hasattr(self.config, "workerinput") or not (self.results or self.interrupted):
             return
-        alerts = self.settings.alerts
-        now = (alerts.fixed_now if alerts else None) or datetime.now(UTC)
+        now = self.settings.alerts.fixed_now or datetime.now(UTC)
         run = self.run_result()
         html = getattr(self.config.option, "htmlpath", None)
         report_path = Path(html) if html else None
@@ -455,8 +453,6 @@ class MonitorRun:
         self.summary_written = self.summary_path
 
     def _decide(self, run: RunResult, now: datetime, report_path: Path | None) -> None:
-        if self.settings.alerts is None:
-            raise StepSkipped("alerting is not configured")
         from .alerts._lifecycle import decide_alerts
 
         self.plan = decide_alerts(run, self.settings, now, report_path)
@@ -478,13 +474,10 @@ class MonitorRun:
             run.write(self.summary_path)
 
     def _history(self) -> Any:
-        alerts = self.settings.alerts
-        if alerts is None:
-            raise StepSkipped("alerting is not configured")
         from .report import History
 
         # The history lives next to the alert state; the dashboard is drawn from it.
-        return History(alerts.state_file.with_name("history.jsonl"))
+        return History(self.settings.alerts.state_file.with_name("history.jsonl"))
 
     def _append_history(self, run: RunResult, now: datetime) -> None:
         if self.settings.dry_run:
@@ -540,8 +533,8 @@ class MonitorRun:
 
     def _heartbeat(self, run: RunResult) -> None:
         alerts = self.settings.alerts
-        if alerts is None or self.settings.dry_run:
-            raise StepSkipped("no heartbeat in a dry run or without alerting")
+        if self.settings.dry_run:
+            raise StepSkipped("no heartbeat in a dry run")
         from .alerts import ping_heartbeat
 
         # erpwatch broken, or a run cut short, is news for the dead man's switch too.

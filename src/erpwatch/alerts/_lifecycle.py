@@ -151,7 +151,6 @@ def decide_alerts(
     claim), so a run started meanwhile does not send them too, and a run that
     dies mid-send leaves them to be sent by a later one."""
     alerts, mail = settings.alerts, settings.mail
-    assert alerts is not None
     outcome = AlertOutcome()
     context = RunContext(run.run_id, run.run_url, report_path, now)
     digests: list[Digest] = []
@@ -164,7 +163,7 @@ def decide_alerts(
         incidents, outcome.decisions = evaluate(
             state, run, settings, now, outcome.silenced is not None
         )
-        if mail is not None and mail.groups:
+        if mail.groups:
             for note in _flaky_notes(run, now):
                 for group in mail.routing.get(note.process, ()):
                     state.notes.setdefault(group, []).append(note.to_dict())
@@ -220,7 +219,6 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
     next run; what was delivered is done. The state is read afresh, since another
     run may have saved it meanwhile."""
     alerts = settings.alerts
-    assert alerts is not None
     if settings.dry_run or not plan.digests:
         return
     store = StateStore(alerts.state_file)

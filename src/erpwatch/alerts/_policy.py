@@ -4,42 +4,41 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
-from typing import Any
+from typing import Any, TypeVar
 
-from ..config import AlertRules, Settings
+from ..config import AlertRules, Lifecycle, Settings
 from ._state import Track
 
 ALERT, REMINDER, RESOLVED = "alert", "reminder", "resolved"
 ASPECTS = ("failing", "slow")
+_T = TypeVar("_T")
 
 
 def rules_for(settings: Settings, process: str | None, critical: bool, aspect: str) -> AlertRules:
     """The lifecycle of a process, from erpwatch's defaults, [alerts] and the process's own."""
     declared = settings.process(process) if process else None
-    values: dict[str, Any] = {
-        "after": 1 if critical else 2,
-        "remind_every_hours": 4.0,
-        "resolve_after": 2,
-        "resolved_mail": True,
-        # Slow is quieter: a few slow runs in a row, a reminder a day.
-        "slow_after": 3,
-        "slow_remind_every_hours": 24.0,
-        **settings.lifecycle,
-        **(declared.alerts if declared else {}),
-    }
+    chosen = (declared.alerts if declared else Lifecycle()).over(settings.lifecycle)
+    resolve_after = _or(chosen.resolve_after, 2)
+    resolved_mail = _or(chosen.resolved_mail, True)
     if aspect == "slow":
+        # Slow is quieter: a few slow runs in a row, a reminder a day.
         return AlertRules(
-            after=int(values["slow_after"]),
-            remind_every_hours=float(values["slow_remind_every_hours"]),
-            resolve_after=int(values["resolve_after"]),
-            resolved_mail=bool(values["resolved_mail"]),
+            _or(chosen.slow_after, 3),
+            _or(chosen.slow_remind_every_hours, 24.0),
+            resolve_after,
+            resolved_mail,
         )
     return AlertRules(
-        after=int(values["after"]),
-        remind_every_hours=float(values["remind_every_hours"]),
-        resolve_after=int(values["resolve_after"]),
-        resolved_mail=bool(values["resolved_mail"]),
+        _or(chosen.after, 1 if critical else 2),
+        _or(chosen.remind_every_hours, 4.0),
+        resolve_after,
+        resolved_mail,
     )
+
+
+def _or(value: _T | None, default: _T) -> _T:
+    """erpwatch's own default where neither the process nor [alerts] sets one."""
+    return default if value is None else value
 
 
 @dataclass(frozen=True)

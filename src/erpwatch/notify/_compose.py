@@ -157,8 +157,7 @@ def context(
     others = [
         f"{g.name} ({', '.join(parseaddr(a)[1] for a in g.addresses)})" for g in digest.also_sent_to
     ]
-    mail = settings.mail
-    report_link = None if report_attached else (mail.report_url if mail else None) or run.run_url
+    report_link = None if report_attached else settings.mail.report_url or run.run_url
     notes = [
         {
             "title": p.title if (p := settings.process(note.process)) else note.process,
@@ -187,7 +186,6 @@ def context(
 def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage:
     """The digest as a standard-library e-mail: text, HTML alternative, report attached."""
     mail = settings.mail
-    assert mail is not None
     report = run.report_path
     attach = (
         report is not None

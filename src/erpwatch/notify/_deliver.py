@@ -22,7 +22,7 @@ def deliver(
 ) -> list[Delivery]:
     """Write every mail to the outbox first, so nothing is lost, then send them."""
     mail = settings.mail
-    if mail is None or not digests:
+    if not digests:
         return []
     composed: list[tuple[Digest, EmailMessage, Path]] = []
     for digest in digests:
@@ -72,7 +72,7 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
     sent = [d.group for d in deliveries if d.status == "sent"]
-    smtp = settings.mail.smtp if settings.mail else None
+    smtp = settings.mail.smtp
     if sent and smtp is not None:
         lines.append(
             f"mail: sent {len(sent)} digest(s) via {smtp.host}:{smtp.port} to {', '.join(sent)}"

@@ -26,8 +26,8 @@ def tell_maintainers(
     """Mail ``problems`` ((one line, detail) per broken step) to the maintainers
     group: through SMTP when configured, always into the outbox."""
     mail = settings.mail
-    group = mail.groups.get(mail.maintainers) if mail and mail.maintainers else None
-    if mail is None or group is None or not group.addresses:
+    group = mail.groups.get(mail.maintainers) if mail.maintainers else None
+    if group is None or not group.addresses:
         raise NoMaintainers(
             "no maintainers group with an address to tell: set [mail] maintainers "
             "and that group's addresses (e.g. MAINTAINER_EMAILS)"

@@ -1,0 +1,241 @@
+"""[erpwatch] and the run's own variables, and `Settings`: every room's settings,
+validated together and built once."""
+
+from __future__ import annotations
+
+import os
+import tempfile
+from collections.abc import Mapping
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from ._alerts import AlertSettings, Lifecycle, alert_settings
+from ._erp import ErpSettings, erp_settings, timeouts_of
+from ._mail import MailSettings, mail_settings
+from ._payments import PaymentSettings, payment_settings
+from ._processes import ProcessSettings, processes_of
+from ._punchout import OciSettings, PunchoutSettings, punchout_settings
+from ._schema import (
+    LANGUAGES,
+    WHERE_ENV,
+    ConfigError,
+    Span,
+    env_number,
+    layered_text,
+    number,
+    reject_unknown,
+    table,
+    text,
+)
+from ._sources import load_config_file
+from ._tryton import TrytonSettings, tryton_settings
+
+ENVIRONMENTS = ("sandbox", "test", "live")
+# Every environment variable erpwatch reads whose value is a secret: these
+# values are masked wherever they appear.
+SECRET_VARIABLES = (
+    "ERP_CLIENT_SECRET",
+    "PSP_API_KEY",
+    "PUNCHOUT_SHARED_SECRET",
+    "OCI_PASSWORD",
+    "SMTP_PASSWORD",
+    "TRYTON_PASSWORD",
+)
+RUN_DEADLINE = Span("minutes", 24 * 60.0)
+_TABLES = {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts", "payments",
+           "punchout"}  # fmt: skip
+_GENERAL = {"environment", "timezone", "monitors", "reports", "report_language",
+            "run_deadline_minutes"}  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Settings:
+    """Everything a run needs, validated together and built once."""
+
+    config_path: Path
+    root: Path
+    environment: str
+    timezone: str
+    monitors_dir: Path
+    reports_dir: Path
+    processes: Mapping[str, ProcessSettings]
+    erp_timeout: float
+    erp_connect_timeout: float
+    env: Mapping[str, str] = field(repr=False)
+    report_language: str
+    mail: MailSettings  # always: without SMTP the outbox is the delivery
+    alerts: AlertSettings
+    lifecycle: Lifecycle  # [alerts]: what every process's lifecycle starts from
+    # After this long the running monitors are stopped and the run reports what it has.
+    run_deadline: float  # seconds
+    dry_run: bool  # compose mail into the outbox, send nothing, keep the state as it was
+    only_processes: tuple[str, ...]  # run only these processes' monitors
+    # The parties: None when not configured (and no sandbox stands in).
+    erp: ErpSettings | None
+    payments: PaymentSettings | None
+    punchout: PunchoutSettings | None
+    oci: OciSettings | None
+    tryton: TrytonSettings | None
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        return tuple(self.env[name] for name in SECRET_VARIABLES if self.env.get(name))
+
+    def process(self, name: str) -> ProcessSettings | None:
+        return self.processes.get(name)
+
+
+def load_settings(
+    config_path: Path,
+    env: Mapping[str, str],
+    sandbox: Mapping[str, str] | None = None,
+) -> Settings:
+    """Validate everything a run needs, and build it once.
+
+    ``sandbox`` holds the ERP_* values of a built-in sandbox when erpwatch
+    started one because ERP_BASE_URL is unset.
+    """
+    where = str(config_path)
+    data = load_config_file(config_path)
+    reject_unknown(data, _TABLES, "", where)
+    general = table(data, "erpwatch", where)
+    reject_unknown(general, _GENERAL, "erpwatch.", where)
+    timeouts = timeouts_of(data, where)
+    root = config_path.parent
+    environment = layered_text(
+        env, "ERPWATCH_ENVIRONMENT", general, "environment", "sandbox", "erpwatch.", where
+    )
+    if environment.value not in ENVIRONMENTS:
+        raise environment.error(
+            f"must be one of {', '.join(ENVIRONMENTS)}, not {environment.value!r}"
+        )
+    report_language = text(general, "report_language", "en", "erpwatch.", where)
+    if report_language not in LANGUAGES:
+        raise ConfigError(
+            "erpwatch.report_language",
+            f"must be one of {', '.join(LANGUAGES)}, not {report_language!r}",
+            where,
+        )
+    timezone = text(general, "timezone", "Europe/Brussels", "erpwatch.", where)
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when settings are built
+
+    try:
+        ZoneInfo(timezone)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise ConfigError(
+            "erpwatch.timezone", f"unknown time zone {timezone!r}, e.g. 'Europe/Brussels'", where
+        ) from None
+    reports_dir = Path(
+        layered_text(
+            env, "ERPWATCH_REPORTS", general, "reports", "reports", "erpwatch.", where
+        ).value
+    )
+    reports_dir = reports_dir if reports_dir.is_absolute() else root / reports_dir
+    monitors_dir = (root / text(general, "monitors", "monitors", "erpwatch.", where)).resolve()
+    processes = processes_of(data, where)
+    run_deadline = run_deadline_of(general, env, where)
+    dry_run = env.get("ERPWATCH_DRY_RUN", "").lower() in ("1", "true", "yes")
+    mail = mail_settings(data, processes, env, where, dry_run=dry_run)
+    only = _only_processes(env, processes)
+    alerts, lifecycle = alert_settings(data, root, reports_dir, timezone, env, where)
+    erp = erp_settings(env, sandbox, timeouts)
+    payments = payment_settings(data, env, sandbox, where, timeouts)
+    punchout, oci = punchout_settings(data, env, sandbox, where, timeouts)
+    return Settings(
+        config_path=config_path,
+        root=root,
+        environment=environment.value,
+        timezone=timezone,
+        monitors_dir=monitors_dir,
+        reports_dir=reports_dir,
+        processes=processes,
+        erp_timeout=timeouts.timeout,
+        erp_connect_timeout=timeouts.connect_timeout,
+        env=dict(env),
+        report_language=report_language,
+        mail=mail,
+        alerts=alerts,
+        lifecycle=lifecycle,
+        run_deadline=run_deadline,
+        dry_run=dry_run,
+        only_processes=only,
+        erp=erp,
+        payments=payments,
+        punchout=punchout,
+        oci=oci,
+        tryton=tryton_settings(env, timeouts),
+    )
+
+
+def _only_processes(
+    env: Mapping[str, str], processes: Mapping[str, ProcessSettings]
+) -> tuple[str, ...]:
+    only = tuple(p.strip() for p in env.get("ERPWATCH_PROCESSES", "").split(",") if p.strip())
+    unknown = [p for p in only if processes and p not in processes]
+    if unknown:
+        known = ", ".join(sorted(processes))
+        raise ConfigError(
+            "ERPWATCH_PROCESSES",
+            f"unknown process {unknown[0]!r}; declared: {known}",
+            "environment, .env or --erpwatch-processes",
+        )
+    return only
+
+
+def run_deadline_of(general: Mapping[str, Any], env: Mapping[str, str], where: str) -> float:
+    """The whole-run deadline in seconds: ERPWATCH_RUN_DEADLINE_MINUTES over
+    ``[erpwatch] run_deadline_minutes``, default 20; finite, at most a day."""
+    minutes = number(general, "run_deadline_minutes", 20.0, "erpwatch.", where, span=RUN_DEADLINE)
+    return env_number(env, "ERPWATCH_RUN_DEADLINE_MINUTES", minutes, RUN_DEADLINE) * 60
+
+
+# -- the folders a run writes ---------------------------------------------------
+
+
+def prepare_folders(settings: Settings, summary_path: Path | None = None) -> None:
+    """Create the folders a run writes to and prove they take a file, before any
+    monitor runs: a run whose results cannot be written must not run at all, and
+    a path that is a file or read-only is a setting to fix, not a crash at the end."""
+    folders = [
+        (settings.reports_dir, *_source(settings, "ERPWATCH_REPORTS", "erpwatch.reports")),
+        (
+            settings.alerts.state_file.parent,
+            *_source(settings, "ERPWATCH_STATE", "alerts.state_file"),
+        ),
+    ]
+    if summary_path is not None:
+        folders.append((summary_path.parent, "--erpwatch-summary", "command line"))
+    for folder, key, where in folders:
+        check_writable_folder(folder, key, where)
+
+
+def _source(settings: Settings, name: str, key: str) -> tuple[str, str]:
+    """The setting that gave a path, and where: the variable when set, else the file's key."""
+    return (name, WHERE_ENV) if settings.env.get(name) else (key, str(settings.config_path))
+
+
+def check_writable_folder(folder: Path, key: str, where: str) -> None:
+    """``folder`` exists (created if need be) and a file can be made in it."""
+    try:
+        folder.mkdir(parents=True, exist_ok=True)
+    except (FileExistsError, NotADirectoryError):
+        blocking = next(
+            (p for p in (folder, *folder.parents) if p.exists() and not p.is_dir()), folder
+        )
+        raise ConfigError(
+            key, f"{blocking} is a file, not a folder; remove it or choose another folder", where
+        ) from None
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be created: {error.strerror}", where
+        ) from None
+    try:
+        # A real file, not os.access: root passes os.access on a read-only mount.
+        descriptor, probe = tempfile.mkstemp(dir=folder, prefix=".erpwatch-probe-")
+    except OSError as error:
+        raise ConfigError(
+            key, f"the folder {folder} cannot be written: {error.strerror}", where
+        ) from None
+    os.close(descriptor)
+    os.unlink(probe)
