@@ -133,3 +133,30 @@ def test_the_import_check_sees_a_monitor_that_reaches_into_erpwatch(tmp_path: Pa
         "test_x.py:3 imports requests",
         "test_x.py:4 imports .",
     ]
+
+
+def test_the_contract_for_partner_packages_is_pinned_too() -> None:
+    from erpwatch import extensions
+
+    assert sorted(extensions.__all__) == sorted(
+        [
+            "CHANNELS",
+            "DIALECTS",
+            "Answer",
+            "CallFailed",
+            "Channel",
+            "ChannelFailed",
+            "Decoder",
+            "ErpError",
+            "ExtensionError",
+            "Limits",
+            "Notice",
+            "answer_failed",
+            "bounded_session",
+            "check_installed",
+            "installed_channels",
+            "installed_dialects",
+            "send",
+        ]
+    )
+    assert (extensions.DIALECTS, extensions.CHANNELS) == ("erpwatch.dialects", "erpwatch.channels")
