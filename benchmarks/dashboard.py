@@ -17,9 +17,9 @@ from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from erpwatch._files import write_atomically
 from erpwatch.config import load_settings
 from erpwatch.report import History, render_dashboard
-from erpwatch.result import write_atomically
 
 ROOT = Path(__file__).resolve().parent.parent
 PROCESSES = ("customers", "orders", "payments", "punchout", "stock")

@@ -13,12 +13,13 @@ from erpwatch import (
     ErpClient,
     NotPersisted,
     OciClient,
+    OrderLine,
     PunchoutClient,
     SyntheticData,
+    purchase_order_number,
+    remove_entity,
     wait_until,
 )
-from erpwatch.cxml import OrderLine, purchase_order_number
-from erpwatch.synthetic import remove_entity
 
 pytestmark = pytest.mark.process("punchout", critical=True)
 

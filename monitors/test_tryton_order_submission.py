@@ -12,8 +12,13 @@ from typing import Any
 
 import pytest
 
-from erpwatch import SyntheticData, TrytonClient
-from erpwatch.tryton import SALE_CONFIRMED_STATES, remove_party, remove_sale
+from erpwatch import (
+    SALE_CONFIRMED_STATES,
+    SyntheticData,
+    TrytonClient,
+    remove_party,
+    remove_sale,
+)
 
 pytestmark = pytest.mark.process("orders", critical=True)
 

@@ -271,6 +271,21 @@ def test_a_failing_heartbeat_is_reported_not_raised(
     closed = f"http://127.0.0.1:{free_port()}/ping"
     assert (
         ping_heartbeat(heartbeat_settings(closed), ok=True)
-        == "heartbeat not delivered: ConnectionError"
+        == "heartbeat not delivered: could not connect (ConnectionError: Connection refused)"
     )
     assert ping_heartbeat(heartbeat_settings(None), ok=True) is None
+
+
+def test_a_heartbeat_service_that_trickles_is_given_up_at_the_deadline() -> None:
+    import time
+
+    from .hostile_http import hostile_http, trickling_body
+
+    with hostile_http(trickling_body(0.05)) as server:
+        started = time.monotonic()
+        problem = ping_heartbeat(heartbeat_settings(server.url + "/ping"), ok=True, timeout=1.0)
+        elapsed = time.monotonic() - started
+    assert problem == (
+        "heartbeat not delivered: no complete answer within 1 s, the call's whole time-out"
+    )
+    assert elapsed < 2.5

@@ -11,7 +11,7 @@ from collections.abc import Callable, Iterator
 import pytest
 from werkzeug.wrappers import Request, Response
 
-from erpwatch import ErpAuthFailed, ErpCallFailed, ErpClient
+from erpwatch import CallFailed, ErpAuthFailed, ErpClient
 from erpwatch.capture import Recorder
 from erpwatch.config import (
     ErpSettings,
@@ -79,7 +79,7 @@ def test_an_erp_call_redirected_to_another_origin_is_refused_and_sends_nothing_t
 ) -> None:
     with serve(home(elsewhere, status)) as erp:
         client = ErpClient(erp_settings(erp.url))
-        with pytest.raises(ErpCallFailed) as refused:
+        with pytest.raises(CallFailed) as refused:
             client.request("POST", "customers", json={"displayName": "x"})
     assert elsewhere.received == []
     assert f"{status} redirect to {elsewhere.url} refused" in str(refused.value)
@@ -119,7 +119,7 @@ def test_a_redirect_within_the_erps_own_origin_is_still_followed(elsewhere: Loop
 def test_a_full_url_on_another_origin_gets_no_erp_token(elsewhere: Loopback) -> None:
     with (
         serve(home(elsewhere, 302)) as erp,
-        pytest.raises(ErpCallFailed, match="not the ERP's own address"),
+        pytest.raises(CallFailed, match="not the ERP's own address"),
     ):
         ErpClient(erp_settings(erp.url)).request("GET", f"{elsewhere.url}/api/v2.0/customers")
     assert elsewhere.received == []
@@ -131,7 +131,7 @@ def test_a_payment_provider_redirect_elsewhere_gets_no_api_key(elsewhere: Loopba
             base_url=psp.url, api_key=API_KEY, webhook_url=None, sync_timeout=60,
             grace_minutes=15, lookback=10, sandbox=False,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match=r"302 redirect to .* refused"):
+        with pytest.raises(CallFailed, match=r"302 redirect to .* refused"):
             PaymentProviderClient(settings).request("GET", "payments")
     assert elsewhere.received == []
 
@@ -144,7 +144,7 @@ def test_a_punchout_shop_redirect_elsewhere_gets_no_shared_secret(elsewhere: Loo
             sender_domain="NetworkId", sender_identity="buyer", shared_secret="cxml-shared-secret",
             order_timeout=60,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
+        with pytest.raises(CallFailed, match=r"307 redirect to .* refused"):
             PunchoutClient(settings).setup("cookie-1", "https://buyer.example/return")
     assert elsewhere.received == []
 
@@ -154,7 +154,7 @@ def test_an_oci_catalogue_redirect_elsewhere_is_not_followed(elsewhere: Loopback
         settings = OciSettings(
             url=f"{shop.url}/oci", username="buyer", password="oci-password", method="POST"
         )
-        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
+        with pytest.raises(CallFailed, match=r"307 redirect to .* refused"):
             OciClient(settings).transfer("https://sap.example/hook")
     assert elsewhere.received == []
 
@@ -165,7 +165,7 @@ def test_a_tryton_redirect_elsewhere_gets_no_password(elsewhere: Loopback) -> No
             url=f"{tryton.url}/", database="shop", user="admin", password="tryton-password",
             timeout=5, connect_timeout=5,
         )  # fmt: skip
-        with pytest.raises(ErpCallFailed, match=r"307 redirect to .* refused"):
+        with pytest.raises(CallFailed, match=r"307 redirect to .* refused"):
             TrytonClient(settings).login()
     assert elsewhere.received == []
 
@@ -176,7 +176,7 @@ def test_a_refused_redirect_is_recorded_and_diagnosed_as_such(
     with (
         serve(home(elsewhere, 302)) as erp,
         recorder.recording() as log,
-        pytest.raises(ErpCallFailed) as refused,
+        pytest.raises(CallFailed) as refused,
     ):
         ErpClient(erp_settings(erp.url)).request("GET", "customers")
     exchange = log.last
@@ -196,7 +196,7 @@ def test_a_shop_page_that_redirects_elsewhere_is_followed_like_a_browser_without
     # does not, and a browser would follow it: so does the OCI client.
     with serve(home(elsewhere, 302)) as shop:
         settings = OciSettings(url=f"{shop.url}/oci", username="buyer", password="oci-password")
-        with pytest.raises(ErpCallFailed):  # the page there is no shop
+        with pytest.raises(CallFailed):  # the page there is no shop
             OciClient(settings).transfer("https://sap.example/hook")
     assert [r.url for r in elsewhere.received] == [f"{elsewhere.url}/stolen"]
     assert "oci-password" in shop.received[0].url

@@ -16,8 +16,8 @@ from lxml import html as lxml_html
 from werkzeug.serving import make_server
 from werkzeug.wrappers import Request, Response
 
+from erpwatch import PunchoutCallFailed
 from erpwatch.config import OciSettings
-from erpwatch.erp import ErpCallFailed
 from erpwatch.punchout import OciClient, oci_lines, oci_problems, unit_codes
 from erpwatch.sandbox import RunningSandbox
 
@@ -217,7 +217,7 @@ def test_a_catalogue_called_by_post_reaches_the_transfer_too(sandbox: RunningSan
 
 
 def test_wrong_catalogue_credentials_fail_at_the_catalogue_call(sandbox: RunningSandbox) -> None:
-    with pytest.raises(ErpCallFailed) as failure:
+    with pytest.raises(PunchoutCallFailed) as failure:
         sandbox_client(sandbox, password="wrong").transfer(hook_url=HOOK)
     assert failure.value.status == 401
     assert failure.value.call.startswith("GET /oci/catalog")
@@ -272,7 +272,7 @@ def test_a_catalogue_without_the_test_item_says_what_to_configure(
 ) -> None:
     root, routes, _ = shop
     routes["GET /oci"] = lambda request: html("<p>Welcome! Search our 40,000 products.</p>")
-    with pytest.raises(ErpCallFailed) as failure:
+    with pytest.raises(PunchoutCallFailed) as failure:
         client(f"{root}/oci").transfer(hook_url=HOOK)
     assert "no form on this page carries test item 1896-S" in str(failure.value.problem)
     assert "set [punchout.oci] item or add_to_basket" in str(failure.value.problem)
@@ -286,7 +286,7 @@ def test_a_basket_without_a_transfer_form_says_what_to_configure(
         "<form method='post' action='/add'><input type='hidden' name='sku' value='1896-S'></form>"
     )
     routes["POST /add"] = lambda request: html("<a href='/order'>Order</a>")
-    with pytest.raises(ErpCallFailed) as failure:
+    with pytest.raises(PunchoutCallFailed) as failure:
         client(f"{root}/oci").transfer(hook_url=HOOK)
     assert "the basket has no form that starts the transfer" in str(failure.value.problem)
 
@@ -299,7 +299,7 @@ def test_a_transfer_that_posts_elsewhere_than_the_hook_url_is_named(
     routes["POST /transfer"] = lambda request: transfer_page(
         "https://elsewhere.example/", GOOD_LINE
     )
-    with pytest.raises(ErpCallFailed) as failure:
+    with pytest.raises(PunchoutCallFailed) as failure:
         client(f"{root}/oci", add_to_basket="/oci", transfer_url="POST /transfer").transfer(
             hook_url=HOOK
         )

@@ -14,7 +14,7 @@ from typing import Any
 import pytest
 import responses
 
-from erpwatch import ErpCallFailed
+from erpwatch import PaymentCallFailed
 from erpwatch.config import PaymentSettings, payment_settings
 from erpwatch.psp import (
     Chargeback,
@@ -182,7 +182,7 @@ def test_an_unreadable_payment_is_an_unexpected_answer_naming_the_field() -> Non
     broken["amount"]["value"] = "ten"
     with responses.RequestsMock() as mock:
         mock.get(f"{API}/payments/tr_7UhSN1zuXS", json=broken)
-        with pytest.raises(ErpCallFailed) as failed:
+        with pytest.raises(PaymentCallFailed) as failed:
             client().payment("tr_7UhSN1zuXS")
     assert failed.value.unexpected_body
     assert "payment tr_7UhSN1zuXS: amount.value is 'ten', not a number" in str(failed.value)
@@ -218,7 +218,7 @@ def test_a_next_link_to_another_host_is_refused_and_gets_no_api_key() -> None:
     hostile["_links"]["next"]["href"] = "https://api.mollie.com.evil.example/v2/payments?from=tr_x"
     with responses.RequestsMock() as mock:  # an unregistered call would fail the test
         mock.get(f"{API}/payments", json=hostile)
-        with pytest.raises(ErpCallFailed) as refused:
+        with pytest.raises(PaymentCallFailed) as refused:
             list(client().payments(most=250))
     assert refused.value.unexpected_body
     assert refused.value.call == "GET /v2/payments"
@@ -232,7 +232,7 @@ def test_a_downgrade_to_http_on_the_same_host_is_refused_too() -> None:
     downgraded["_links"]["next"]["href"] = "http://api.mollie.com/v2/payments?from=tr_gM5hTq4x4J"
     with responses.RequestsMock() as mock:
         mock.get(f"{API}/payments", json=downgraded)
-        with pytest.raises(ErpCallFailed) as refused:
+        with pytest.raises(PaymentCallFailed) as refused:
             list(client().payments(most=250))
     assert "links to http://api.mollie.com, not to https://api.mollie.com" in str(refused.value)
 
@@ -249,7 +249,7 @@ def test_pages_that_would_loop_end_the_listing_with_a_diagnosis(
 ) -> None:
     with responses.RequestsMock() as mock:
         listing = mock.get(f"{API}/payments", json=body)
-        with pytest.raises(ErpCallFailed, match=problem):
+        with pytest.raises(PaymentCallFailed, match=problem):
             list(client().payments(most=250))
     assert listing.call_count == 1
 

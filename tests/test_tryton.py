@@ -20,7 +20,7 @@ from typing import Any
 
 import pytest
 
-from erpwatch import ErpCallFailed, TrytonClient
+from erpwatch import TrytonCallFailed, TrytonClient
 from erpwatch.capture import Recorder
 from erpwatch.diagnosis import Category, classify, describe_failure
 from erpwatch.tryton import NotRemovable, remove_party, remove_sale
@@ -476,7 +476,7 @@ def test_a_method_tryton_does_not_offer_is_named_and_an_unexpected_response(
 ) -> None:
     # After an ERP update renamed a button, the integration still presses the old one.
     client = client_of(tryton, redactor=recorder.redactor)
-    with recorder.recording() as log, pytest.raises(ErpCallFailed) as raised:
+    with recorder.recording() as log, pytest.raises(TrytonCallFailed) as raised:
         client.click("sale.sale", "submit", [1])
     diagnosis = classify(list(log), describe_failure(raised.value))
     assert diagnosis is not None
@@ -510,7 +510,7 @@ def test_the_lab_serves_tryton_as_the_readme_says_and_stops_it_when_terminated(
     finally:
         serve.terminate()
         serve.wait(timeout=15)
-    with pytest.raises(ErpCallFailed) as stopped:
+    with pytest.raises(TrytonCallFailed) as stopped:
         client.search_read("product.product", [], ["id"])
     assert stopped.value.status is None  # Tryton went down with the script
 

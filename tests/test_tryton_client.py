@@ -12,7 +12,13 @@ import pytest
 import requests
 import responses
 
-from erpwatch import DataMismatch, ErpAuthFailed, ErpCallFailed, NotPersisted, TrytonClient
+from erpwatch import (
+    DataMismatch,
+    NotPersisted,
+    TrytonAuthFailed,
+    TrytonCallFailed,
+    TrytonClient,
+)
 from erpwatch.capture import Recorder
 from erpwatch.config import TrytonSettings
 from erpwatch.tryton import decode, encode
@@ -74,10 +80,10 @@ def test_a_user_error_names_the_method_and_quotes_tryton() -> None:
     refusal = {"id": 3, "error": ["UserError", ['A value is required for field "Code".', "", None]]}
     with responses.RequestsMock() as mock:
         serve(mock, answers(refusal))
-        with pytest.raises(ErpCallFailed) as raised:
+        with pytest.raises(TrytonCallFailed) as raised:
             TrytonClient(SETTINGS).create("party.party", {"name": "x"})
     error = raised.value
-    assert (error.call, error.status, error.erp_code, error.erp_message) == (
+    assert (error.call, error.status, error.code, error.message) == (
         "model.party.party.create (POST /shop/rpc/)",
         200,
         "UserError",
@@ -89,7 +95,7 @@ def test_a_user_error_names_the_method_and_quotes_tryton() -> None:
 def test_a_refused_login_names_the_user_and_database_and_is_not_worth_a_retry() -> None:
     with responses.RequestsMock() as mock:
         serve(mock, [(401, "<title>401 Unauthorized</title>")])
-        with pytest.raises(ErpAuthFailed) as raised:
+        with pytest.raises(TrytonAuthFailed) as raised:
             TrytonClient(SETTINGS).login()
     assert "'webshop'" in str(raised.value)
     assert "'shop'" in str(raised.value)
@@ -99,7 +105,7 @@ def test_a_refused_login_names_the_user_and_database_and_is_not_worth_a_retry() 
 def test_an_unknown_database_says_which_variable_to_fix() -> None:
     with responses.RequestsMock() as mock:
         serve(mock, [(404, "<title>404 Not Found</title>")])
-        with pytest.raises(ErpCallFailed, match="TRYTON_DATABASE"):
+        with pytest.raises(TrytonCallFailed, match="TRYTON_DATABASE"):
             TrytonClient(SETTINGS).login()
 
 
@@ -107,9 +113,9 @@ def test_an_ended_session_and_a_method_tryton_does_not_offer_are_told_apart() ->
     with responses.RequestsMock() as mock:
         serve(mock, answers((403, "<title>403 Forbidden</title>"), (401, "")))
         client = TrytonClient(SETTINGS)
-        with pytest.raises(ErpCallFailed, match=r"does not offer model\.sale\.sale\.submit"):
+        with pytest.raises(TrytonCallFailed, match=r"does not offer model\.sale\.sale\.submit"):
             client.click("sale.sale", "submit", [1])
-        with pytest.raises(ErpAuthFailed, match="expired or was ended"):
+        with pytest.raises(TrytonAuthFailed, match="expired or was ended"):
             client.read("sale.sale", 1, ["state"])
 
 
@@ -118,9 +124,9 @@ def test_a_gateway_page_and_a_body_that_is_not_json_rpc_are_reported_as_such() -
         serve(mock, answers((502, "<title>502 Bad Gateway</title>")))
         mock.post(RPC, body="OK", content_type="text/plain")
         client = TrytonClient(SETTINGS)
-        with pytest.raises(ErpCallFailed) as gateway:
+        with pytest.raises(TrytonCallFailed) as gateway:
             client.read("sale.sale", 1, ["state"])
-        with pytest.raises(ErpCallFailed) as odd:
+        with pytest.raises(TrytonCallFailed) as odd:
             client.read("sale.sale", 1, ["state"])
     assert (gateway.value.status, gateway.value.transient) == (502, True)
     assert odd.value.unexpected_body
@@ -129,7 +135,7 @@ def test_a_gateway_page_and_a_body_that_is_not_json_rpc_are_reported_as_such() -
 def test_a_broken_connection_is_a_call_without_an_answer() -> None:
     with responses.RequestsMock() as mock:
         mock.post(RPC, body=requests.ConnectionError("[Errno 111] Connection refused"))
-        with pytest.raises(ErpCallFailed) as raised:
+        with pytest.raises(TrytonCallFailed) as raised:
             TrytonClient(SETTINGS).login()
     assert raised.value.status is None
     assert raised.value.transient
@@ -173,7 +179,7 @@ def test_a_login_whose_preferences_fail_is_tried_again_in_full_by_the_next_call(
             [{"id": 1, "result": [7, SESSION, None]}, refused, *answers({"id": 5, "result": []})],
         )
         client = TrytonClient(SETTINGS)
-        with pytest.raises(ErpCallFailed, match="not allowed"):
+        with pytest.raises(TrytonCallFailed, match="not allowed"):
             client.search_read("party.party", [], ["id"])
         assert client.search_read("party.party", [], ["id"]) == []
         methods = [json.loads(call.request.body or b"")["method"] for call in mock.calls]

@@ -27,6 +27,7 @@ from .config import (
     read_environment,
     wants_sandbox,
 )
+from .extensions import ExtensionError, check_installed
 
 
 @dataclass
@@ -68,6 +69,8 @@ def activate(config: pytest.Config) -> Activation:
         raise pytest.UsageError(f"erpwatch: {error}") from None
     except SandboxStartError as error:
         raise pytest.UsageError(f"erpwatch: {error}") from None
+    except ExtensionError as error:
+        raise pytest.UsageError(f"erpwatch: {error}") from None
 
 
 def _activate(config: pytest.Config) -> Activation:
@@ -86,6 +89,7 @@ def _activate(config: pytest.Config) -> Activation:
         return Activation(
             None, f"this run does not include the monitors directory {settings.monitors_dir}"
         )
+    check_installed()  # a broken partner package stops the run here, in one line
 
     workerinput = getattr(config, "workerinput", {}).get("erpwatch")
     sandbox: SandboxProcess | None = None

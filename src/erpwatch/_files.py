@@ -1,12 +1,14 @@
-"""The files erpwatch keeps between runs (alert state, history): locked against a
-second run, read into checked shapes, and set aside rather than trusted or lost
-when damaged. A damaged file must never take a run's alerting down with it."""
+"""The files erpwatch writes and keeps between runs (summary, alert state,
+history, dashboard): written whole or not at all, locked against a second run,
+read into checked shapes, and set aside rather than trusted or lost when
+damaged. A damaged file must never take a run's alerting down with it."""
 
 from __future__ import annotations
 
 import fcntl
 import math
 import os
+import tempfile
 import time
 import types
 from collections.abc import Iterator, Mapping
@@ -16,6 +18,21 @@ from datetime import UTC, datetime
 from enum import Enum
 from pathlib import Path
 from typing import Any, Union, get_args, get_origin, get_type_hints
+
+
+def write_atomically(path: Path, text: str) -> None:
+    """Readers see the old file or the new one, never half of one."""
+    path.parent.mkdir(parents=True, exist_ok=True)
+    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
+    try:
+        with os.fdopen(fd, "w", encoding="utf-8") as stream:
+            stream.write(text)
+        # mkstemp makes the file private; reports are meant to be read and published.
+        os.chmod(tmp, 0o644)
+        os.replace(tmp, path)
+    except BaseException:
+        Path(tmp).unlink(missing_ok=True)
+        raise
 
 
 class FileLockTimeout(TimeoutError):

@@ -20,6 +20,7 @@ from typing import TYPE_CHECKING, Any
 import pytest
 from _pytest.runner import runtestprotocol
 
+from ._calls import CallFailed
 from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, interrupted, run_steps
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
 from ._xdist import Workers
@@ -27,7 +28,6 @@ from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
 from .config import Settings
 from .diagnosis import Diagnosis, classify, describe_failure, explain
-from .erp import ErpCallFailed
 from .report import diagnosis_html, exchanges_html
 from .result import MonitorResult, RunResult
 from .synthetic import Leftover
@@ -125,7 +125,7 @@ def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | No
         text = str(value) or call.excinfo.exconly()
     elif isinstance(value, pytest.fail.Exception):
         text = str(value.msg)
-    elif isinstance(value, ErpCallFailed):
+    elif isinstance(value, CallFailed):
         text = str(value)
     else:
         text = f"{type(value).__name__}: {value}"

@@ -12,17 +12,14 @@ from urllib.parse import urlsplit
 import requests
 
 from ._bc_rules import stored_form
-from ._http import Limits, TotalTimeout, answer_cut, bound, one_call, retry_after
-from ._origin import RedirectRefused, keep_credentials_home, origin, shown
-from .capture import RECORDER, call_label, wire_reason
+from ._calls import CallFailed, answer_failed, bounded_session, send
+from ._http import Limits
+from ._origin import keep_credentials_home, origin, shown
+from .capture import call_label
 from .checks import NotPersisted, expect_same_fields
 from .config import ErpSettings
 from .redact import Redactor
 
-TRANSIENT_STATUSES = frozenset({429, 502, 503, 504})
-# What erpwatch quotes of another party's message or of a problem: enough for any
-# real error, and a 20 MB "message" stays out of the terminal, JUnit XML and mails.
-MESSAGE_LIMIT = 2000
 # Records per page erpwatch asks Business Central for (Prefer: odata.maxpagesize):
 # its own default of 20,000 makes pages larger than an answer may be.
 PAGE_SIZE = 1000
@@ -33,156 +30,14 @@ MAX_PAGES = 500
 PAGING_TIME_FACTOR = 10
 
 
-class ErpCallFailed(Exception):
-    """An ERP call that did not give the expected answer.
+class ErpCallFailed(CallFailed):
+    """A call to the ERP (Business Central) that did not give the expected answer."""
 
-    Carries what a caller needs to decide: the call, the status (None when no
-    answer came), the ERP's own error code and message, and whether trying
-    again later could help (`transient`). Whether a retry is *safe* depends
-    on the call: never repeat a non-idempotent POST blindly.
-    """
-
-    def __init__(
-        self,
-        call: str,
-        *,
-        status: int | None,
-        erp_code: str | None = None,
-        erp_message: str | None = None,
-        problem: str | None = None,
-        retry_after: float | None = None,
-        unexpected_body: bool = False,
-    ) -> None:
-        self.call = call
-        self.unexpected_body = unexpected_body
-        self.status = status
-        self.erp_code = cut(erp_code, 200)
-        self.erp_message = cut(erp_message)
-        self.problem = cut(problem)
-        self.retry_after = retry_after
-        super().__init__(self._describe())
-
-    @property
-    def transient(self) -> bool:
-        if isinstance(self.__cause__, RedirectRefused):
-            return False  # the same redirect comes again
-        return self.status is None or self.status in TRANSIENT_STATUSES
-
-    def _describe(self) -> str:
-        if self.status is None:
-            return f"{self.call} → no answer: {self.problem}"
-        parts = [f"{self.call} → {self.status}"]
-        if self.erp_code:
-            parts.append(self.erp_code)
-        text = " ".join(parts)
-        detail = self.erp_message or self.problem
-        return f"{text}: {detail}" if detail else text
+    party = "the ERP"
 
 
 class ErpAuthFailed(ErpCallFailed):
     """The token endpoint refused erpwatch's credentials."""
-
-
-def error_details(response: requests.Response) -> tuple[str | None, str | None]:
-    """The ERP's own error code and message, from an OData or OAuth2 error body."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        return None, quoted(response.text)
-    if not isinstance(body, dict):
-        return None, None
-    error = body.get("error")
-    if isinstance(error, dict):
-        return _str(error.get("code")), _str(error.get("message"))
-    if isinstance(error, str):  # OAuth2: {"error": "invalid_client", "error_description": ...}
-        return error, _str(body.get("error_description"))
-    if "detail" in body:  # problem JSON (RFC 7807), as Mollie answers
-        return _str(body.get("title")), _str(body.get("detail"))
-    return None, _str(body.get("message"))
-
-
-def oauth_error(response: requests.Response) -> tuple[str | None, str | None]:
-    """A token endpoint's OAuth ``error`` and ``error_description``, and nothing else:
-    any other answer from it may hold a token, so it is never quoted."""
-    try:
-        body = response.json()
-    except (ValueError, RecursionError):
-        body = None
-    if not isinstance(body, dict) or not isinstance(body.get("error"), str):
-        return (
-            None,
-            "the token endpoint's answer is not an OAuth error (not quoted: it may hold a token)",
-        )
-    return body["error"], _str(body.get("error_description"))
-
-
-def answer_failed(call: str, response: requests.Response) -> ErpCallFailed:
-    """The failure of a call that got an answer it should not have: status, the
-    party's own code and message (and Retry-After) as evidence."""
-    code, message = error_details(response)
-    return ErpCallFailed(
-        call,
-        status=response.status_code,
-        erp_code=code,
-        erp_message=message,
-        retry_after=_retry_after(response),
-    )
-
-
-def quoted(text: str, limit: int = 500) -> str | None:
-    """Words from an answer, fit to quote in a failure: masked before they are cut,
-    so a cut cannot leave part of a secret that no mask recognises any more."""
-    return RECORDER.redactor.text(text.strip())[:limit] or None
-
-
-def _str(value: Any) -> str | None:
-    return None if value is None else str(value)
-
-
-def cut(text: str | None, limit: int = MESSAGE_LIMIT) -> str | None:
-    """``text`` cut to ``limit`` characters, saying how much was left out."""
-    if text is None or len(text) <= limit:
-        return text
-    return f"{text[:limit]}… [cut: {len(text) - limit} more characters]"
-
-
-def _retry_after(response: requests.Response) -> float | None:
-    return retry_after(response.headers.get("Retry-After"))
-
-
-def send(
-    session: requests.Session,
-    method: str,
-    url: str,
-    *,
-    call: str,
-    timeout: tuple[float, float] | None = None,
-    **kwargs: Any,
-) -> requests.Response:
-    """Every client's one HTTP call: bounded in time and size by the session's
-    `BoundedAdapter` (see `bounded_session`), ``timeout`` as ``(connect, total)``
-    overriding its limits. Whatever goes wrong on the wire, and a successful
-    answer too large to read whole, is an `ErpCallFailed` naming ``call``."""
-    try:
-        with one_call():
-            response = session.request(method, url, timeout=timeout, **kwargs)
-    except requests.RequestException as error:
-        raise ErpCallFailed(call, status=None, problem=wire_problem(error)) from error
-    size = answer_cut(response)
-    if size is not None and response.status_code < 400:
-        raise ErpCallFailed(
-            call,
-            status=response.status_code,
-            problem=f"the answer is larger than {size // 1024} KB, more than erpwatch reads "
-            "of one answer; only the first part was read",
-            unexpected_body=True,
-        )
-    return response
-
-
-def bounded_session(limits: Limits, session: requests.Session | None = None) -> requests.Session:
-    """``session`` (or a new one) whose calls all end by ``limits``."""
-    return bound(session or requests.Session(), limits)
 
 
 class ErpClient:
@@ -221,32 +76,24 @@ class ErpClient:
 
     def _fetch_token(self) -> None:
         call = call_label("POST", self.settings.token_url)
-        try:
-            response = send(
-                self.session,
-                "POST",
-                self.settings.token_url,
-                call=call,
-                data={
-                    "grant_type": "client_credentials",
-                    "client_id": self.settings.client_id,
-                    "client_secret": self.settings.client_secret,
-                    "scope": self.settings.scope,
-                },
-                timeout=self._timeout(None),
-            )
-        except ErpCallFailed as error:
-            raise ErpAuthFailed(
-                call,
-                status=error.status,
-                problem=error.problem,
-                unexpected_body=error.unexpected_body,
-            ) from error
+        response = send(
+            self.session,
+            "POST",
+            self.settings.token_url,
+            call=call,
+            failure=ErpAuthFailed,
+            data={
+                "grant_type": "client_credentials",
+                "client_id": self.settings.client_id,
+                "client_secret": self.settings.client_secret,
+                "scope": self.settings.scope,
+            },
+            timeout=self._timeout(None),
+        )
         if response.status_code != 200:
-            code, message = oauth_error(response)
-            raise ErpAuthFailed(
-                call, status=response.status_code, erp_code=code, erp_message=message
-            )
+            # Decoded from what capture keeps of a token answer: its OAuth error
+            # and description only, as anything else in it may hold a token.
+            raise answer_failed(call, response, ErpAuthFailed)
         try:
             payload = response.json()
             token = str(payload["access_token"])
@@ -323,6 +170,7 @@ class ErpClient:
                 method,
                 url,
                 call=call,
+                failure=ErpCallFailed,
                 json=json,
                 params=params,
                 headers=all_headers,
@@ -331,7 +179,7 @@ class ErpClient:
             if response.status_code != 401 or attempt == 2:
                 break
         if response.status_code not in expect:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, ErpCallFailed)
         return response
 
     # -- the API's verbs, as a monitor speaks them ----------------------------
@@ -493,17 +341,3 @@ _PAGE_SIZE_HEADER = {"Prefer": f"odata.maxpagesize={PAGE_SIZE}"}
 
 def _odata_text(value: str) -> str:
     return value.replace("'", "''")
-
-
-def wire_problem(error: requests.RequestException) -> str:
-    """What went wrong on the wire, in a few words: the OS's reason when there is one."""
-    if isinstance(error, RedirectRefused):
-        return str(error)
-    detail = wire_reason(type(error).__name__, str(error))
-    if isinstance(error, TotalTimeout):
-        return str(error)
-    if isinstance(error, requests.Timeout):
-        return f"no answer within the time-out ({detail})"
-    if isinstance(error, requests.ConnectionError):
-        return f"could not connect ({detail})"
-    return detail

@@ -54,13 +54,12 @@ def tryton(erpwatch_settings: Settings) -> Iterator[TrytonClient]:
         pytest.skip(
             "Tryton is not configured: set TRYTON_URL, TRYTON_DATABASE, TRYTON_USER and TRYTON_PASSWORD"
         )
-    from .erp import ErpCallFailed
-    from .tryton import TrytonClient
+    from .tryton import TrytonCallFailed, TrytonClient
 
     client = TrytonClient(erpwatch_settings.tryton, redactor=RECORDER.redactor)
     yield client
     # A failed logout needs no report: the monitors already said what is wrong.
-    with contextlib.suppress(ErpCallFailed):
+    with contextlib.suppress(TrytonCallFailed):
         client.logout()
 
 

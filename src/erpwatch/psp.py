@@ -22,12 +22,12 @@ from urllib.parse import urlsplit
 
 import requests
 
+from ._calls import CallFailed, answer_failed, bounded_session, send
 from ._http import Limits
 from ._origin import keep_credentials_home
 from ._origin import origin as _origin
 from .capture import call_label
 from .config import DEFAULT_METADATA_KEYS, PaymentSettings
-from .erp import ErpCallFailed, answer_failed, bounded_session, send
 
 PAGE_LIMIT = 250  # Mollie's largest page
 # A list still linking on after this many pages is broken, not long: at most
@@ -36,6 +36,14 @@ MAX_PAGES = 1000
 # Reading one list may take this many per-call time-outs in all.
 PAGING_TIME_FACTOR = 10
 T = TypeVar("T")
+
+
+class PaymentCallFailed(CallFailed):
+    """A call to the payment provider (or to the shop's webhook, as the provider
+    makes it) that did not give the expected answer; the provider's problem
+    JSON title and detail are its code and message."""
+
+    party = "the payment provider"
 
 
 # -- records -------------------------------------------------------------------
@@ -371,7 +379,7 @@ class PaymentProviderClient:
                 parts = urlsplit(link)
                 return f"{parts.scheme}://{parts.netloc}"
 
-            raise ErpCallFailed(
+            raise PaymentCallFailed(
                 call,
                 status=status,
                 problem=(
@@ -383,20 +391,28 @@ class PaymentProviderClient:
 
     def request(self, method: str, url: str, *, json: Any = None, params: Mapping[str, Any] | None = None,
                 expect: tuple[int, ...] = (200, 201)) -> dict[str, Any]:  # fmt: skip
-        """One call; raises ErpCallFailed (the provider's title and detail) unless the status is expected."""
+        """One call; raises PaymentCallFailed (the provider's title and detail) unless the status is expected."""
         if not url.startswith("http"):
             url = f"{self.settings.base_url}/v2/{url}"
         call = call_label(method, url)
         self._refuse_foreign(url, call, None)
-        response = send(self.session, method, url, call=call, json=json, params=params)
+        response = send(
+            self.session,
+            method,
+            url,
+            call=call,
+            failure=PaymentCallFailed,
+            json=json,
+            params=params,
+        )
         if response.status_code not in expect:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PaymentCallFailed)
         try:
             body = response.json()
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict):
-            raise ErpCallFailed(
+            raise PaymentCallFailed(
                 call,
                 status=response.status_code,
                 problem="the answer is not a JSON object",
@@ -408,7 +424,7 @@ class PaymentProviderClient:
         try:
             return reader(raw)
         except Unreadable as error:
-            raise ErpCallFailed(
+            raise PaymentCallFailed(
                 call, status=200, problem=str(error), unexpected_body=True
             ) from None
 
@@ -437,7 +453,7 @@ class PaymentProviderClient:
             page = self.request("GET", url, params=params, expect=(200,))
             items = (page.get("_embedded") or {}).get(key)
             if not isinstance(items, list):
-                raise ErpCallFailed(
+                raise PaymentCallFailed(
                     call, status=200, problem=f"the page has no _embedded.{key} list", unexpected_body=True
                 )  # fmt: skip
             for item in items:
@@ -460,7 +476,7 @@ class PaymentProviderClient:
             elif time.monotonic() > deadline:
                 problem = f"the list still links to a next page after {limit_s:g} s of paging"
             if problem:
-                raise ErpCallFailed(
+                raise PaymentCallFailed(
                     call,
                     status=200,
                     problem=f"stopped after {pages} pages and {given} items: {problem}",
@@ -535,15 +551,23 @@ class PaymentProviderClient:
             return False
         # A session of its own: the API key has no business on a checkout page.
         plain = bounded_session(self.limits)
-        page = send(plain, "GET", checkout, call=call_label("GET", checkout))
+        page = send(
+            plain, "GET", checkout, call=call_label("GET", checkout), failure=PaymentCallFailed
+        )
         if page.status_code != 200 or 'name="status"' not in page.text:
             return False
         call = call_label("POST", checkout)
         response = send(
-            plain, "POST", checkout, call=call, data={"status": status}, allow_redirects=False
+            plain,
+            "POST",
+            checkout,
+            call=call,
+            failure=PaymentCallFailed,
+            data={"status": status},
+            allow_redirects=False,
         )
         if response.status_code >= 400:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PaymentCallFailed)
         return True
 
     def notify_webhook(
@@ -560,11 +584,12 @@ class PaymentProviderClient:
             "POST",
             webhook_url,
             call=call,
+            failure=PaymentCallFailed,
             data={"id": payment_id},
             allow_redirects=False,
         )
         if not 200 <= response.status_code < 300 and response.status_code not in also_ok:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PaymentCallFailed)
         return response
 
     # -- orders ------------------------------------------------------------------------

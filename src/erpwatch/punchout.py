@@ -14,11 +14,18 @@ import requests
 from lxml import html as lxml_html
 
 from . import cxml
+from ._calls import CallFailed, answer_failed, bounded_session, party_error, send
 from ._http import Limits
 from ._origin import keep_credentials_home
 from .capture import call_label
 from .config import OciSettings, PunchoutSettings
-from .erp import ErpCallFailed, answer_failed, bounded_session, send
+
+
+class PunchoutCallFailed(CallFailed):
+    """A call to the shop's punchout (cXML or OCI) that did not give the expected
+    answer; a cXML Status of 400 or more inside an HTTP 200 is a failure too."""
+
+    party = "the punchout shop"
 
 
 @cache
@@ -54,22 +61,30 @@ class PunchoutClient:
             "POST",
             url,
             call=call,
+            failure=PunchoutCallFailed,
             data=document,
             headers={"Content-Type": "text/xml; charset=utf-8"},
         )
         if response.status_code != 200:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PunchoutCallFailed)
         try:
             answer = cxml.parse_answer(response.content)
-        except ValueError as error:
-            raise ErpCallFailed(
-                call, status=200, problem=str(error), unexpected_body=True
+        except ValueError as unreadable:
+            raise PunchoutCallFailed(
+                call, status=200, problem=str(unreadable), unexpected_body=True
             ) from None
         if not answer.ok:
-            # cXML says what went wrong inside an HTTP 200.
-            detail = f"{answer.text}: {answer.detail}" if answer.detail else answer.text
-            raise ErpCallFailed(
-                call, status=200, erp_code=f"cXML {answer.code}", erp_message=detail
+            # cXML says what went wrong inside an HTTP 200; its words as the diagnosis reads them.
+            said = party_error(response)
+            if said is None:
+                raise PunchoutCallFailed(call, status=200, code=f"cXML {answer.code}")
+            words = [w for w in (said.message, said.detail) if w]
+            raise PunchoutCallFailed(
+                call,
+                status=200,
+                code=f"cXML {said.code}",
+                message=": ".join(words) or None,
+                error=said,
             )
         return answer
 
@@ -84,7 +99,7 @@ class PunchoutClient:
         )
         answer = self._post(self.settings.setup_url, document, "PunchOutSetupRequest")
         if not answer.start_page:
-            raise ErpCallFailed(
+            raise PunchoutCallFailed(
                 f"PunchOutSetupRequest ({call_label('POST', self.settings.setup_url)})",
                 status=200,
                 problem="the PunchOutSetupResponse has no StartPage URL",
@@ -95,9 +110,9 @@ class PunchoutClient:
     def open(self, start_page: str) -> str:
         """The StartPage, as the buyer's browser opens it."""
         call = call_label("GET", start_page)
-        response = send(self.session, "GET", start_page, call=call)
+        response = send(self.session, "GET", start_page, call=call, failure=PunchoutCallFailed)
         if response.status_code != 200:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PunchoutCallFailed)
         return response.text
 
     def order(self, order_id: str, lines: Sequence[cxml.OrderLine]) -> None:
@@ -166,11 +181,20 @@ class OciClient:
         call = call_label(method, url)
         payload = list(data)
         if method == "GET":
-            response = send(self.session, "GET", url, call=call, params=payload or None)
+            response = send(
+                self.session,
+                "GET",
+                url,
+                call=call,
+                failure=PunchoutCallFailed,
+                params=payload or None,
+            )
         else:
-            response = send(self.session, "POST", url, call=call, data=payload)
+            response = send(
+                self.session, "POST", url, call=call, failure=PunchoutCallFailed, data=payload
+            )
         if response.status_code != 200:
-            raise answer_failed(call, response)
+            raise answer_failed(call, response, PunchoutCallFailed)
         return response
 
     def _step(self, spec: str, base: str) -> requests.Response:
@@ -222,7 +246,7 @@ class OciClient:
         response = self._start_transfer(response)
         fields = self._transfer_fields(response, hook_url)
         if fields is None:
-            raise ErpCallFailed(
+            raise PunchoutCallFailed(
                 call_label(response.request.method or "POST", response.url),
                 status=200,
                 problem=f"the transfer page has no form that posts to HOOK_URL {hook_url}",
@@ -243,7 +267,7 @@ class OciClient:
                     for name, value in data
                 ]
                 return self._submit(form, data)
-        raise ErpCallFailed(
+        raise PunchoutCallFailed(
             call_label(response.request.method or "GET", response.url),
             status=200,
             problem=f"no form on this page carries test item {settings.item}, so it cannot be put "
@@ -258,7 +282,7 @@ class OciClient:
         selector = settings.transfer_form or DEFAULT_TRANSFER_FORM
         forms = _page(response).xpath(selector)
         if not forms or not isinstance(forms[0], lxml_html.FormElement):
-            raise ErpCallFailed(
+            raise PunchoutCallFailed(
                 call_label(response.request.method or "GET", response.url),
                 status=200,
                 problem="the basket has no form that starts the transfer (checked: "

@@ -4,12 +4,11 @@ everything that reports on it. Written as ``summary.json``."""
 from __future__ import annotations
 
 import json
-import os
-import tempfile
 from dataclasses import asdict, dataclass, field, fields
 from pathlib import Path
 from typing import Any
 
+from ._files import write_atomically
 from .capture import Exchange
 from .diagnosis import Category, Diagnosis
 from .synthetic import Leftover
@@ -238,18 +237,3 @@ def _worst(outcomes: Any) -> str:
     if "passed" in seen:
         return "passed"
     return "skipped" if seen else "passed"
-
-
-def write_atomically(path: Path, text: str) -> None:
-    """Readers see the old file or the new one, never half of one."""
-    path.parent.mkdir(parents=True, exist_ok=True)
-    fd, tmp = tempfile.mkstemp(dir=path.parent, prefix=f".{path.name}.", suffix=".tmp")
-    try:
-        with os.fdopen(fd, "w", encoding="utf-8") as stream:
-            stream.write(text)
-        # mkstemp makes the file private; reports are meant to be read and published.
-        os.chmod(tmp, 0o644)
-        os.replace(tmp, path)
-    except BaseException:
-        Path(tmp).unlink(missing_ok=True)
-        raise

@@ -4,7 +4,7 @@ run, and failures that name the RPC method and quote Tryton's own message.
 Tryton answers every call with HTTP 200, errors included
 (``{"error": ["UserError", ["message", "description", …]]}``); only a missing
 or ended session (401) and a method Tryton does not expose (403) change the
-status. Each becomes an `ErpCallFailed` carrying Tryton's class and message,
+status. Each becomes a `TrytonCallFailed` carrying Tryton's class and message,
 and the recorded exchange lets the diagnosis tell them apart.
 """
 
@@ -20,15 +20,25 @@ from typing import Any
 
 import requests
 
+from ._calls import CallFailed, answer_failed, bounded_session, party_error, send
 from ._http import Limits
 from ._origin import keep_credentials_home
 from .capture import call_label
 from .checks import NotPersisted, expect_one_of, expect_same_fields
 from .config import TrytonSettings
 from .diagnosis.dialects.tryton import MISSING_MESSAGE as _MISSING
-from .diagnosis.dialects.tryton import error_text
-from .erp import ErpAuthFailed, ErpCallFailed, bounded_session, quoted, send
 from .redact import Redactor
+
+
+class TrytonCallFailed(CallFailed):
+    """A Tryton RPC call that did not give the expected answer; Tryton's exception
+    class and message are its code and message."""
+
+    party = "Tryton"
+
+
+class TrytonAuthFailed(TrytonCallFailed):
+    """Tryton refused the login, or no longer accepts the session."""
 
 
 def encode(value: Any) -> Any:
@@ -128,14 +138,14 @@ class TrytonClient:
         )
         call = self._call_label(method)
         if answer.status_code in (401, 403):
-            raise ErpAuthFailed(
+            raise TrytonAuthFailed(
                 call,
                 status=answer.status_code,
                 problem=f"Tryton refused the login of user {self.settings.user!r} on database "
                 f"{self.settings.database!r}: wrong password, or the user is inactive",
             )
         if answer.status_code == 404:
-            raise ErpCallFailed(
+            raise TrytonCallFailed(
                 call,
                 status=404,
                 problem=f"Tryton has no database {self.settings.database!r} (check TRYTON_DATABASE)",
@@ -144,7 +154,7 @@ class TrytonClient:
         try:
             user_id, session_key = int(result[0]), str(result[1])
         except (TypeError, ValueError, IndexError, KeyError):
-            raise ErpCallFailed(
+            raise TrytonCallFailed(
                 call, status=answer.status_code, problem="the login answer has no session"
             ) from None
         token = base64.b64encode(f"{self.settings.user}:{user_id}:{session_key}".encode()).decode()
@@ -154,7 +164,7 @@ class TrytonClient:
         self._authorization = f"Session {token}"
         try:
             preferences = self.call("model.res.user.get_preferences", True, context={})
-        except ErpCallFailed:
+        except TrytonCallFailed:
             # Without the user's company every later call would run in the wrong
             # context: the next call logs in again instead.
             self._authorization = None
@@ -196,6 +206,7 @@ class TrytonClient:
             "POST",
             self.settings.rpc_url,
             call=self._call_label(method),
+            failure=TrytonCallFailed,
             json=payload,
             headers=headers,
         )
@@ -203,41 +214,49 @@ class TrytonClient:
     def _result(self, method: str, answer: requests.Response) -> Any:
         call = self._call_label(method)
         if answer.status_code == 401:
-            raise ErpAuthFailed(
+            raise TrytonAuthFailed(
                 call,
                 status=401,
                 problem="Tryton no longer accepts the session: it expired or was ended",
             )
         if answer.status_code == 403:
-            raise ErpCallFailed(
+            raise TrytonCallFailed(
                 call,
                 status=403,
                 problem=f"Tryton does not offer {method} over RPC: "
                 "the method does not exist or is not exposed",
             )
         if answer.status_code != 200:
-            raise ErpCallFailed(call, status=answer.status_code, erp_message=quoted(answer.text))
+            raise answer_failed(call, answer, TrytonCallFailed)
         try:
             body = answer.json()
         except (ValueError, RecursionError):
             body = None
         if not isinstance(body, dict) or not ("result" in body or "error" in body):
-            raise ErpCallFailed(
+            raise TrytonCallFailed(
                 call,
                 status=200,
                 problem="the answer is not a JSON-RPC answer",
                 unexpected_body=True,
             )
         if body.get("error") is not None:
-            code, message, _ = error_text(body["error"])
-            raise ErpCallFailed(
-                call, status=200, erp_code=code, erp_message=message or quoted(str(body["error"]))
+            error = party_error(answer)
+            if error is None:
+                raise TrytonCallFailed(
+                    call,
+                    status=200,
+                    problem="the answer's error is not in Tryton's form "
+                    '(["Exception", [message, …]])',
+                    unexpected_body=True,
+                )
+            raise TrytonCallFailed(
+                call, status=200, code=error.code, message=error.message, error=error
             )
         return decode(body["result"])
 
     def call(self, method: str, *args: Any, context: Mapping[str, Any] | None = None) -> Any:
         """Call ``method`` (e.g. ``model.sale.sale.quote``) with ``args`` and the context;
-        the decoded result, or `ErpCallFailed` naming the method."""
+        the decoded result, or `TrytonCallFailed` naming the method."""
         self.login()
         params = [*args, self._context if context is None else dict(context)]
         answer = self._post(method, params, authorization=self._authorization)
@@ -249,7 +268,7 @@ class TrytonClient:
         """Create one record; its id."""
         created = self.call(f"model.{model}.create", [dict(values)])
         if not isinstance(created, list) or len(created) != 1:
-            raise ErpCallFailed(
+            raise TrytonCallFailed(
                 self._call_label(f"model.{model}.create"),
                 status=200,
                 problem=f"the answer is not the list of one new id: {created!r}"[:200],
@@ -261,11 +280,11 @@ class TrytonClient:
         """One record's fields (dotted names follow relations: ``country.code``)."""
         try:
             rows = self.call(f"model.{model}.read", [record_id], list(fields))
-        except ErpCallFailed as error:
-            if error.erp_message and _MISSING.match(error.erp_message):
+        except TrytonCallFailed as error:
+            if error.message and _MISSING.match(error.message):
                 raise NotPersisted(
                     error.call,
-                    f"Tryton does not know {model} {record_id} when read back: {error.erp_message}",
+                    f"Tryton does not know {model} {record_id} when read back: {error.message}",
                     status=200,
                 ) from error
             raise
@@ -378,7 +397,7 @@ def remove_sale(tryton: TrytonClient, sale_id: int) -> None:
     if state in ("quotation", "confirmed"):
         try:
             tryton.click("sale.sale", "draft", [sale_id])
-        except ErpCallFailed:
+        except TrytonCallFailed:
             # A queue worker may have processed it since it was read.
             if tryton.read("sale.sale", sale_id, ["state"])["state"] in SALE_PROCESSED_STATES:
                 raise _processed(tryton, sale_id) from None

@@ -228,7 +228,11 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
         claim = state.sending.pop(plan.context.run_id, None)
         if claim is None:
             return  # released by another run as stale: it sends those mails
-        delivered = {d.group for d in plan.outcome.deliveries if d.status != "failed"}
+        # Only the mail decides what goes back to pending: an installed channel's
+        # success does not stand in for a failed mail, nor its failure resend a sent one.
+        delivered = {
+            d.group for d in plan.outcome.deliveries if d.channel == "mail" and d.status != "failed"
+        }
         for group, claimed in claim["groups"].items():
             if group not in delivered:
                 _give_back(state, group, claimed)

@@ -22,8 +22,8 @@ from .._files import (
     exclusive_lock,
     problem_of,
     set_aside,
+    write_atomically,
 )
-from ..result import write_atomically
 
 SCHEMA_VERSION = 1
 

@@ -126,6 +126,15 @@ class Recorder:
             log.append(self._exchange(request, first, started_at, duration_ms, None, streamed))
         return response
 
+    def exchange_of(self, response: requests.Response) -> Exchange:
+        """The record capture keeps of ``response`` (masked, bounded), whether or
+        not a log is current: a client decodes the party's error from it, as the
+        diagnosis does from the recorded one."""
+        started_at = datetime.now(UTC) - response.elapsed
+        request = response.request or requests.Request("GET", response.url or "").prepare()
+        duration_ms = response.elapsed.total_seconds() * 1000
+        return self._exchange(request, response, started_at, duration_ms, None, False)
+
     def _exchange(
         self,
         request: requests.PreparedRequest,

@@ -11,8 +11,8 @@ from typing import Any
 
 import requests
 
+from .._calls import CallFailed
 from ..checks import DataMismatch, NotPersisted
-from ..erp import ErpCallFailed
 
 _PACKAGE = Path(__file__).resolve().parent.parent
 
@@ -71,7 +71,7 @@ def describe_failure(error: BaseException) -> FailureFacts:
             missing_fields=tuple(error.missing),
             different_fields=tuple(error.different),
         )
-    if isinstance(error, ErpCallFailed):
+    if isinstance(error, CallFailed):
         return FailureFacts(
             "no_json" if error.unexpected_body else "erp_call",
             name,

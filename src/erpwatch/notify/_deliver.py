@@ -1,4 +1,5 @@
-"""One run's mails: compose every digest, keep each in the outbox, send when SMTP is set."""
+"""One run's mails: compose every digest, keep each in the outbox, send when SMTP
+is set; then hand each digest to every installed channel (erpwatch.extensions)."""
 
 from __future__ import annotations
 
@@ -7,10 +8,14 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from ..capture import RECORDER
-from ..config import Settings
+from ..config import Settings, SmtpSettings
+from ..extensions import Channel, ChannelFailed, Notice, installed_channels
 from ._compose import compose
 from ._model import Delivery, Digest, RunContext
 from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
+
+# What a run keeps of an installed channel's failure: a reason, not a dump.
+CHANNEL_ERROR_LIMIT = 500
 
 
 def outbox_of(settings: Settings) -> Path:
@@ -30,34 +35,86 @@ def deliver(
         name = f"{run.run_id}-{digest.kind}-{digest.group.key}"
         composed.append((digest, message, write_eml(message, outbox, name)))
 
-    def record(
-        digest: Digest, message: EmailMessage, path: Path, status: str, error: str | None
-    ) -> Delivery:
-        # A mail server's reply can echo what it was sent (the password in AUTH):
-        # masked before it is stored or shown.
-        shown = RECORDER.redactor.text(error) if error is not None else None
-        return Delivery(
-            digest.group.key, digest.group.addresses, str(message["Subject"]), path, status, shown
-        )
-
     if mail.smtp is None:
-        return [record(d, m, p, "outbox", None) for d, m, p in composed]
+        deliveries = [_record(d, m, p, "outbox", None) for d, m, p in composed]
+    else:
+        deliveries = _send_mail(composed, mail.smtp)
+    for name, channel in installed_channels(settings):
+        deliveries += [
+            _hand_over(name, channel, digest, message, path, run)
+            for digest, message, path in composed
+        ]
+    return deliveries
+
+
+def _record(
+    digest: Digest, message: EmailMessage, path: Path, status: str, error: str | None
+) -> Delivery:
+    # A mail server's reply can echo what it was sent (the password in AUTH):
+    # masked before it is stored or shown.
+    shown = RECORDER.redactor.text(error) if error is not None else None
+    return Delivery(
+        digest.group.key, digest.group.addresses, str(message["Subject"]), path, status, shown
+    )
+
+
+def _send_mail(
+    composed: Sequence[tuple[Digest, EmailMessage, Path]], smtp: SmtpSettings
+) -> list[Delivery]:
     deliveries: list[Delivery] = []
     try:
-        with smtp_connection(mail.smtp, messages=len(composed)) as client:
+        with smtp_connection(smtp, messages=len(composed)) as client:
             for digest, message, path in composed:
                 try:
                     send(client, message)
                 except MailDeliveryFailed as error:
-                    deliveries.append(record(digest, message, path, "failed", str(error)))
+                    deliveries.append(_record(digest, message, path, "failed", str(error)))
                 else:
-                    deliveries.append(record(digest, message, path, "sent", None))
+                    deliveries.append(_record(digest, message, path, "sent", None))
     except MailDeliveryFailed as error:
         done = {d.eml for d in deliveries}
         deliveries += [
-            record(d, m, p, "failed", str(error)) for d, m, p in composed if p not in done
+            _record(d, m, p, "failed", str(error)) for d, m, p in composed if p not in done
         ]
     return deliveries
+
+
+def _hand_over(
+    name: str,
+    channel: Channel,
+    digest: Digest,
+    message: EmailMessage,
+    path: Path,
+    run: RunContext,
+) -> Delivery:
+    """One digest to one installed channel. Whatever the channel raises is its
+    failure, reported like a mail's; the mail and the other channels go on."""
+    body = message.get_body(("plain",))
+    notice = Notice(
+        channel=name,
+        group=digest.group.key,
+        recipients=digest.group.addresses,
+        kind=digest.kind,
+        subject=str(message["Subject"]),
+        text=body.get_content() if isinstance(body, EmailMessage) else "",
+        incidents=tuple(incident.to_dict() for incident in digest.incidents),
+        run_id=run.run_id,
+        run_url=run.run_url,
+    )
+    try:
+        channel.send(notice)
+    except Exception as failure:  # a partner's channel must not take the run down
+        reason = (
+            str(failure)
+            if isinstance(failure, ChannelFailed)
+            else f"{type(failure).__name__}: {failure}"
+        )
+        # Masked and cut like a mail server's reply: it may echo what it was given.
+        shown = RECORDER.redactor.text(reason)[:CHANNEL_ERROR_LIMIT]
+        return Delivery(
+            notice.group, notice.recipients, notice.subject, path, "failed", shown, name
+        )
+    return Delivery(notice.group, notice.recipients, notice.subject, path, "sent", None, name)
 
 
 def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[str]:
@@ -71,14 +128,20 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
             f"mail: no SMTP server configured (SMTP_HOST); {len(in_outbox)} digest(s) for "
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
-    sent = [d.group for d in deliveries if d.status == "sent"]
+    sent = [d.group for d in deliveries if d.status == "sent" and d.channel == "mail"]
     smtp = settings.mail.smtp
     if sent and smtp is not None:
         lines.append(
             f"mail: sent {len(sent)} digest(s) via {smtp.host}:{smtp.port} to {', '.join(sent)}"
         )
+    for channel in dict.fromkeys(d.channel for d in deliveries if d.channel != "mail"):
+        done = [d.group for d in deliveries if d.channel == channel and d.status == "sent"]
+        if done:
+            lines.append(f"{channel}: sent {len(done)} digest(s) to {', '.join(done)}")
     for delivery in deliveries:
-        if delivery.status == "failed":
+        if delivery.status == "failed" and delivery.channel != "mail":
+            lines.append(f"{delivery.channel}: NOT SENT to {delivery.group}: {delivery.error}")
+        elif delivery.status == "failed":
             lines.append(
                 f"mail: NOT SENT to {delivery.group}: {delivery.error}; kept in {delivery.eml}, "
                 "and the next run sends it again"

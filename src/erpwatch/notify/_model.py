@@ -122,7 +122,9 @@ class RunContext:
 
 @dataclass(frozen=True)
 class Delivery:
-    """What became of one composed mail: sent, left in the outbox (no SMTP), or failed."""
+    """What became of one composed mail on one channel: sent, left in the outbox
+    (no SMTP), or failed. ``channel`` is "mail" or an installed channel's name;
+    ``eml`` is the mail in the outbox either way."""
 
     group: str
     recipients: tuple[str, ...]
@@ -130,6 +132,7 @@ class Delivery:
     eml: Path
     status: str  # sent, outbox or failed
     error: str | None = None
+    channel: str = "mail"
 
     @property
     def delivered(self) -> bool:
@@ -144,4 +147,5 @@ class Delivery:
             "status": self.status,
             "delivered": self.delivered,
             "error": self.error,
+            "channel": self.channel,
         }

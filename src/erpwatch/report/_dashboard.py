@@ -10,9 +10,9 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._files import write_atomically
 from .._words import duration_text, local_time
 from ..config import Settings
-from ..result import write_atomically
 from ._render import environment
 
 STRIP_RUNS = 48  # the last twelve hours at a 15-minute schedule

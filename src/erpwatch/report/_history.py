@@ -15,8 +15,16 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .._files import MOMENT, FileLockTimeout, Maybe, aside_path, exclusive_lock, problem_of
-from ..result import RunResult, write_atomically
+from .._files import (
+    MOMENT,
+    FileLockTimeout,
+    Maybe,
+    aside_path,
+    exclusive_lock,
+    problem_of,
+    write_atomically,
+)
+from ..result import RunResult
 
 KEEP_DAYS = 90
 
