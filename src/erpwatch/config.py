@@ -21,9 +21,10 @@ from typing import Any
 from urllib.parse import quote, urlsplit
 from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 
+from ._words import LANGUAGES  # the language files erpwatch ships
+
 CONFIG_FILE_NAME = "erpwatch.toml"
 ENVIRONMENTS = ("sandbox", "test", "live")
-LANGUAGES = ("nl", "fr", "en")
 DEFAULT_TEST_ITEM = "1896-S"
 DEFAULT_SCOPE = "https://api.businesscentral.dynamics.com/.default"
 
