@@ -14,9 +14,10 @@ from dataclasses import dataclass
 from typing import Any
 from urllib.parse import urlsplit
 
+from .._words import LANGUAGES as LANGUAGES  # re-exported: the languages shipped as files
+
 # The source of every value read from the process environment or `.env`.
 WHERE_ENV = "environment or .env"
-LANGUAGES = ("nl", "fr", "en")  # what a group, a report and a process's wording may be in
 
 
 class ConfigError(Exception):

@@ -2,7 +2,8 @@
 
 from __future__ import annotations
 
-from ._catalogue import LANGUAGES, Explanation, explain, missing_entries
+from .._words import LANGUAGES
+from ._catalogue import Explanation, explain, missing_entries
 from ._classify import classify
 from ._failure import FailureFacts, describe_failure
 from ._model import Category, Diagnosis

@@ -1,17 +1,14 @@
-"""The human sentences for each diagnosis category, in Dutch, French and English."""
+"""The human sentences for each diagnosis category, in every language erpwatch
+speaks (the ``[diagnosis]`` tables of ``languages/*.toml``)."""
 
 from __future__ import annotations
 
-import tomllib
 from dataclasses import dataclass
-from functools import cache
-from importlib import resources
 
+from .._words import LANGUAGES, seconds_text, words_of
 from ._model import Category, Diagnosis
 
-LANGUAGES = ("nl", "fr", "en")
 _PARTS = ("label", "what", "impact", "action")
-_NO_VALUE = {"nl": "—", "fr": "—", "en": "—"}
 
 
 @dataclass(frozen=True)
@@ -22,41 +19,33 @@ class Explanation:
     action: str
 
 
-@cache
-def catalogue() -> dict[str, dict[str, dict[str, str]]]:
-    text = resources.files(__package__).joinpath("catalogue.toml").read_text(encoding="utf-8")
-    data: dict[str, dict[str, dict[str, str]]] = tomllib.loads(text)
-    return data
-
-
-def _seconds(milliseconds: float | None, language: str) -> str:
-    if milliseconds is None:
-        return _NO_VALUE[language]
-    text = f"{milliseconds / 1000:.2f} s"
-    return text.replace(".", ",") if language in ("nl", "fr") else text
-
-
 def explain(diagnosis: Diagnosis, language: str = "en") -> Explanation:
     """The catalogue's sentences for this diagnosis, with its evidence filled in."""
-    if language not in LANGUAGES:
-        raise ValueError(f"unknown language {language!r}; erpwatch speaks {', '.join(LANGUAGES)}")
-    entry = catalogue()[diagnosis.category.value][language]
+    words = words_of(language)  # refuses a language erpwatch does not speak
+    entry = words.diagnosis[diagnosis.category.value]
+
+    def seconds(milliseconds: float | None) -> str:
+        return (
+            words.no_value
+            if milliseconds is None
+            else seconds_text(milliseconds / 1000, words.code)
+        )
+
     values = {
-        "call": diagnosis.call or _NO_VALUE[language],
-        "status": diagnosis.status if diagnosis.status is not None else _NO_VALUE[language],
-        "duration": _seconds(diagnosis.duration_ms, language),
-        "threshold": _seconds(diagnosis.threshold_ms, language),
+        "call": diagnosis.call or words.no_value,
+        "status": diagnosis.status if diagnosis.status is not None else words.no_value,
+        "duration": seconds(diagnosis.duration_ms),
+        "threshold": seconds(diagnosis.threshold_ms),
     }
     return Explanation(**{part: entry[part].format(**values) for part in _PARTS})
 
 
 def missing_entries() -> list[str]:
     """Category/language/part combinations the catalogue lacks (a test keeps this empty)."""
-    data = catalogue()
     return [
-        f"{category.value}.{language}.{part}"
+        f"{category.value}.{code}.{part}"
         for category in Category
-        for language in LANGUAGES
+        for code in LANGUAGES
         for part in _PARTS
-        if not data.get(category.value, {}).get(language, {}).get(part)
+        if not words_of(code).diagnosis.get(category.value, {}).get(part)
     ]

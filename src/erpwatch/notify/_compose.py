@@ -1,5 +1,6 @@
-"""Mail composition: one template set per message kind and language (subject,
-text, HTML), built by one function. Rendering only; the data comes from the
+"""Mail composition: one template set for every language (a subject per message
+kind, one text and one HTML body), built by one function; the words are the
+language's file (``languages/*.toml``). Rendering only; the data comes from the
 digest, which knows nothing of HTTP capture beyond the recorded exchange."""
 
 from __future__ import annotations
@@ -15,7 +16,7 @@ from typing import Any
 
 import jinja2
 
-from .._words import duration_text, local_time, seconds_text
+from .._words import duration_text, local_time, seconds_text, words_of
 from ..config import Settings
 from ..diagnosis import Category, Diagnosis, explain
 from ._model import Digest, Incident, RunContext
@@ -49,13 +50,14 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 
 
 def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
-    """Render the subject, text and HTML of a message kind in a language."""
-    name = f"{kind}.{language}"
-    subject = _environment(False).get_template(f"{name}.subject.j2").render(context)
+    """Render the subject, text and HTML of a message kind in a language: the
+    templates are the same for every language, which only brings its words."""
+    values = {**context, "words": words_of(language).mail}
+    subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
         subject=_clip(" ".join(subject.split()), SUBJECT_LIMIT),
-        text=_environment(False).get_template(f"{name}.txt.j2").render(context),
-        html=_environment(True).get_template(f"{name}.html.j2").render(context),
+        text=_environment(False).get_template("mail.txt.j2").render(values),
+        html=_environment(True).get_template("mail.html.j2").render(values),
     )
 
 
