@@ -22,6 +22,7 @@ from _pytest.runner import runtestprotocol
 
 from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, run_steps
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
+from ._vocabulary import RunOutcome, Status
 from ._xdist import Workers
 from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
@@ -462,7 +463,7 @@ class MonitorRun:
 
         send_alerts(self.plan, self.settings)
         record_deliveries(self.plan, self.settings)
-        run.mails = [d.to_dict() for d in self.plan.outcome.deliveries]
+        run.mails = [d.record() for d in self.plan.outcome.deliveries]
         if run.mails and self.summary_written is not None:
             run.write(self.summary_path)
 
@@ -534,7 +535,11 @@ class MonitorRun:
         from .alerts import ping_heartbeat
 
         # erpwatch broken, or a run cut short, is news for the dead man's switch too.
-        ok = run.outcome in ("passed", "degraded", "skipped") and not failed(self.steps)
+        ok = run.outcome in (
+            RunOutcome.PASSED,
+            RunOutcome.DEGRADED,
+            RunOutcome.SKIPPED,
+        ) and not failed(self.steps)
         self.heartbeat_error = ping_heartbeat(alerts, ok)
         if not ok and alerts.heartbeat_fail_url and failed(self.steps):
             self.told.append(
@@ -571,7 +576,7 @@ class MonitorRun:
         result = self.run_result()
         write = terminalreporter.write_line
         terminalreporter.section("erpwatch")
-        skipped = {m.nodeid for m in result.monitors if m.status == "skipped"}
+        skipped = {m.nodeid for m in result.monitors if m.status is Status.SKIPPED}
         for process in result.processes:
             not_run = len(skipped.intersection(process.monitors))
             ran = len(process.monitors) - not_run

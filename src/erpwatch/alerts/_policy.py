@@ -6,14 +6,14 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any
 
+from .._vocabulary import Aspect, IncidentKind
 from ..config import AlertRules, Settings
 from ._state import Track
 
-ALERT, REMINDER, RESOLVED = "alert", "reminder", "resolved"
-ASPECTS = ("failing", "slow")
 
-
-def rules_for(settings: Settings, process: str | None, critical: bool, aspect: str) -> AlertRules:
+def rules_for(
+    settings: Settings, process: str | None, critical: bool, aspect: Aspect
+) -> AlertRules:
     """The lifecycle of a process, from erpwatch's defaults, [alerts] and the process's own."""
     declared = settings.process(process) if process else None
     values: dict[str, Any] = {
@@ -27,7 +27,7 @@ def rules_for(settings: Settings, process: str | None, critical: bool, aspect: s
         **settings.lifecycle,
         **(declared.alerts if declared else {}),
     }
-    if aspect == "slow":
+    if aspect is Aspect.SLOW:
         return AlertRules(
             after=int(values["slow_after"]),
             remind_every_hours=float(values["slow_remind_every_hours"]),
@@ -45,7 +45,7 @@ def rules_for(settings: Settings, process: str | None, critical: bool, aspect: s
 @dataclass(frozen=True)
 class Decision:
     track: Track
-    notify: str | None  # alert, reminder, resolved, or None
+    notify: IncidentKind | None
     reason: str
 
 
@@ -84,7 +84,9 @@ def decide(
                 )
             if silenced:
                 return Decision(updated, None, "alert due, held back by a maintenance window")
-            return Decision(replace(updated, alerted=True, last_notified=stamp), ALERT, "alert due")
+            return Decision(
+                replace(updated, alerted=True, last_notified=stamp), IncidentKind.ALERT, "alert due"
+            )
         if rules.remind_every_hours <= 0 or updated.last_notified is None:
             return Decision(updated, None, "alerted; no reminders")
         due = datetime.fromisoformat(updated.last_notified) + timedelta(
@@ -96,7 +98,9 @@ def decide(
             )
         if silenced:
             return Decision(updated, None, "reminder due, held back by a maintenance window")
-        return Decision(replace(updated, last_notified=stamp), REMINDER, "reminder due")
+        return Decision(
+            replace(updated, last_notified=stamp), IncidentKind.REMINDER, "reminder due"
+        )
     if not track.bad:
         return Decision(track, None, "ok")
     updated = replace(
@@ -108,5 +112,5 @@ def decide(
         )
     closed = Track()
     if track.alerted and rules.resolved_mail:
-        return Decision(closed, RESOLVED, "resolved after an alert")
+        return Decision(closed, IncidentKind.RESOLVED, "resolved after an alert")
     return Decision(closed, None, "resolved before anyone was alerted")

@@ -7,7 +7,8 @@ from dataclasses import dataclass
 from functools import cache
 from importlib import resources
 
-from ._model import Category, Diagnosis
+from .._vocabulary import Category
+from ._model import Diagnosis
 
 LANGUAGES = ("nl", "fr", "en")
 _PARTS = ("label", "what", "impact", "action")

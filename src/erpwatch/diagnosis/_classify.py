@@ -11,9 +11,10 @@ from collections.abc import Sequence
 
 from .._http import retry_after as parse_retry_after
 from .._http import wait_seconds
+from .._vocabulary import Category
 from ..capture import Exchange
 from ._failure import FailureFacts
-from ._model import Category, Diagnosis
+from ._model import Diagnosis
 from .dialects import ErpError, decode, is_html
 
 TIMEOUT_ERRORS = frozenset(

@@ -6,6 +6,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from .._vocabulary import DeliveryStatus
 from ..capture import RECORDER
 from ..config import Settings
 from ._compose import compose
@@ -31,7 +32,7 @@ def deliver(
         composed.append((digest, message, write_eml(message, outbox, name)))
 
     def record(
-        digest: Digest, message: EmailMessage, path: Path, status: str, error: str | None
+        digest: Digest, message: EmailMessage, path: Path, status: DeliveryStatus, error: str | None
     ) -> Delivery:
         # A mail server's reply can echo what it was sent (the password in AUTH):
         # masked before it is stored or shown.
@@ -41,7 +42,7 @@ def deliver(
         )
 
     if mail.smtp is None:
-        return [record(d, m, p, "outbox", None) for d, m, p in composed]
+        return [record(d, m, p, DeliveryStatus.OUTBOX, None) for d, m, p in composed]
     deliveries: list[Delivery] = []
     try:
         with smtp_connection(mail.smtp, messages=len(composed)) as client:
@@ -49,13 +50,17 @@ def deliver(
                 try:
                     send(client, message)
                 except MailDeliveryFailed as error:
-                    deliveries.append(record(digest, message, path, "failed", str(error)))
+                    deliveries.append(
+                        record(digest, message, path, DeliveryStatus.FAILED, str(error))
+                    )
                 else:
-                    deliveries.append(record(digest, message, path, "sent", None))
+                    deliveries.append(record(digest, message, path, DeliveryStatus.SENT, None))
     except MailDeliveryFailed as error:
         done = {d.eml for d in deliveries}
         deliveries += [
-            record(d, m, p, "failed", str(error)) for d, m, p in composed if p not in done
+            record(d, m, p, DeliveryStatus.FAILED, str(error))
+            for d, m, p in composed
+            if p not in done
         ]
     return deliveries
 
@@ -65,20 +70,20 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
     if not deliveries:
         return []
     lines = []
-    in_outbox = [d.group for d in deliveries if d.status == "outbox"]
+    in_outbox = [d.group for d in deliveries if d.status is DeliveryStatus.OUTBOX]
     if in_outbox:
         lines.append(
             f"mail: no SMTP server configured (SMTP_HOST); {len(in_outbox)} digest(s) for "
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
-    sent = [d.group for d in deliveries if d.status == "sent"]
+    sent = [d.group for d in deliveries if d.status is DeliveryStatus.SENT]
     smtp = settings.mail.smtp if settings.mail else None
     if sent and smtp is not None:
         lines.append(
             f"mail: sent {len(sent)} digest(s) via {smtp.host}:{smtp.port} to {', '.join(sent)}"
         )
     for delivery in deliveries:
-        if delivery.status == "failed":
+        if delivery.status is DeliveryStatus.FAILED:
             lines.append(
                 f"mail: NOT SENT to {delivery.group}: {delivery.error}; kept in {delivery.eml}, "
                 "and the next run sends it again"
