@@ -1,9 +1,12 @@
 """One monitoring run: the object whose methods are the hooks of an active run.
 
-Workers (and a run without xdist) record exchanges and attach them to their
-test reports; the controller (or the single process) folds the reports into
-the run result and writes it. Everything it does beyond wiring lives in
-plain modules: capture, result, synthetic.
+Workers (and a run without xdist) record exchanges, diagnose a failure and
+attach both to their test reports; the controller (or the single process) folds
+the reports into the run result, writes summary.json and runs the finishing
+steps (alerts and mail, history, dashboard, heartbeat). The decisions live in
+plain modules (capture, diagnosis, alerts, notify, report, result); this module
+still holds the retry of a failed monitor, the payload of a test report and the
+order of the finishing steps.
 """
 
 from __future__ import annotations

@@ -1,16 +1,25 @@
-"""The sandbox's HTTP face: a WSGI app speaking Business Central API v2.0 shapes.
+"""The sandbox's HTTP face: one WSGI app for every party the monitors talk to.
 
-Routes:
+Business Central API v2.0 shapes (see business_central.py):
   POST /oauth2/v2.0/token                                   OAuth2 client credentials
+  GET  /, /api/v2.0                                         an index of the API
   GET  /api/v2.0/companies[(id)]
-  GET|POST   /api/v2.0/companies(id)/{set}                  collections, deep insert
-  GET|DELETE /api/v2.0/companies(id)/{set}(key)             entities, If-Match
+  GET|POST   /api/v2.0/companies(id)/{set}                  collections, deep insert, paging
+  GET|DELETE /api/v2.0/companies(id)/{set}(key)             entities; DELETE checks If-Match
   GET  /api/v2.0/companies(id)/{set}(key)/{lines}           document lines
   POST /api/v2.0/companies(id)/salesInvoices(key)/Microsoft.NAV.post
-  GET  /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
-  POST|GET /v2/payments, GET /v2/payments/{id}[/chargebacks]   Mollie v2 (see mollie.py)
+The payment provider and the shop's payment integration (see mollie.py):
+  POST|GET /v2/payments, GET /v2/payments/{id}[/chargebacks]   Mollie v2
   POST|GET /v2/orders, GET /v2/orders/{id}                      Mollie's Orders API, a subset
   GET|POST /checkout/{id}, POST /_shop/mollie-webhook           test checkout, the shop's webhook
+The punchout shop (see punchout.py):
+  POST /punchout/setup, POST /punchout/order, GET /punchout/start/{id}   cXML
+  GET|POST /oci/catalog, GET /oci/shop, GET|POST /oci/basket, POST /oci/checkout   SAP OCI
+Sandbox controls, never in a real ERP:
+  GET /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
+  POST /_sandbox/payments/{id}                              set a payment's status, a chargeback
+Request faults (faults.py) hit the Business Central routes and the token; behaviour
+faults (a lost or broken webhook, the punchout shop's) are taken by name where they act.
 """
 
 from __future__ import annotations
