@@ -29,14 +29,19 @@ from erpwatch._vocabulary import (
 from erpwatch.capture import Exchange
 from erpwatch.diagnosis import Diagnosis
 from erpwatch.result import SCHEMA_VERSION, MailRecord, MonitorResult, RunResult, summary_schema
+from erpwatch.sandbox.faults import FaultKind
 from erpwatch.synthetic import Leftover
 
 from .support import check_summary, read_summary
 
+# The monitoring side's words, and the sandbox's own (it imports nothing of the monitoring side).
 VOCABULARY = [
-    value
-    for value in vars(_vocabulary).values()
-    if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum
+    *(
+        value
+        for value in vars(_vocabulary).values()
+        if isinstance(value, type) and issubclass(value, StrEnum) and value is not StrEnum
+    ),
+    FaultKind,
 ]
 
 

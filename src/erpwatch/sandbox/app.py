@@ -44,7 +44,7 @@ from werkzeug.wrappers import Request, Response
 from ._misbehaviour import BEHAVIOURS, Hit
 from .bc_schema import ENTITY_SETS, LINE_FIELDS
 from .business_central import BcError, BusinessCentral, Entity, not_found
-from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
+from .faults import KINDS, Fault, FaultBoard, FaultKind, FaultSpecError, parse_fault
 from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
 from .odata import ODataError, apply_query, one_page, page_size, parse_list, select
 from .punchout import Page, PunchoutShop
@@ -88,7 +88,9 @@ class SandboxApp:
         self.shop_payments = ShopPaymentIntegration(
             self.erp,
             self.psp,
-            rejects_updates=lambda: self.faults.take_kind("payment_update_rejected") is not None,
+            rejects_updates=lambda: (
+                self.faults.take_kind(FaultKind.PAYMENT_UPDATE_REJECTED) is not None
+            ),
         )
         self.punchout = PunchoutShop(
             self.erp,
@@ -213,9 +215,9 @@ class SandboxApp:
     def add_fault(self, fault: Fault, root_url: str) -> Fault:
         """Switch a fault on; a seeding fault also plants its data."""
         added = self.faults.add(fault)
-        if fault.kind == "paid_but_failed":
+        if fault.kind == FaultKind.PAID_BUT_FAILED:
             self.seed_reconciliation_mismatches(root_url)
-        if fault.kind == "charged_back":
+        if fault.kind == FaultKind.CHARGED_BACK:
             self.seed_chargebacks(root_url)
         return added
 
@@ -488,7 +490,7 @@ class SandboxApp:
 
     def _shop_webhook(self, request: Request) -> Response:
         """The shop's endpoint for Mollie's webhook calls (``id=tr_…`` or ``id=ord_…``)."""
-        if self.faults.take_kind("webhook_broken") is not None:
+        if self.faults.take_kind(FaultKind.WEBHOOK_BROKEN) is not None:
             return Response("Internal Server Error", status=500, content_type="text/plain")
         try:
             self.shop_payments.handle_webhook(request.form.get("id", ""))
@@ -519,9 +521,9 @@ class SandboxApp:
 
     def _send_webhook(self, url: str, payment_id: str) -> None:
         """Mollie calls the webhook on its own time, after the status change."""
-        if self.faults.take_kind("webhook_lost") is not None:
+        if self.faults.take_kind(FaultKind.WEBHOOK_LOST) is not None:
             return
-        late = self.faults.take_kind("webhook_late")
+        late = self.faults.take_kind(FaultKind.WEBHOOK_LATE)
 
         def post() -> None:
             if late is not None and self.stopping.wait(late.delay):
