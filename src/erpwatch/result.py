@@ -7,7 +7,6 @@ import json
 import os
 import tempfile
 from dataclasses import asdict, dataclass, field
-from importlib import resources
 from pathlib import Path
 from typing import Any
 
@@ -22,6 +21,9 @@ SCHEMA_VERSION = 1
 
 def summary_schema() -> dict[str, Any]:
     """The JSON Schema of summary.json, as shipped in the package, for tools that read it."""
+    # Imported here: test workers import this module, and only readers need the file.
+    from importlib import resources
+
     text = resources.files("erpwatch").joinpath(f"schemas/summary.v{SCHEMA_VERSION}.json")
     schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
     return schema
