@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from erpwatch._vocabulary import IncidentKind
 from erpwatch.alerts import (
     RetryDecision,
     State,
@@ -29,7 +30,7 @@ NORMAL = AlertRules(after=2, remind_every_hours=4, resolve_after=2, resolved_mai
 
 def replay(
     outcomes: str, rules: AlertRules, *, step: timedelta = timedelta(minutes=15), silenced: str = ""
-) -> list[str | None]:
+) -> list[IncidentKind | None]:
     """'F' a failed run, 'P' a passed one; what each run notifies."""
     track = Track()
     notices = []

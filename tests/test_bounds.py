@@ -319,7 +319,6 @@ def test_an_smtp_server_answering_a_byte_at_a_time_is_ended_by_the_session_deadl
             send(client, message)
         elapsed = time.monotonic() - started
     assert elapsed < 2 + MARGIN, f"the SMTP session took {elapsed:.1f} s"
-    assert failed.value.retryable
     assert "did not finish the session within 2 s" in str(failed.value)
 
 

@@ -17,7 +17,7 @@ from pathlib import Path
 import pytest
 
 from .smtp_server import RunningSmtp, start_smtp, text_of
-from .support import clean_environment
+from .support import clean_environment, read_summary
 
 CONFIG = """
 [erpwatch]
@@ -126,7 +126,7 @@ def test_a_broken_finishing_step_is_one_line_the_others_run_and_the_maintainers_
     reports = root / "reports"
     # Every other step still did its work.
     if step != "summary":
-        summary = json.loads((reports / "summary.json").read_text())
+        summary = read_summary(reports / "summary.json")
         assert summary["outcome"] == "failed"
     if step != "history":
         assert len((reports / "history.jsonl").read_text().splitlines()) == 1
@@ -182,7 +182,7 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
         assert second.returncode == 1, second.stdout
         assert "StateLockTimeout" not in second.stdout + second.stderr
         # It does not mail what the first run claimed: no mail twice.
-        second_id = json.loads((root / "reports" / "summary.json").read_text())["run_id"]
+        second_id = read_summary(root / "reports" / "summary.json")["run_id"]
         assert not list(outbox.glob(f"{second_id}-*"))
         first.wait(timeout=120)
         assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
@@ -269,7 +269,7 @@ SIGNALS = {
 def check_interrupted(root: Path, out: str, reason: str) -> None:
     assert f"INTERRUPTED {reason}" in out
     assert "LEFTOVER customers C99999 could not be removed: RuntimeError" in out
-    summary = json.loads((root / "reports" / "summary.json").read_text())
+    summary = read_summary(root / "reports" / "summary.json")
     assert summary["outcome"] == "interrupted"
     assert summary["interrupted"] == reason
     [monitor] = summary["monitors"]
@@ -379,7 +379,7 @@ def test_a_retried_monitor_keeps_the_leftovers_of_its_first_attempt(tmp_path: Pa
     assert "FLAKY" in result.stdout
     for attempt in (1, 2):
         assert f"LEFTOVER customers C{attempt} could not be removed" in result.stdout
-    [monitor] = json.loads((root / "reports" / "summary.json").read_text())["monitors"]
+    [monitor] = read_summary(root / "reports" / "summary.json")["monitors"]
     assert [x["description"] for x in monitor["leftovers"]] == ["customers C1", "customers C2"]
 
 
@@ -414,7 +414,7 @@ def test_an_interruption_during_cleanup_still_removes_the_rest_and_lists_the_one
         process.kill()
     assert process.returncode == 2, out
     assert "LEFTOVER customers C77777 could not be removed: the run was interrupted" in out
-    summary = json.loads((root / "reports" / "summary.json").read_text())
+    summary = read_summary(root / "reports" / "summary.json")
     assert summary["outcome"] == "interrupted"
     [monitor] = summary["monitors"]
     # Only the removal it cut is left: the customer was still removed after it.

@@ -16,7 +16,7 @@ from werkzeug.wrappers import Request, Response
 
 from .loopback import serve
 from .smtp_server import RunningSmtp, start_smtp
-from .support import clean_environment, run_pytest
+from .support import clean_environment, read_summary, run_pytest
 from .test_secrets_in_every_form import CONFIG
 
 # Valid JSON: the escapes decode to a lone surrogate, ESC … BEL (sets a
@@ -105,7 +105,7 @@ def test_hostile_erp_text_is_made_safe_for_terminal_files_and_mail(
 
     # The run reports: two failed monitors, not an internal error.
     assert completed.returncode == 1, output
-    summary = json.loads((project / "reports" / "summary.json").read_text(encoding="utf-8"))
+    summary = read_summary(project / "reports" / "summary.json")
     assert [m["status"] for m in summary["monitors"]] == ["failed", "failed"]
     assert "INTERNALERROR" not in output
 

@@ -10,6 +10,7 @@ from pathlib import Path
 
 import pytest
 
+from erpwatch._vocabulary import Outcome
 from erpwatch.capture import Exchange
 from erpwatch.config import Settings, load_settings
 from erpwatch.diagnosis import Category, Diagnosis
@@ -241,7 +242,7 @@ def failing_run(
         name="test_order",
         process="orders",
         critical=True,
-        outcome="failed",
+        outcome=Outcome.FAILED,
         exchanges=[exchange],
         failing_exchange=0,
         diagnosis=diagnosis,

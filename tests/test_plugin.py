@@ -8,6 +8,8 @@ from urllib.parse import urlsplit
 
 import pytest
 
+from .support import read_summary
+
 CONFIG = """
 [erpwatch]
 monitors = "."
@@ -62,8 +64,7 @@ def project(pytester: pytest.Pytester, monkeypatch: pytest.MonkeyPatch) -> pytes
 
 
 def summary(project: pytest.Pytester) -> dict[str, Any]:
-    data: dict[str, Any] = json.loads((project.path / "reports" / "summary.json").read_text())
-    return data
+    return read_summary(project.path / "reports" / "summary.json")
 
 
 def monitor(data: dict[str, Any], name: str) -> dict[str, Any]:

@@ -148,6 +148,7 @@ def test_the_contract_for_partner_packages_is_pinned_too() -> None:
             "ChannelFailed",
             "Decoder",
             "ErpError",
+            "ErpErrorKind",
             "ExtensionError",
             "Limits",
             "Notice",

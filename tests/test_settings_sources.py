@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pytest
 
+from erpwatch._vocabulary import Aspect
 from erpwatch.alerts._policy import rules_for
 from erpwatch.config import AlertRules, ConfigError, Settings, load_settings
 
@@ -103,13 +104,13 @@ def test_a_process_alert_setting_wins_over_alerts_which_wins_over_the_defaults(
         + "\n[processes.stock]\ntitle = 'Stock'\n"
         + "\n[alerts]\nafter = 3\nresolve_after = 4\nresolved_mail = false\n",
     )
-    assert rules_for(settings, "orders", False, "failing") == AlertRules(5, 4.0, 4, False)
-    assert rules_for(settings, "orders", True, "slow") == AlertRules(3, 0.0, 4, False)
-    assert rules_for(settings, "stock", True, "failing") == AlertRules(3, 4.0, 4, False)
+    assert rules_for(settings, "orders", False, Aspect.FAILING) == AlertRules(5, 4.0, 4, False)
+    assert rules_for(settings, "orders", True, Aspect.SLOW) == AlertRules(3, 0.0, 4, False)
+    assert rules_for(settings, "stock", True, Aspect.FAILING) == AlertRules(3, 4.0, 4, False)
     plain = load(tmp_path, BASE)
-    assert rules_for(plain, "orders", True, "failing") == AlertRules(1, 4.0, 2, True)
-    assert rules_for(plain, None, False, "failing") == AlertRules(2, 4.0, 2, True)
-    assert rules_for(plain, "orders", False, "slow") == AlertRules(3, 24.0, 2, True)
+    assert rules_for(plain, "orders", True, Aspect.FAILING) == AlertRules(1, 4.0, 2, True)
+    assert rules_for(plain, None, False, Aspect.FAILING) == AlertRules(2, 4.0, 2, True)
+    assert rules_for(plain, "orders", False, Aspect.SLOW) == AlertRules(3, 24.0, 2, True)
 
 
 def test_every_party_is_called_with_the_erp_time_outs(tmp_path: Path) -> None:

@@ -8,6 +8,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ._vocabulary import Outcome
 from .capture import Exchange
 from .config import ConfigError, Settings, find_config, load_settings, read_environment
 from .diagnosis import Category, Diagnosis
@@ -97,7 +98,7 @@ def example_run(settings: Settings) -> RunResult:
                 name="test_example",
                 process=process,
                 critical=True,
-                outcome="failed",
+                outcome=Outcome.FAILED,
                 exchanges=[exchange],
                 failing_exchange=0,
                 diagnosis=diagnosis,

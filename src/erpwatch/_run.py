@@ -1,9 +1,12 @@
 """One monitoring run: the object whose methods are the hooks of an active run.
 
-Workers (and a run without xdist) record exchanges and attach them to their
-test reports; the controller (or the single process) folds the reports into
-the run result and writes it. Everything it does beyond wiring lives in
-plain modules: capture, result, synthetic.
+Workers (and a run without xdist) record exchanges, diagnose a failure and
+attach both to their test reports; the controller (or the single process) folds
+the reports into the run result, writes summary.json and runs the finishing
+steps (alerts and mail, history, dashboard, heartbeat). The decisions live in
+plain modules (capture, diagnosis, alerts, notify, report, result); this module
+still holds the retry of a failed monitor, the payload of a test report and the
+order of the finishing steps.
 """
 
 from __future__ import annotations
@@ -23,6 +26,7 @@ from _pytest.runner import runtestprotocol
 from ._calls import CallFailed
 from ._finish import Step, StepResult, StepSkipped, StepStatus, failed, interrupted, run_steps
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
+from ._vocabulary import RunOutcome, Status
 from ._xdist import Workers
 from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange
@@ -469,7 +473,7 @@ class MonitorRun:
             # Also when cut short: what was not delivered is pending again at once,
             # not held by this run's claim until it goes stale.
             record_deliveries(self.plan, self.settings)
-        run.mails = [d.to_dict() for d in self.plan.outcome.deliveries]
+        run.mails = [d.record() for d in self.plan.outcome.deliveries]
         if run.mails and self.summary_written is not None:
             run.write(self.summary_path)
 
@@ -538,9 +542,11 @@ class MonitorRun:
         from .alerts import ping_heartbeat
 
         # erpwatch broken, or a run cut short, is news for the dead man's switch too.
-        ok = run.outcome in ("passed", "degraded", "skipped") and not (
-            failed(self.steps) or interrupted(self.steps)
-        )
+        ok = run.outcome in (
+            RunOutcome.PASSED,
+            RunOutcome.DEGRADED,
+            RunOutcome.SKIPPED,
+        ) and not (failed(self.steps) or interrupted(self.steps))
         self.heartbeat_error = ping_heartbeat(alerts, ok)
         if not ok and alerts.heartbeat_fail_url and failed(self.steps):
             self.told.append(
@@ -577,7 +583,7 @@ class MonitorRun:
         result = self.run_result()
         write = terminalreporter.write_line
         terminalreporter.section("erpwatch")
-        skipped = {m.nodeid for m in result.monitors if m.status == "skipped"}
+        skipped = {m.nodeid for m in result.monitors if m.status is Status.SKIPPED}
         for process in result.processes:
             not_run = len(skipped.intersection(process.monitors))
             ran = len(process.monitors) - not_run

@@ -35,6 +35,7 @@ from typing import TYPE_CHECKING, Any, Protocol
 
 from ._calls import CallFailed, answer_failed, bounded_session, send
 from ._http import Limits
+from ._vocabulary import ErpErrorKind
 from .diagnosis.dialects import Answer, Decoder, ErpError
 
 if TYPE_CHECKING:
@@ -147,6 +148,7 @@ __all__ = [
     "ChannelFailed",
     "Decoder",
     "ErpError",
+    "ErpErrorKind",
     "ExtensionError",
     "Limits",
     "Notice",

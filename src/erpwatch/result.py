@@ -4,18 +4,28 @@ everything that reports on it. Written as ``summary.json``."""
 from __future__ import annotations
 
 import json
-from dataclasses import asdict, dataclass, field, fields
+from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
 from ._files import write_atomically
+from ._vocabulary import DeliveryStatus, Outcome, Phase, RunOutcome, Status
 from .capture import Exchange
 from .diagnosis import Category, Diagnosis
 from .synthetic import Leftover
 
+# summary.json's version; its shape is published as schemas/summary.v<N>.json.
 SCHEMA_VERSION = 1
-# unfinished: stopped by an interruption or the run deadline before it ended.
-STATUSES = ("passed", "degraded", "failed", "skipped", "unfinished")
+
+
+def summary_schema() -> dict[str, Any]:
+    """The JSON Schema of summary.json, as shipped in the package, for tools that read it."""
+    # Imported here: test workers import this module, and only readers need the file.
+    from importlib import resources
+
+    text = resources.files("erpwatch").joinpath(f"schemas/summary.v{SCHEMA_VERSION}.json")
+    schema: dict[str, Any] = json.loads(text.read_text(encoding="utf-8"))
+    return schema
 
 
 def _overran(why: str, exchanges: list[Exchange]) -> Diagnosis:
@@ -39,8 +49,8 @@ class MonitorResult:
     name: str
     process: str | None
     critical: bool
-    outcome: str = "passed"
-    failed_phase: str | None = None  # setup, call or teardown
+    outcome: Outcome = Outcome.PASSED
+    failed_phase: Phase | None = None
     message: str | None = None
     duration: float = 0.0
     exchanges: list[Exchange] = field(default_factory=list)
@@ -54,33 +64,35 @@ class MonitorResult:
     flaky: bool = False  # passed on the second try
 
     def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
-        """Fold one phase's test report (setup, call, teardown) into the result."""
+        """Fold one phase's test report (setup, call, teardown; pytest's words for the
+        phase and its outcome) into the result."""
+        phase, said = Phase(when), Outcome(outcome)
         self.duration += duration
         self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
         self.exchanges_dropped += payload.get("dropped", 0)
         self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
-        if payload.get("unfinished") and self.outcome in ("passed", "skipped"):
+        if payload.get("unfinished") and self.outcome in (Outcome.PASSED, Outcome.SKIPPED):
             # Whatever its phases said so far, it did not get to the end.
-            self.outcome = "unfinished"
+            self.outcome = Outcome.UNFINISHED
             self.degraded = False
             self.message = f"not finished: {payload['unfinished']}"
             if payload.get("overran"):
                 self.diagnosis = _overran(payload["unfinished"], self.exchanges)
-        if outcome == "skipped" and self.outcome == "passed":
-            self.outcome = "skipped"
+        if said is Outcome.SKIPPED and self.outcome is Outcome.PASSED:
+            self.outcome = Outcome.SKIPPED
             self.message = payload.get("message")
         if payload.get("retried"):
             self.retried = payload["retried"]
-            self.flaky = outcome != "failed" and self.outcome != "failed"
+            self.flaky = said is not Outcome.FAILED and self.outcome is not Outcome.FAILED
         diagnosis = payload.get("diagnosis")
-        if outcome == "passed" and diagnosis is not None and self.outcome == "passed":
+        if said is Outcome.PASSED and diagnosis is not None and self.outcome is Outcome.PASSED:
             self.diagnosis = Diagnosis.from_dict(diagnosis)
             self.degraded = True
-        if outcome == "failed" and self.outcome != "failed":
+        if said is Outcome.FAILED and self.outcome is not Outcome.FAILED:
             self.flaky = False
-            self.outcome = "failed"
+            self.outcome = Outcome.FAILED
             self.degraded = False
-            self.failed_phase = when
+            self.failed_phase = phase
             self.message = payload.get("message")
             self.diagnosis = Diagnosis.from_dict(diagnosis) if diagnosis is not None else None
             self.failing_exchange = self.diagnosis.exchange_index if self.diagnosis else None
@@ -89,15 +101,45 @@ class MonitorResult:
     def failing(self) -> Exchange | None:
         return None if self.failing_exchange is None else self.exchanges[self.failing_exchange]
 
+    @property
+    def status(self) -> Status:
+        """The outcome as erpwatch reports it: a pass slower than its threshold is degraded."""
+        return Status.of(self.outcome, self.degraded)
+
+    def to_dict(self) -> dict[str, Any]:
+        failing = self.failing
+        return {
+            "nodeid": self.nodeid,
+            "name": self.name,
+            "process": self.process,
+            "critical": self.critical,
+            "outcome": self.outcome,
+            "failed_phase": self.failed_phase,
+            "message": self.message,
+            "duration": self.duration,
+            "exchanges": [exchange.to_dict() for exchange in self.exchanges],
+            "exchanges_dropped": self.exchanges_dropped,
+            "failing_exchange": self.failing_exchange,
+            "leftovers": [asdict(leftover) for leftover in self.leftovers],
+            "diagnosis": self.diagnosis.to_dict() if self.diagnosis else None,
+            "degraded": self.degraded,
+            "retried": self.retried,
+            "flaky": self.flaky,
+            # Derived, for readers of summary.json; not read back.
+            "failing_call": failing.call if failing is not None else None,
+            "status": self.status,
+        }
+
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> MonitorResult:
+        phase = data.get("failed_phase")
         return cls(
             nodeid=data["nodeid"],
             name=data["name"],
             process=data["process"],
             critical=data["critical"],
-            outcome=data["outcome"],
-            failed_phase=data.get("failed_phase"),
+            outcome=Outcome(data["outcome"]),
+            failed_phase=Phase(phase) if phase is not None else None,
             message=data.get("message"),
             duration=data.get("duration", 0.0),
             exchanges=[Exchange.from_dict(e) for e in data.get("exchanges", [])],
@@ -110,29 +152,60 @@ class MonitorResult:
             flaky=data.get("flaky", False),
         )
 
-    @property
-    def status(self) -> str:
-        """The outcome as erpwatch reports it: passed, degraded, failed or skipped."""
-        return "degraded" if self.outcome == "passed" and self.degraded else self.outcome
 
-    def to_dict(self) -> dict[str, Any]:
-        data = {f.name: getattr(self, f.name) for f in fields(self)}
-        data["exchanges"] = [exchange.to_dict() for exchange in self.exchanges]
-        data["leftovers"] = [asdict(leftover) for leftover in self.leftovers]
-        failing = self.failing
-        data["failing_call"] = failing.call if failing is not None else None
-        data["status"] = self.status
-        data["diagnosis"] = self.diagnosis.to_dict() if self.diagnosis else None
-        return data
-
-
-@dataclass
+@dataclass(frozen=True)
 class ProcessResult:
+    """A business process: the monitors that watch it, taken together. Derived."""
+
     name: str
     title: str
     critical: bool
-    outcome: str
+    outcome: Status
     monitors: list[str]
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+@dataclass(frozen=True)
+class MailRecord:
+    """What became of one mail of the run, as summary.json and the history tell it."""
+
+    group: str
+    recipients: tuple[str, ...]
+    subject: str
+    eml: str  # the .eml file written, sent or not
+    status: DeliveryStatus
+    error: str | None = None
+    channel: str = "mail"  # or an installed channel's name
+
+    @property
+    def delivered(self) -> bool:
+        return self.status is DeliveryStatus.SENT
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "group": self.group,
+            "recipients": list(self.recipients),
+            "subject": self.subject,
+            "eml": self.eml,
+            "status": self.status,
+            "delivered": self.delivered,
+            "error": self.error,
+            "channel": self.channel,
+        }
+
+    @classmethod
+    def from_dict(cls, data: dict[str, Any]) -> MailRecord:
+        return cls(
+            group=data["group"],
+            recipients=tuple(data["recipients"]),
+            subject=data["subject"],
+            eml=data["eml"],
+            status=DeliveryStatus(data["status"]),
+            error=data.get("error"),
+            channel=data.get("channel", "mail"),
+        )
 
 
 @dataclass
@@ -146,16 +219,16 @@ class RunResult:
     monitors: list[MonitorResult]
     titles: dict[str, str] = field(default_factory=dict)
     run_url: str | None = None  # the CI run, when there is one
-    mails: list[dict[str, Any]] = field(default_factory=list)  # what notify made of the run
+    mails: list[MailRecord] = field(default_factory=list)  # what notify made of the run
     interrupted: str | None = None  # why the run stopped early: Ctrl+C, SIGTERM, the deadline
 
     @property
-    def outcome(self) -> str:
-        """interrupted, failed, degraded, passed or skipped. An interrupted run is
+    def outcome(self) -> RunOutcome:
+        """The worst status of its monitors, or interrupted. An interrupted run is
         never a pass: what did not run said nothing."""
         if self.interrupted is not None:
-            return "interrupted"
-        return _worst(m.status for m in self.monitors)
+            return RunOutcome.INTERRUPTED
+        return RunOutcome(Status.worst(m.status for m in self.monitors).value)
 
     @property
     def processes(self) -> list[ProcessResult]:
@@ -167,7 +240,7 @@ class RunResult:
                 name=name,
                 title=self.titles.get(name, name),
                 critical=any(m.critical for m in monitors),
-                outcome=_worst(m.status for m in monitors),
+                outcome=Status.worst(m.status for m in monitors),
                 monitors=[m.nodeid for m in monitors],
             )
             for name, monitors in sorted(grouped.items())
@@ -179,10 +252,11 @@ class RunResult:
         return [
             (process, reasons[process.monitors[0]])
             for process in self.processes
-            if process.outcome == "skipped"
+            if process.outcome is Status.SKIPPED
         ]
 
     def to_dict(self) -> dict[str, Any]:
+        """summary.json; its shape is schemas/summary.v1.json."""
         return {
             "schema": SCHEMA_VERSION,
             "run_id": self.run_id,
@@ -193,9 +267,9 @@ class RunResult:
             "run_url": self.run_url,
             "outcome": self.outcome,
             "interrupted": self.interrupted,
-            "processes": [asdict(p) for p in self.processes],
+            "processes": [p.to_dict() for p in self.processes],
             "monitors": [m.to_dict() for m in self.monitors],
-            "mails": self.mails,
+            "mails": [mail.to_dict() for mail in self.mails],
         }
 
     @classmethod
@@ -215,6 +289,7 @@ class RunResult:
             monitors=[MonitorResult.from_dict(m) for m in data["monitors"]],
             titles={p["name"]: p["title"] for p in data.get("processes", [])},
             run_url=data.get("run_url"),
+            mails=[MailRecord.from_dict(m) for m in data.get("mails", [])],
             interrupted=data.get("interrupted"),
         )
 
@@ -224,16 +299,3 @@ class RunResult:
         write_atomically(
             path, json.dumps(self.to_dict(), ensure_ascii=False, separators=(",", ":")) + "\n"
         )
-
-
-def _worst(outcomes: Any) -> str:
-    seen = set(outcomes)
-    if "failed" in seen:
-        return "failed"
-    if "unfinished" in seen:
-        return "unfinished"
-    if "degraded" in seen:
-        return "degraded"
-    if "passed" in seen:
-        return "passed"
-    return "skipped" if seen else "passed"

@@ -6,7 +6,7 @@ from __future__ import annotations
 from typing import TYPE_CHECKING
 
 from .._lazy import lazy_attributes
-from ._policy import ALERT, REMINDER, RESOLVED, Decision, decide, rules_for
+from ._policy import Decision, decide, rules_for
 from ._retry import RetryDecision, retry_decision
 from ._state import SCHEMA_VERSION, MonitorState, State, StateLockTimeout, StateStore, Track
 from ._windows import silenced_by
@@ -28,9 +28,6 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 
 
 __all__ = [
-    "ALERT",
-    "REMINDER",
-    "RESOLVED",
     "SCHEMA_VERSION",
     "AlertOutcome",
     "Decision",

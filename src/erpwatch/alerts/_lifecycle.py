@@ -9,6 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
+from .._vocabulary import Aspect, DeliveryStatus, IncidentKind, Outcome
 from ..config import Settings
 from ..diagnosis import Diagnosis
 from ..notify import (
@@ -37,31 +38,31 @@ class AlertOutcome:
     since: dict[str, str] = field(default_factory=dict)  # monitor → when its open failure began
 
 
-def _observations(monitor: MonitorResult) -> Iterator[tuple[str, bool]]:
+def _observations(monitor: MonitorResult) -> Iterator[tuple[Aspect, bool]]:
     """(aspect, bad) for what this run tells about a monitor. A failed monitor says
     nothing about speed; a skipped one says nothing at all."""
-    if monitor.outcome == "failed":
-        yield "failing", True
-    elif monitor.outcome == "unfinished" and monitor.diagnosis is not None:
-        yield "failing", True  # stopped by the run deadline: too slow to finish
-    elif monitor.outcome == "passed":
-        yield "failing", False
-        yield "slow", monitor.degraded
+    if monitor.outcome is Outcome.FAILED:
+        yield Aspect.FAILING, True
+    elif monitor.outcome is Outcome.UNFINISHED and monitor.diagnosis is not None:
+        yield Aspect.FAILING, True  # stopped by the run deadline: too slow to finish
+    elif monitor.outcome is Outcome.PASSED:
+        yield Aspect.FAILING, False
+        yield Aspect.SLOW, monitor.degraded
 
 
 def _incident(
-    kind: str, aspect: str, monitor: MonitorResult, track: Track, ended: str | None
+    kind: IncidentKind, aspect: Aspect, monitor: MonitorResult, track: Track, ended: str | None
 ) -> Incident:
     # A resolved incident quotes the last failure it had, from the state.
     diagnosis = monitor.diagnosis
-    if kind == "resolved":
+    if kind is IncidentKind.RESOLVED:
         diagnosis = Diagnosis.from_dict(track.diagnosis) if track.diagnosis else None
     return Incident(
         kind=kind,
         process=monitor.process or "unassigned",
         diagnosis=diagnosis,
         monitors=(monitor.nodeid,),
-        exchange=monitor.failing if kind != "resolved" else None,
+        exchange=monitor.failing if kind is not IncidentKind.RESOLVED else None,
         first_seen=datetime.fromisoformat(track.since or ended or ""),
         last_seen=datetime.fromisoformat(track.last_seen or track.since or ended or ""),
         runs=track.runs,
@@ -86,7 +87,7 @@ def evaluate(
             rules = rules_for(settings, monitor.process, monitor.critical, aspect)
             diagnosis = monitor.diagnosis.to_dict() if bad and monitor.diagnosis else None
             decision = decide(before, bad, diagnosis, rules, now, silenced)
-            setattr(entry, aspect, decision.track)
+            entry.set_track(aspect, decision.track)
             decisions.append(
                 {
                     "monitor": monitor.nodeid,
@@ -95,9 +96,9 @@ def evaluate(
                     "reason": decision.reason,
                 }
             )
-            if decision.notify == "resolved":
+            if decision.notify is IncidentKind.RESOLVED:
                 ended = before.recovered_at or now.isoformat(timespec="seconds")
-                incidents.append(_incident("resolved", aspect, monitor, before, ended))
+                incidents.append(_incident(IncidentKind.RESOLVED, aspect, monitor, before, ended))
             elif decision.notify is not None:
                 incidents.append(_incident(decision.notify, aspect, monitor, decision.track, None))
     processes = {m.process or "unassigned" for m in run.monitors}
@@ -106,7 +107,7 @@ def evaluate(
 
 def _refreshed(incident: Incident, state: State) -> Incident:
     """A pending alert, brought up to date: still failing now, how many runs."""
-    if incident.kind == "resolved":
+    if incident.kind is IncidentKind.RESOLVED:
         return incident
     tracks = [
         state.monitors[m].track(incident.aspect) for m in incident.monitors if m in state.monitors
@@ -176,13 +177,15 @@ def decide_alerts(
             if outcome.silenced:
                 # Failure mail waits for the window to end; good news does not.
                 held = {
-                    g: [i for i in items if i.kind != "resolved"] for g, items in pending.items()
+                    g: [i for i in items if i.kind is not IncidentKind.RESOLVED]
+                    for g, items in pending.items()
                 }
                 pending = {
-                    g: [i for i in items if i.kind == "resolved"] for g, items in pending.items()
+                    g: [i for i in items if i.kind is IncidentKind.RESOLVED]
+                    for g, items in pending.items()
                 }
-                held_new = [i for i in incidents if i.kind != "resolved"]
-                incidents = [i for i in incidents if i.kind == "resolved"]
+                held_new = [i for i in incidents if i.kind is not IncidentKind.RESOLVED]
+                incidents = [i for i in incidents if i.kind is IncidentKind.RESOLVED]
                 for digest in plan_digests(held_new, mail, held):
                     kept[digest.group.key] = [i.to_dict() for i in digest.incidents]
             state.pending = kept
@@ -231,7 +234,9 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
         # Only the mail decides what goes back to pending: an installed channel's
         # success does not stand in for a failed mail, nor its failure resend a sent one.
         delivered = {
-            d.group for d in plan.outcome.deliveries if d.channel == "mail" and d.status != "failed"
+            d.group
+            for d in plan.outcome.deliveries
+            if d.channel == "mail" and d.status is not DeliveryStatus.FAILED
         }
         for group, claimed in claim["groups"].items():
             if group not in delivered:

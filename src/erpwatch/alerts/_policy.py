@@ -6,21 +6,22 @@ from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
 from typing import Any, TypeVar
 
+from .._vocabulary import Aspect, IncidentKind
 from ..config import AlertRules, Lifecycle, Settings
 from ._state import Track
 
-ALERT, REMINDER, RESOLVED = "alert", "reminder", "resolved"
-ASPECTS = ("failing", "slow")
 _T = TypeVar("_T")
 
 
-def rules_for(settings: Settings, process: str | None, critical: bool, aspect: str) -> AlertRules:
+def rules_for(
+    settings: Settings, process: str | None, critical: bool, aspect: Aspect
+) -> AlertRules:
     """The lifecycle of a process, from erpwatch's defaults, [alerts] and the process's own."""
     declared = settings.process(process) if process else None
     chosen = (declared.alerts if declared else Lifecycle()).over(settings.lifecycle)
     resolve_after = _or(chosen.resolve_after, 2)
     resolved_mail = _or(chosen.resolved_mail, True)
-    if aspect == "slow":
+    if aspect is Aspect.SLOW:
         # Slow is quieter: a few slow runs in a row, a reminder a day.
         return AlertRules(
             _or(chosen.slow_after, 3),
@@ -44,7 +45,7 @@ def _or(value: _T | None, default: _T) -> _T:
 @dataclass(frozen=True)
 class Decision:
     track: Track
-    notify: str | None  # alert, reminder, resolved, or None
+    notify: IncidentKind | None
     reason: str
 
 
@@ -83,7 +84,9 @@ def decide(
                 )
             if silenced:
                 return Decision(updated, None, "alert due, held back by a maintenance window")
-            return Decision(replace(updated, alerted=True, last_notified=stamp), ALERT, "alert due")
+            return Decision(
+                replace(updated, alerted=True, last_notified=stamp), IncidentKind.ALERT, "alert due"
+            )
         if rules.remind_every_hours <= 0 or updated.last_notified is None:
             return Decision(updated, None, "alerted; no reminders")
         due = datetime.fromisoformat(updated.last_notified) + timedelta(
@@ -95,7 +98,9 @@ def decide(
             )
         if silenced:
             return Decision(updated, None, "reminder due, held back by a maintenance window")
-        return Decision(replace(updated, last_notified=stamp), REMINDER, "reminder due")
+        return Decision(
+            replace(updated, last_notified=stamp), IncidentKind.REMINDER, "reminder due"
+        )
     if not track.bad:
         return Decision(track, None, "ok")
     updated = replace(
@@ -107,5 +112,5 @@ def decide(
         )
     closed = Track()
     if track.alerted and rules.resolved_mail:
-        return Decision(closed, RESOLVED, "resolved after an alert")
+        return Decision(closed, IncidentKind.RESOLVED, "resolved after an alert")
     return Decision(closed, None, "resolved before anyone was alerted")

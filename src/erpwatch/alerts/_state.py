@@ -16,7 +16,6 @@ from .._files import (
     Field,
     FileLockTimeout,
     Maybe,
-    OneOf,
     conforms,
     dataclass_shape,
     exclusive_lock,
@@ -24,6 +23,7 @@ from .._files import (
     set_aside,
     write_atomically,
 )
+from .._vocabulary import Aspect, IncidentKind
 
 SCHEMA_VERSION = 1
 
@@ -50,9 +50,14 @@ class MonitorState:
     failing: Track = field(default_factory=Track)
     slow: Track = field(default_factory=Track)
 
-    def track(self, aspect: str) -> Track:
-        track: Track = getattr(self, aspect)
-        return track
+    def track(self, aspect: Aspect) -> Track:
+        return self.slow if aspect is Aspect.SLOW else self.failing
+
+    def set_track(self, aspect: Aspect, track: Track) -> None:
+        if aspect is Aspect.SLOW:
+            self.slow = track
+        else:
+            self.failing = track
 
 
 @dataclass
@@ -82,16 +87,12 @@ class StateLockTimeout(FileLockTimeout):
     """Another run holds the state for longer than erpwatch waits."""
 
 
-ASPECTS = ("failing", "slow")
-
-
 def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     """The JSON shapes of a monitor's entry, a pending mail's incident and a note:
     what the alert lifecycle relies on when it reads them back."""
     # Imported here: only the controller reads the state, and notify brings mail along.
     from ..capture import Exchange
     from ..diagnosis import Diagnosis
-    from ..notify._model import KINDS
 
     diagnosis = Maybe(dataclass_shape(Diagnosis))
     track = dataclass_shape(
@@ -104,7 +105,7 @@ def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
     )
     monitor = {"process": str, "failing": track, "slow": track}
     incident = {
-        "kind": OneOf(KINDS),
+        "kind": IncidentKind,
         "process": str,
         "diagnosis": Field(diagnosis, required=False),
         "monitors": list[str],
@@ -112,7 +113,7 @@ def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         "first_seen": MOMENT,
         "last_seen": MOMENT,
         "runs": Field(int, required=False),
-        "aspect": Field(OneOf(ASPECTS), required=False),
+        "aspect": Field(Aspect, required=False),
         "ended_at": Field(Maybe(MOMENT), required=False),
         "processes": Field(list[str], required=False),
     }

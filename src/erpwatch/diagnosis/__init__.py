@@ -2,11 +2,12 @@
 
 from __future__ import annotations
 
+from .._vocabulary import Category
 from .._words import LANGUAGES
 from ._catalogue import Explanation, explain, missing_entries
 from ._classify import classify
 from ._failure import FailureFacts, describe_failure
-from ._model import Category, Diagnosis
+from ._model import Diagnosis
 from .dialects import ErpError, decode
 
 __all__ = [

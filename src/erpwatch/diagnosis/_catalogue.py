@@ -5,8 +5,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
+from .._vocabulary import Category
 from .._words import LANGUAGES, seconds_text, words_of
-from ._model import Category, Diagnosis
+from ._model import Diagnosis
 
 _PARTS = ("label", "what", "impact", "action")
 

@@ -7,36 +7,43 @@ exception, never from the wording of an assertion message.
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
+from collections.abc import Callable, Sequence
+from dataclasses import dataclass
 
 from .._http import retry_after as parse_retry_after
 from .._http import wait_seconds
+from .._vocabulary import Category, ErpErrorKind, FailureKind
 from ..capture import Exchange
 from ._failure import FailureFacts
-from ._model import Category, Diagnosis
+from ._model import Diagnosis
 from .dialects import ErpError, decode, is_html
 
-TIMEOUT_ERRORS = frozenset(
-    {"ReadTimeout", "Timeout", "TimeoutError", "socket.timeout", "TotalTimeout"}
-)
+# The names of the exceptions (Exchange.error_type) that mean "no answer in time".
+TIMEOUT_ERRORS = frozenset({"ReadTimeout", "Timeout", "TimeoutError", "TotalTimeout"})
 # What a diagnosis quotes of the ERP's words: a 20 MB message must not make a
 # 20 MB terminal line, JUnit XML, report or mail.
 QUOTE_LIMIT = 2000
 
 # When the ERP's error class says what happened, that decides, even inside an
 # HTTP 200: RPC-style ERPs (Tryton, Odoo) answer every refusal with 200.
-_BY_KIND = {
-    "access": (Category.AUTH, "{dialect} refused the monitor user access to this call"),
-    "login": (Category.AUTH, "{dialect} refused the login"),
-    "session": (Category.AUTH, "{dialect} no longer accepts the session: it expired or was ended"),
-    "validation": (Category.REJECTED, "{dialect} refused the data: a rule or required field"),
-    "conflict": (Category.CONFLICT, "{dialect} reports a conflicting change"),
-    "rate_limited": (Category.RATE_LIMITED, "{dialect} limits the number of calls"),
-    "unknown_call": (
+_BY_KIND: dict[ErpErrorKind, tuple[Category, str]] = {
+    ErpErrorKind.ACCESS: (Category.AUTH, "{dialect} refused the monitor user access to this call"),
+    ErpErrorKind.LOGIN: (Category.AUTH, "{dialect} refused the login"),
+    ErpErrorKind.SESSION: (
+        Category.AUTH,
+        "{dialect} no longer accepts the session: it expired or was ended",
+    ),
+    ErpErrorKind.VALIDATION: (
+        Category.REJECTED,
+        "{dialect} refused the data: a rule or required field",
+    ),
+    ErpErrorKind.CONFLICT: (Category.CONFLICT, "{dialect} reports a conflicting change"),
+    ErpErrorKind.RATE_LIMITED: (Category.RATE_LIMITED, "{dialect} limits the number of calls"),
+    ErpErrorKind.UNKNOWN_CALL: (
         Category.UNEXPECTED_RESPONSE,
         "{dialect} does not offer this call: the method does not exist or is not exposed",
     ),
-    "server": (Category.ERP_ERROR, "{dialect} failed while handling the call"),
+    ErpErrorKind.SERVER: (Category.ERP_ERROR, "{dialect} failed while handling the call"),
 }
 
 
@@ -57,22 +64,22 @@ def _slow(exchanges: Sequence[Exchange], threshold_s: float | None) -> Diagnosis
     if slowest.duration_ms <= threshold_s * 1000:
         return None
     return _diagnosis(
-        Category.SLOW,
-        f"answered correctly in {slowest.duration_ms / 1000:.2f} s; the threshold is {threshold_s:.2f} s",
-        slowest,
-        index,
-        None,
+        category=Category.SLOW,
+        reason=f"answered correctly in {slowest.duration_ms / 1000:.2f} s; the threshold is {threshold_s:.2f} s",
+        exchange=slowest,
+        index=index,
+        erp=None,
         threshold_ms=threshold_s * 1000,
     )
 
 
 def _diagnosis(
+    *,
     category: Category,
     reason: str,
     exchange: Exchange | None,
     index: int | None,
     erp: ErpError | None,
-    *,
     error: str | None = None,
     threshold_ms: float | None = None,
 ) -> Diagnosis:
@@ -139,131 +146,203 @@ def _created_ids(exchanges: Sequence[Exchange]) -> set[str]:
     return ids
 
 
+@dataclass(frozen=True)
+class _Answer:
+    """What the classifiers of a call that went wrong look at."""
+
+    exchanges: Sequence[Exchange]  # the monitor's, up to and with the call
+    index: int  # of the call
+    erp: ErpError | None  # the error the dialects decoded from the answer
+    html: bool  # an HTML page came back
+
+    @property
+    def exchange(self) -> Exchange:
+        return self.exchanges[self.index]
+
+
+@dataclass(frozen=True)
+class _Finding:
+    """A classifier's verdict: the category and the evidence for it, in a sentence."""
+
+    category: Category
+    reason: str
+    error: str | None = None
+    # Evidence other than the decoded answer (the text of an HTML page).
+    erp: ErpError | None = None
+    # False when the answer is not the ERP's answer to the call (a redirect erpwatch
+    # did not follow): what it says is no evidence.
+    quotes_answer: bool = True
+
+
+@dataclass(frozen=True)
+class _StatusRule:
+    """An HTTP status (and whether an HTML page came) that decides by itself."""
+
+    matches: Callable[[int, bool], bool]  # (status, html)
+    category: Category
+    reason: str  # {status} is filled in
+
+
+# In order: the first rule that matches decides.
+_BY_STATUS = (
+    _StatusRule(
+        matches=lambda status, html: status in (401, 403),
+        category=Category.AUTH,
+        reason="HTTP {status}: the credentials were refused",
+    ),
+    _StatusRule(
+        matches=lambda status, html: status == 429,
+        category=Category.RATE_LIMITED,
+        reason="HTTP 429: too many requests",
+    ),
+    _StatusRule(
+        # A proxy's or the ERP's own "down for maintenance" page comes as HTML.
+        matches=lambda status, html: status == 503 or (html and status >= 500),
+        category=Category.MAINTENANCE,
+        reason="HTTP {status}: the service is not available",
+    ),
+    _StatusRule(
+        matches=lambda status, html: status == 502,
+        category=Category.UNREACHABLE,
+        reason="HTTP 502: a gateway could not reach the ERP",
+    ),
+    _StatusRule(
+        matches=lambda status, html: status == 504,
+        category=Category.TIMEOUT,
+        reason="HTTP 504: a gateway got no answer from the ERP in time",
+    ),
+    _StatusRule(
+        matches=lambda status, html: status == 409,
+        category=Category.CONFLICT,
+        reason="HTTP 409: the record exists or was changed",
+    ),
+    _StatusRule(
+        matches=lambda status, html: 400 <= status < 500,
+        category=Category.REJECTED,
+        reason="HTTP {status}: the ERP refused the request",
+    ),
+    _StatusRule(
+        matches=lambda status, html: status >= 500,
+        category=Category.ERP_ERROR,
+        reason="HTTP {status}: the ERP failed",
+    ),
+)
+
+
+def _refused_redirect(answer: _Answer) -> _Finding | None:
+    if answer.exchange.error_type != "RedirectRefused":
+        return None
+    return _Finding(
+        category=Category.UNEXPECTED_RESPONSE,
+        reason="redirected to another host, where erpwatch does not send credentials",
+        error=answer.exchange.error,
+        quotes_answer=False,
+    )
+
+
+def _no_answer(answer: _Answer) -> _Finding | None:
+    if answer.exchange.status is not None:
+        return None
+    if answer.exchange.error_type in TIMEOUT_ERRORS:
+        return _Finding(category=Category.TIMEOUT, reason="no answer within the call's time-out")
+    return _Finding(category=Category.UNREACHABLE, reason="no connection could be made or kept")
+
+
+def _erp_error_class(answer: _Answer) -> _Finding | None:
+    erp = answer.erp
+    if erp is None or erp.kind is None or erp.kind not in _BY_KIND:
+        return None
+    category, reason = _BY_KIND[erp.kind]
+    status = answer.exchange.status
+    where = f" (HTTP {status} with the error inside)" if erp.inside_success else f" (HTTP {status})"
+    return _Finding(category=category, reason=reason.format(dialect=erp.dialect) + where)
+
+
+def _error_inside_success(answer: _Answer) -> _Finding | None:
+    erp = answer.erp
+    if erp is None or not erp.inside_success:
+        return None
+    status = answer.exchange.status
+    if erp.code in ("401", "403"):
+        return _Finding(
+            category=Category.AUTH,
+            reason=f"HTTP {status} with a {erp.dialect} {erp.code} inside: credentials refused",
+        )
+    return _Finding(
+        category=Category.SILENT_FAILURE, reason=f"HTTP {status} 'success' with an error inside"
+    )
+
+
+def _gone(answer: _Answer) -> _Finding | None:
+    """A 404 for a record the ERP said it created is a silent failure, not a wrong address."""
+    if answer.exchange.status not in (404, 410):
+        return None
+    url = answer.exchange.url
+    created = _created_ids(answer.exchanges[: answer.index])
+    if any(f"({record_id})" in url or f"/{record_id}" in url for record_id in created):
+        return _Finding(
+            category=Category.SILENT_FAILURE,
+            reason="HTTP 404 when reading back a record the ERP had accepted",
+        )
+    return _Finding(
+        category=Category.UNEXPECTED_RESPONSE, reason="HTTP 404: the ERP does not know this address"
+    )
+
+
+def _by_status(answer: _Answer) -> _Finding | None:
+    status = answer.exchange.status
+    if status is None:
+        return None
+    for rule in _BY_STATUS:
+        if rule.matches(status, answer.html):
+            return _Finding(category=rule.category, reason=rule.reason.format(status=status))
+    return None
+
+
+def _html_page(answer: _Answer) -> _Finding | None:
+    if not answer.html:
+        return None
+    return _Finding(
+        category=Category.MAINTENANCE,
+        reason="an HTML page came back where JSON was expected",
+        erp=_page(answer.exchange),
+    )
+
+
+# In order: the first classifier with a finding decides. What the ERP said (its
+# error class, an error inside a 200) weighs more than the HTTP status.
+_CLASSIFIERS: tuple[Callable[[_Answer], _Finding | None], ...] = (
+    _refused_redirect,
+    _no_answer,
+    _erp_error_class,
+    _error_inside_success,
+    _gone,
+    _by_status,
+    _html_page,
+)
+
+
 def _by_answer(exchanges: Sequence[Exchange], index: int) -> Diagnosis:
     """Classify a call that went wrong by what came back (or did not)."""
     exchange = exchanges[index]
-    status = exchange.status
-    if exchange.error_type == "RedirectRefused":
-        return _diagnosis(
-            Category.UNEXPECTED_RESPONSE,
-            "redirected to another host, where erpwatch does not send credentials",
-            exchange,
-            index,
-            None,
-            error=exchange.error,
-        )
-    if status is None:
-        if exchange.error_type in TIMEOUT_ERRORS:
-            return _diagnosis(
-                Category.TIMEOUT, "no answer within the call's time-out", exchange, index, None
-            )
-        return _diagnosis(
-            Category.UNREACHABLE, "no connection could be made or kept", exchange, index, None
-        )
-    erp = decode(exchange)
-    if erp is not None and erp.kind in _BY_KIND:
-        category, reason = _BY_KIND[erp.kind]
-        where = (
-            f" (HTTP {status} with the error inside)" if erp.inside_success else f" (HTTP {status})"
-        )
-        return _diagnosis(
-            category, reason.format(dialect=erp.dialect) + where, exchange, index, erp
-        )
-    if erp is not None and erp.inside_success and erp.code in ("401", "403"):
-        return _diagnosis(
-            Category.AUTH,
-            f"HTTP {status} with a {erp.dialect} {erp.code} inside: credentials refused",
-            exchange,
-            index,
-            erp,
-        )
-    if erp is not None and erp.inside_success:
-        return _diagnosis(
-            Category.SILENT_FAILURE,
-            f"HTTP {status} 'success' with an error inside",
-            exchange,
-            index,
-            erp,
-        )
-    html = is_html(exchange)
-    if status in (401, 403):
-        return _diagnosis(
-            Category.AUTH, f"HTTP {status}: the credentials were refused", exchange, index, erp
-        )
-    if status == 429:
-        return _diagnosis(
-            Category.RATE_LIMITED, "HTTP 429: too many requests", exchange, index, erp
-        )
-    if status == 503 or (html and status >= 500):
-        return _diagnosis(
-            Category.MAINTENANCE,
-            f"HTTP {status}: the service is not available",
-            exchange,
-            index,
-            erp,
-        )
-    if status == 502:
-        return _diagnosis(
-            Category.UNREACHABLE,
-            "HTTP 502: a gateway could not reach the ERP",
-            exchange,
-            index,
-            erp,
-        )
-    if status == 504:
-        return _diagnosis(
-            Category.TIMEOUT,
-            "HTTP 504: a gateway got no answer from the ERP in time",
-            exchange,
-            index,
-            erp,
-        )
-    if status == 409:
-        return _diagnosis(
-            Category.CONFLICT, "HTTP 409: the record exists or was changed", exchange, index, erp
-        )
-    if status in (404, 410):
-        created = _created_ids(exchanges[:index])
-        if any(
-            f"({record_id})" in exchange.url or f"/{record_id}" in exchange.url
-            for record_id in created
-        ):
-            return _diagnosis(
-                Category.SILENT_FAILURE,
-                "HTTP 404 when reading back a record the ERP had accepted",
-                exchange,
-                index,
-                erp,
-            )
-        return _diagnosis(
-            Category.UNEXPECTED_RESPONSE,
-            "HTTP 404: the ERP does not know this address",
-            exchange,
-            index,
-            erp,
-        )
-    if 400 <= status < 500:
-        return _diagnosis(
-            Category.REJECTED, f"HTTP {status}: the ERP refused the request", exchange, index, erp
-        )
-    if status >= 500:
-        return _diagnosis(
-            Category.ERP_ERROR, f"HTTP {status}: the ERP failed", exchange, index, erp
-        )
-    if html:
-        return _diagnosis(
-            Category.MAINTENANCE,
-            "an HTML page came back where JSON was expected",
-            exchange,
-            index,
-            _page(exchange),
-        )
+    # Without an answer there is nothing to decode, and no Retry-After to quote.
+    erp = decode(exchange) if exchange.status is not None else None
+    answer = _Answer(exchanges=exchanges, index=index, erp=erp, html=is_html(exchange))
+    finding = next(
+        (found for classifier in _CLASSIFIERS if (found := classifier(answer)) is not None),
+        _Finding(
+            category=Category.UNEXPECTED_RESPONSE,
+            reason=f"HTTP {exchange.status} with an answer that could not be used",
+        ),
+    )
+    evidence = finding.erp if finding.erp is not None else erp
     return _diagnosis(
-        Category.UNEXPECTED_RESPONSE,
-        f"HTTP {status} with an answer that could not be used",
-        exchange,
-        index,
-        erp,
+        category=finding.category,
+        reason=finding.reason,
+        exchange=exchange,
+        index=index,
+        erp=evidence if finding.quotes_answer else None,
+        error=finding.error,
     )
 
 
@@ -278,10 +357,10 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
     failed = _last_failed(exchanges)
     kind = failure.kind
 
-    if kind in ("erp_call", "http") and last is not None:
+    if kind in (FailureKind.ERP_CALL, FailureKind.HTTP) and last is not None:
         # Raised right after the call: the last exchange is the one that failed.
         return _by_answer(exchanges, last)
-    if kind == "no_json" and last is not None:
+    if kind is FailureKind.NO_JSON and last is not None:
         answered = exchanges[last]
         if is_html(answered):
             return _by_answer(exchanges, last)
@@ -289,53 +368,53 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
             (v for k, v in answered.response_headers.items() if k.lower() == "content-type"), "none"
         )
         return _diagnosis(
-            Category.UNEXPECTED_RESPONSE,
-            f"the answer could not be used: {failure.extra.get('problem') or 'not JSON'} (Content-Type: {content_type})",
-            answered,
-            last,
-            None,
+            category=Category.UNEXPECTED_RESPONSE,
+            reason=f"the answer could not be used: {failure.extra.get('problem') or 'not JSON'} (Content-Type: {content_type})",
+            exchange=answered,
+            index=last,
+            erp=None,
             error=failure.message,
         )
-    if kind == "not_persisted":
+    if kind is FailureKind.NOT_PERSISTED:
         index = failed if failed is not None else last
         read_back = exchanges[index] if index is not None else None
         return _diagnosis(
-            Category.SILENT_FAILURE,
-            "the ERP accepted the record but it cannot be read back",
-            read_back,
-            index,
-            decode(read_back) if read_back else None,
+            category=Category.SILENT_FAILURE,
+            reason="the ERP accepted the record but it cannot be read back",
+            exchange=read_back,
+            index=index,
+            erp=decode(read_back) if read_back else None,
             error=failure.message,
         )
     if failed is not None:
         # The monitor's own check failed on an answer that was an error: the answer tells.
         return _by_answer(exchanges, failed)
     exchange = exchanges[last] if last is not None else None
-    if kind == "data_mismatch":
+    if kind is FailureKind.DATA_MISMATCH:
         if failure.missing_fields:
             return _diagnosis(
-                Category.UNEXPECTED_RESPONSE,
-                f"the answer has no field {', '.join(failure.missing_fields)} (schema drift)",
-                exchange,
-                last,
-                None,
+                category=Category.UNEXPECTED_RESPONSE,
+                reason=f"the answer has no field {', '.join(failure.missing_fields)} (schema drift)",
+                exchange=exchange,
+                index=last,
+                erp=None,
                 error=failure.message,
             )
         return _diagnosis(
-            Category.DATA_MISMATCH,
-            f"the ERP holds other data than was sent: {', '.join(failure.different_fields)}",
-            exchange,
-            last,
-            None,
+            category=Category.DATA_MISMATCH,
+            reason=f"the ERP holds other data than was sent: {', '.join(failure.different_fields)}",
+            exchange=exchange,
+            index=last,
+            erp=None,
             error=failure.message,
         )
-    if kind == "assertion" and not failure.raised_in_erpwatch and exchange is not None:
+    if kind is FailureKind.ASSERTION and not failure.raised_in_erpwatch and exchange is not None:
         return _diagnosis(
-            Category.DATA_MISMATCH,
-            "a check of the monitor on the ERP's answer failed",
-            exchange,
-            last,
-            None,
+            category=Category.DATA_MISMATCH,
+            reason="a check of the monitor on the ERP's answer failed",
+            exchange=exchange,
+            index=last,
+            erp=None,
             error=failure.message,
         )
     if (
@@ -345,19 +424,19 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
         and _lacks_key(exchange, failure.key)
     ):
         return _diagnosis(
-            Category.UNEXPECTED_RESPONSE,
-            f"the answer has no field '{failure.key}' (schema drift)",
-            exchange,
-            last,
-            None,
+            category=Category.UNEXPECTED_RESPONSE,
+            reason=f"the answer has no field '{failure.key}' (schema drift)",
+            exchange=exchange,
+            index=last,
+            erp=None,
             error=failure.message,
         )
     return _diagnosis(
-        Category.MONITOR_ERROR,
-        f"the monitor itself failed with {failure.type_name}",
-        None,
-        None,
-        None,
+        category=Category.MONITOR_ERROR,
+        reason=f"the monitor itself failed with {failure.type_name}",
+        exchange=None,
+        index=None,
+        erp=None,
         error=f"{failure.type_name}: {failure.message}",
     )
 

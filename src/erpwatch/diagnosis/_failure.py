@@ -1,17 +1,19 @@
 """What a failed monitor raised, reduced to the facts the classifier needs.
 
-Built where the exception lives (an xdist worker); plain data, so it travels.
+Built where the exception lives (the test process, an xdist worker or not) and
+classified there: the exception itself never leaves it, only the diagnosis does.
 """
 
 from __future__ import annotations
 
-from dataclasses import asdict, dataclass, field
+from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
 import requests
 
 from .._calls import CallFailed
+from .._vocabulary import FailureKind
 from ..checks import DataMismatch, NotPersisted
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -19,7 +21,7 @@ _PACKAGE = Path(__file__).resolve().parent.parent
 
 @dataclass(frozen=True)
 class FailureFacts:
-    kind: str  # erp_call, not_persisted, data_mismatch, no_json, assertion, http, other
+    kind: FailureKind
     type_name: str
     message: str
     call: str | None = None
@@ -29,19 +31,6 @@ class FailureFacts:
     key: str | None = None  # the key of a KeyError
     raised_in_erpwatch: bool = False  # in erpwatch's own code (not its checks)
     extra: dict[str, Any] = field(default_factory=dict)
-
-    def to_dict(self) -> dict[str, Any]:
-        return asdict(self)
-
-    @classmethod
-    def from_dict(cls, data: dict[str, Any]) -> FailureFacts:
-        return cls(
-            **{
-                **data,
-                "missing_fields": tuple(data["missing_fields"]),
-                "different_fields": tuple(data["different_fields"]),
-            }
-        )
 
 
 def _raised_in_erpwatch(error: BaseException) -> bool:
@@ -61,10 +50,12 @@ def describe_failure(error: BaseException) -> FailureFacts:
     name = type(error).__name__
     message = str(error)
     if isinstance(error, NotPersisted):
-        return FailureFacts("not_persisted", name, message, call=error.call, status=error.status)
+        return FailureFacts(
+            FailureKind.NOT_PERSISTED, name, message, call=error.call, status=error.status
+        )
     if isinstance(error, DataMismatch):
         return FailureFacts(
-            "data_mismatch",
+            FailureKind.DATA_MISMATCH,
             name,
             message,
             call=error.call,
@@ -73,7 +64,7 @@ def describe_failure(error: BaseException) -> FailureFacts:
         )
     if isinstance(error, CallFailed):
         return FailureFacts(
-            "no_json" if error.unexpected_body else "erp_call",
+            FailureKind.NO_JSON if error.unexpected_body else FailureKind.ERP_CALL,
             name,
             message,
             call=error.call,
@@ -81,14 +72,14 @@ def describe_failure(error: BaseException) -> FailureFacts:
             extra={"problem": error.problem} if error.problem else {},
         )
     if isinstance(error, requests.JSONDecodeError):
-        return FailureFacts("no_json", name, message)
+        return FailureFacts(FailureKind.NO_JSON, name, message)
     if isinstance(error, requests.RequestException):
-        return FailureFacts("http", name, message)
+        return FailureFacts(FailureKind.HTTP, name, message)
     if isinstance(error, AssertionError):
         return FailureFacts(
-            "assertion", name, message, raised_in_erpwatch=_raised_in_erpwatch(error)
+            FailureKind.ASSERTION, name, message, raised_in_erpwatch=_raised_in_erpwatch(error)
         )
     key = str(error.args[0]) if isinstance(error, KeyError) and error.args else None
     return FailureFacts(
-        "other", name, message, key=key, raised_in_erpwatch=_raised_in_erpwatch(error)
+        FailureKind.OTHER, name, message, key=key, raised_in_erpwatch=_raised_in_erpwatch(error)
     )

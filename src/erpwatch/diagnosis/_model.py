@@ -4,39 +4,9 @@ from __future__ import annotations
 
 from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
-from enum import StrEnum
 from typing import Any
 
-
-class Category(StrEnum):
-    UNREACHABLE = "unreachable"
-    TIMEOUT = "timeout"
-    SLOW = "slow"
-    AUTH = "auth"
-    RATE_LIMITED = "rate_limited"
-    MAINTENANCE = "maintenance"
-    REJECTED = "rejected"
-    CONFLICT = "conflict"
-    ERP_ERROR = "erp_error"
-    UNEXPECTED_RESPONSE = "unexpected_response"
-    SILENT_FAILURE = "silent_failure"
-    DATA_MISMATCH = "data_mismatch"
-    MONITOR_ERROR = "monitor_error"
-
-    @property
-    def for_maintainers_only(self) -> bool:
-        """A bug in the monitor is ours to fix; the client and ERP partner can do nothing."""
-        return self is Category.MONITOR_ERROR
-
-    @property
-    def transient(self) -> bool:
-        """Could the same call succeed a little later without anyone changing anything?"""
-        return self in (
-            Category.UNREACHABLE,
-            Category.TIMEOUT,
-            Category.RATE_LIMITED,
-            Category.MAINTENANCE,
-        )
+from .._vocabulary import Category
 
 
 @dataclass(frozen=True)

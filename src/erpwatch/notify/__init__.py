@@ -9,12 +9,11 @@ from __future__ import annotations
 
 from ._compose import Rendered, build_message, compose, context
 from ._deliver import deliver, outbox_of, summary_lines
-from ._model import KINDS, Delivery, Digest, Incident, Note, RunContext
+from ._model import Delivery, Digest, Incident, Note, RunContext
 from ._plan import incidents_of, merge_incidents, plan_digests, recipients_of, root_cause_first
 from ._transport import MailDeliveryFailed
 
 __all__ = [
-    "KINDS",
     "Delivery",
     "Digest",
     "Incident",

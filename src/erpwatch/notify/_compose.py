@@ -16,6 +16,7 @@ from typing import Any
 
 import jinja2
 
+from .._vocabulary import Aspect, IncidentKind
 from .._words import duration_text, local_time, seconds_text, words_of
 from ..config import Settings
 from ..diagnosis import Category, Diagnosis, explain
@@ -90,11 +91,11 @@ def subject_answer(diagnosis: Diagnosis) -> str:
 def _variant(incident: Incident) -> str:
     if incident.process == "_erp" and incident.diagnosis is not None:
         return f"_root_{incident.diagnosis.category.value}"
-    if incident.kind == "resolved":
+    if incident.kind is IncidentKind.RESOLVED:
         return "_resolved"
     if incident.for_maintainers_only:
         return "_monitor_error"
-    return "_slow" if incident.aspect == "slow" else ""
+    return "_slow" if incident.aspect is Aspect.SLOW else ""
 
 
 def _incident_context(incident: Incident, settings: Settings, language: str) -> dict[str, Any]:
@@ -108,7 +109,7 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
         processes=titles,
     )
     explanation = explain(diagnosis, language) if diagnosis is not None else None
-    exchange = incident.exchange if incident.kind != "resolved" else None
+    exchange = incident.exchange if incident.kind is not IncidentKind.RESOLVED else None
     ended = incident.ended_at
     return {
         "kind": incident.kind,

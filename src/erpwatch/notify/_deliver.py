@@ -7,6 +7,7 @@ from collections.abc import Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
+from .._vocabulary import DeliveryStatus
 from ..capture import RECORDER
 from ..config import Settings, SmtpSettings
 from ..extensions import Channel, ChannelFailed, Notice, installed_channels
@@ -36,7 +37,7 @@ def deliver(
         composed.append((digest, message, write_eml(message, outbox, name)))
 
     if mail.smtp is None:
-        deliveries = [_record(d, m, p, "outbox", None) for d, m, p in composed]
+        deliveries = [_record(d, m, p, DeliveryStatus.OUTBOX, None) for d, m, p in composed]
     else:
         deliveries = _send_mail(composed, mail.smtp)
     for name, channel in installed_channels(settings):
@@ -48,7 +49,7 @@ def deliver(
 
 
 def _record(
-    digest: Digest, message: EmailMessage, path: Path, status: str, error: str | None
+    digest: Digest, message: EmailMessage, path: Path, status: DeliveryStatus, error: str | None
 ) -> Delivery:
     # A mail server's reply can echo what it was sent (the password in AUTH):
     # masked before it is stored or shown.
@@ -68,13 +69,17 @@ def _send_mail(
                 try:
                     send(client, message)
                 except MailDeliveryFailed as error:
-                    deliveries.append(_record(digest, message, path, "failed", str(error)))
+                    deliveries.append(
+                        _record(digest, message, path, DeliveryStatus.FAILED, str(error))
+                    )
                 else:
-                    deliveries.append(_record(digest, message, path, "sent", None))
+                    deliveries.append(_record(digest, message, path, DeliveryStatus.SENT, None))
     except MailDeliveryFailed as error:
         done = {d.eml for d in deliveries}
         deliveries += [
-            _record(d, m, p, "failed", str(error)) for d, m, p in composed if p not in done
+            _record(d, m, p, DeliveryStatus.FAILED, str(error))
+            for d, m, p in composed
+            if p not in done
         ]
     return deliveries
 
@@ -112,9 +117,17 @@ def _hand_over(
         # Masked and cut like a mail server's reply: it may echo what it was given.
         shown = RECORDER.redactor.text(reason)[:CHANNEL_ERROR_LIMIT]
         return Delivery(
-            notice.group, notice.recipients, notice.subject, path, "failed", shown, name
+            notice.group,
+            notice.recipients,
+            notice.subject,
+            path,
+            DeliveryStatus.FAILED,
+            shown,
+            name,
         )
-    return Delivery(notice.group, notice.recipients, notice.subject, path, "sent", None, name)
+    return Delivery(
+        notice.group, notice.recipients, notice.subject, path, DeliveryStatus.SENT, None, name
+    )
 
 
 def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[str]:
@@ -122,26 +135,28 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
     if not deliveries:
         return []
     lines = []
-    in_outbox = [d.group for d in deliveries if d.status == "outbox"]
+    in_outbox = [d.group for d in deliveries if d.status is DeliveryStatus.OUTBOX]
     if in_outbox:
         lines.append(
             f"mail: no SMTP server configured (SMTP_HOST); {len(in_outbox)} digest(s) for "
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
-    sent = [d.group for d in deliveries if d.status == "sent" and d.channel == "mail"]
+    sent = [d.group for d in deliveries if d.status is DeliveryStatus.SENT and d.channel == "mail"]
     smtp = settings.mail.smtp
     if sent and smtp is not None:
         lines.append(
             f"mail: sent {len(sent)} digest(s) via {smtp.host}:{smtp.port} to {', '.join(sent)}"
         )
     for channel in dict.fromkeys(d.channel for d in deliveries if d.channel != "mail"):
-        done = [d.group for d in deliveries if d.channel == channel and d.status == "sent"]
+        done = [
+            d.group for d in deliveries if d.channel == channel and d.status is DeliveryStatus.SENT
+        ]
         if done:
             lines.append(f"{channel}: sent {len(done)} digest(s) to {', '.join(done)}")
     for delivery in deliveries:
-        if delivery.status == "failed" and delivery.channel != "mail":
+        if delivery.status is DeliveryStatus.FAILED and delivery.channel != "mail":
             lines.append(f"{delivery.channel}: NOT SENT to {delivery.group}: {delivery.error}")
-        elif delivery.status == "failed":
+        elif delivery.status is DeliveryStatus.FAILED:
             lines.append(
                 f"mail: NOT SENT to {delivery.group}: {delivery.error}; kept in {delivery.eml}, "
                 "and the next run sends it again"

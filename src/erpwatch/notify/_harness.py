@@ -8,6 +8,7 @@ from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 
+from .._vocabulary import DeliveryStatus
 from ..config import Settings
 from ._deliver import outbox_of
 from ._model import Delivery, RunContext
@@ -62,10 +63,12 @@ def tell_maintainers(
             raise
     subject = str(message["Subject"])
     if mail.smtp is None:
-        return Delivery(group.key, group.addresses, subject, path, "outbox")
+        return Delivery(group.key, group.addresses, subject, path, DeliveryStatus.OUTBOX)
     try:
         with smtp_connection(mail.smtp) as client:
             send(client, message)
     except MailDeliveryFailed as error:
-        return Delivery(group.key, group.addresses, subject, path, "failed", str(error))
-    return Delivery(group.key, group.addresses, subject, path, "sent")
+        return Delivery(
+            group.key, group.addresses, subject, path, DeliveryStatus.FAILED, str(error)
+        )
+    return Delivery(group.key, group.addresses, subject, path, DeliveryStatus.SENT)

@@ -7,19 +7,18 @@ from datetime import datetime
 from pathlib import Path
 from typing import Any
 
+from .._vocabulary import Aspect, DeliveryStatus, IncidentKind
 from ..capture import Exchange
 from ..config import Group
 from ..diagnosis import Diagnosis
-
-# Most urgent first: a digest takes the kind of its most urgent incident.
-KINDS = ("alert", "reminder", "resolved")
+from ..result import MailRecord
 
 
 @dataclass(frozen=True)
 class Incident:
     """One process in trouble (or out of it): what went wrong, where, since when."""
 
-    kind: str  # alert, reminder or resolved
+    kind: IncidentKind
     process: str
     diagnosis: Diagnosis | None
     monitors: tuple[str, ...]
@@ -27,7 +26,7 @@ class Incident:
     first_seen: datetime
     last_seen: datetime
     runs: int = 1
-    aspect: str = "failing"  # or "slow"
+    aspect: Aspect = Aspect.FAILING
     ended_at: datetime | None = None  # resolved incidents
     # A root cause shared by several processes (the ERP is down for all of them).
     processes: tuple[str, ...] = ()
@@ -58,7 +57,7 @@ class Incident:
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Incident:
         return cls(
-            kind=data["kind"],
+            kind=IncidentKind(data["kind"]),
             process=data["process"],
             diagnosis=Diagnosis.from_dict(data["diagnosis"]) if data.get("diagnosis") else None,
             monitors=tuple(data["monitors"]),
@@ -66,7 +65,7 @@ class Incident:
             first_seen=datetime.fromisoformat(data["first_seen"]),
             last_seen=datetime.fromisoformat(data["last_seen"]),
             runs=data.get("runs", 1),
-            aspect=data.get("aspect", "failing"),
+            aspect=Aspect(data.get("aspect", Aspect.FAILING)),
             ended_at=datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None,
             processes=tuple(data.get("processes", ())),
         )
@@ -106,8 +105,9 @@ class Digest:
     notes: tuple[Note, ...] = field(default=())
 
     @property
-    def kind(self) -> str:
-        return min((i.kind for i in self.incidents), key=KINDS.index)
+    def kind(self) -> IncidentKind:
+        """The kind of its most urgent incident."""
+        return min((i.kind for i in self.incidents), key=lambda kind: kind.urgency)
 
 
 @dataclass(frozen=True)
@@ -130,22 +130,25 @@ class Delivery:
     recipients: tuple[str, ...]
     subject: str
     eml: Path
-    status: str  # sent, outbox or failed
+    status: DeliveryStatus
     error: str | None = None
     channel: str = "mail"
 
     @property
     def delivered(self) -> bool:
-        return self.status == "sent"
+        return self.status is DeliveryStatus.SENT
+
+    def record(self) -> MailRecord:
+        """As the run result keeps it (summary.json, the history)."""
+        return MailRecord(
+            self.group,
+            self.recipients,
+            self.subject,
+            str(self.eml),
+            self.status,
+            self.error,
+            self.channel,
+        )
 
     def to_dict(self) -> dict[str, object]:
-        return {
-            "group": self.group,
-            "recipients": list(self.recipients),
-            "subject": self.subject,
-            "eml": str(self.eml),
-            "status": self.status,
-            "delivered": self.delivered,
-            "error": self.error,
-            "channel": self.channel,
-        }
+        return self.record().to_dict()

@@ -7,17 +7,17 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
 
+from .._vocabulary import Aspect, Category, IncidentKind, Outcome
 from ..config import MailSettings
-from ..diagnosis import Category
 from ..result import RunResult
-from ._model import KINDS, Digest, Incident, Note
+from ._model import Digest, Incident, Note
 
 ROOT_CAUSES = (Category.UNREACHABLE, Category.AUTH)
 
 
 def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
     """One incident per process, aspect and kind: a process's monitors together."""
-    merged: dict[tuple[str, str, str, bool], Incident] = {}
+    merged: dict[tuple[str, Aspect, IncidentKind, bool], Incident] = {}
     for item in items:
         key = (item.process, item.aspect, item.kind, item.for_maintainers_only)
         known = merged.get(key)
@@ -32,13 +32,15 @@ def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
             runs=max(known.runs, item.runs),
             ended_at=max(filter(None, (known.ended_at, item.ended_at)), default=None),
         )
-    return sorted(merged.values(), key=lambda i: (KINDS.index(i.kind), i.process))
+    return sorted(merged.values(), key=lambda i: (i.kind.urgency, i.process))
 
 
 def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) -> list[Incident]:
     """When the ERP is unreachable, or refuses the credentials, for every process,
     that cause is one incident listing the processes, not one per process."""
-    failing = [i for i in incidents if i.kind in ("alert", "reminder") and i.aspect == "failing"]
+    failing = [
+        i for i in incidents if i.kind is not IncidentKind.RESOLVED and i.aspect is Aspect.FAILING
+    ]
     categories = {i.diagnosis.category for i in failing if i.diagnosis is not None}
     covered = {i.process for i in failing}
     if (
@@ -48,7 +50,7 @@ def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) 
         or not processes_in_run <= covered
     ):
         return list(incidents)
-    first = min(failing, key=lambda i: (KINDS.index(i.kind), i.first_seen))
+    first = min(failing, key=lambda i: (i.kind.urgency, i.first_seen))
     cause = replace(
         first,
         process="_erp",
@@ -87,11 +89,11 @@ def plan_digests(
     for incident in incidents:
         for group in recipients_of(incident, mail):
             queue = per_group.setdefault(group, [])
-            if incident.kind == "resolved":
+            if incident.kind is IncidentKind.RESOLVED:
                 queue[:] = [
                     i for i in queue if (i.process, i.aspect) != (incident.process, incident.aspect)
                 ]
-            elif incident.kind == "reminder" and any(
+            elif incident.kind is IncidentKind.REMINDER and any(
                 (i.process, i.aspect) == (incident.process, incident.aspect) for i in queue
             ):
                 continue  # they still have to hear the alert itself, which is pending
@@ -117,7 +119,7 @@ def incidents_of(run: RunResult, now: datetime) -> list[Incident]:
     """Every failure of a run as a fresh alert: what its first mail looks like."""
     items = [
         Incident(
-            kind="alert",
+            kind=IncidentKind.ALERT,
             process=m.process or "unassigned",
             diagnosis=m.diagnosis,
             monitors=(m.nodeid,),
@@ -126,7 +128,7 @@ def incidents_of(run: RunResult, now: datetime) -> list[Incident]:
             last_seen=now,
         )
         for m in run.monitors
-        if m.outcome == "failed" and m.diagnosis is not None
+        if m.outcome is Outcome.FAILED and m.diagnosis is not None
     ]
     processes = {m.process or "unassigned" for m in run.monitors}
     return root_cause_first(merge_incidents(items), processes)

@@ -16,12 +16,9 @@ from ..config import SmtpSettings
 
 
 class MailDeliveryFailed(Exception):
-    """SMTP did not take the mail. ``retryable``: worth trying again next run
-    (a server down or slow), as opposed to a setting to fix (refused login)."""
-
-    def __init__(self, message: str, *, retryable: bool) -> None:
-        super().__init__(message)
-        self.retryable = retryable
+    """SMTP did not take the mail; the message says why in one line. Whatever the
+    cause, the alert lifecycle keeps a digest that was not taken and the next run
+    sends it again."""
 
 
 def write_eml(message: EmailMessage, outbox: Path, name: str) -> Path:
@@ -48,8 +45,7 @@ def _login(client: smtplib.SMTP, username: str, password: str) -> None:
         except UnicodeEncodeError:
             raise MailDeliveryFailed(
                 "SMTP_USERNAME or SMTP_PASSWORD has non-ASCII characters and the mail server "
-                "does not offer AUTH PLAIN, the only login that carries them",
-                retryable=False,
+                "does not offer AUTH PLAIN, the only login that carries them"
             ) from None
         return
     token = base64.b64encode(b"\0" + username.encode() + b"\0" + password.encode()).decode("ascii")
@@ -84,8 +80,7 @@ def smtp_connection(settings: SmtpSettings, *, messages: int = 1) -> Iterator[sm
     limit = session_deadline(settings, messages)
     late = MailDeliveryFailed(
         f"the mail server {where} did not finish the session within {limit:g} s "
-        f"(SMTP_TIMEOUT {settings.timeout:g} s to log in and per mail); it was ended",
-        retryable=True,
+        f"(SMTP_TIMEOUT {settings.timeout:g} s to log in and per mail); it was ended"
     )
     with watched(limit) as watch:
         try:
@@ -121,31 +116,25 @@ def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
             yield client
     except smtplib.SMTPAuthenticationError as error:
         raise MailDeliveryFailed(
-            f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code})",
-            retryable=False,
+            f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code})"
         ) from None
     except smtplib.SMTPNotSupportedError as error:
         raise MailDeliveryFailed(
-            f"the mail server {where} does not support this: {error}", retryable=False
+            f"the mail server {where} does not support this: {error}"
         ) from None
     except ssl.SSLError as error:
         raise MailDeliveryFailed(
-            f"TLS with the mail server {where} failed: {error.reason or error} (check SMTP_SECURITY and SMTP_CA_FILE)",
-            retryable=False,
+            f"TLS with the mail server {where} failed: {error.reason or error} (check SMTP_SECURITY and SMTP_CA_FILE)"
         ) from None
     except TimeoutError:
         raise MailDeliveryFailed(
-            f"the mail server {where} did not answer in {settings.timeout:g} s", retryable=True
+            f"the mail server {where} did not answer in {settings.timeout:g} s"
         ) from None
     except (ConnectionError, OSError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise MailDeliveryFailed(
-            f"cannot reach the mail server {where}: {reason}", retryable=True
-        ) from None
+        raise MailDeliveryFailed(f"cannot reach the mail server {where}: {reason}") from None
     except smtplib.SMTPException as error:
-        raise MailDeliveryFailed(
-            f"the mail server {where} failed: {error}", retryable=True
-        ) from None
+        raise MailDeliveryFailed(f"the mail server {where} failed: {error}") from None
 
 
 def send(client: smtplib.SMTP, message: EmailMessage) -> None:
@@ -153,20 +142,13 @@ def send(client: smtplib.SMTP, message: EmailMessage) -> None:
         refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
         addresses = ", ".join(error.recipients)
-        raise MailDeliveryFailed(
-            f"the mail server refused every recipient: {addresses}", retryable=False
-        ) from None
+        raise MailDeliveryFailed(f"the mail server refused every recipient: {addresses}") from None
     except smtplib.SMTPException as error:
         if deadline_passed():
             raise MailDeliveryFailed(
                 "the mail server did not take the mail before the session's deadline "
-                "(SMTP_TIMEOUT per mail); the session was ended",
-                retryable=True,
+                "(SMTP_TIMEOUT per mail); the session was ended"
             ) from None
-        raise MailDeliveryFailed(
-            f"the mail server did not take the mail: {error}", retryable=True
-        ) from None
+        raise MailDeliveryFailed(f"the mail server did not take the mail: {error}") from None
     if refused:
-        raise MailDeliveryFailed(
-            f"the mail server refused some recipients: {', '.join(refused)}", retryable=False
-        )
+        raise MailDeliveryFailed(f"the mail server refused some recipients: {', '.join(refused)}")

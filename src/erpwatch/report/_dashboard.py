@@ -11,6 +11,7 @@ from pathlib import Path
 from typing import Any
 
 from .._files import write_atomically
+from .._vocabulary import Status
 from .._words import duration_text, local_time
 from ..config import Settings
 from ._render import environment
@@ -18,7 +19,7 @@ from ._render import environment
 STRIP_RUNS = 48  # the last twelve hours at a 15-minute schedule
 CHART_POINTS = 240
 CHART_WIDTH, CHART_HEIGHT = 600, 120
-UP = ("passed", "degraded")
+UP = (Status.PASSED, Status.DEGRADED)
 
 
 @dataclass
@@ -35,7 +36,7 @@ class Incident:
 class ProcessView:
     name: str
     title: str
-    status: str
+    status: Status
     since: str | None
     strip: list[dict[str, str]]
     uptime: dict[str, str]
@@ -43,16 +44,16 @@ class ProcessView:
     incidents: list[Incident] = field(default_factory=list)
 
 
-def _process_status(monitors: Sequence[dict[str, Any]]) -> str:
+def _process_status(monitors: Sequence[dict[str, Any]]) -> Status:
     statuses = {m["status"] for m in monitors}
-    for status in ("failed", "degraded", "passed"):
+    for status in (Status.FAILED, Status.DEGRADED, Status.PASSED):
         if status in statuses:
             return status
-    return "skipped"
+    return Status.SKIPPED
 
 
 def _uptime(runs: Sequence[tuple[datetime, str]], now: datetime, window: timedelta) -> str:
-    counted = [status for at, status in runs if now - at <= window and status != "skipped"]
+    counted = [status for at, status in runs if now - at <= window and status != Status.SKIPPED]
     if not counted:
         return "—"
     share = 100 * sum(status in UP for status in counted) / len(counted)
@@ -99,7 +100,7 @@ def _incidents(
     last_failure: dict[str, Any] | None = None
     mails: list[str] = []
     for at, status, failing, run_mails in runs:
-        if status == "failed":
+        if status == Status.FAILED:
             start = start or at
             last_failure = failing
             mails += [f"{m['group']}: {m['subject']} ({m['status']})" for m in run_mails]
@@ -145,7 +146,9 @@ def build(
             if not monitors:
                 continue
             at = datetime.fromisoformat(record["at"])
-            failing: dict[str, Any] = next((m for m in monitors if m["status"] == "failed"), {})
+            failing: dict[str, Any] = next(
+                (m for m in monitors if m["status"] == Status.FAILED), {}
+            )
             slowest = max((ms for m in monitors for ms in m["ms"]), default=None)
             runs.append(
                 (
@@ -161,7 +164,7 @@ def build(
             continue
         latest_status = runs[-1][1]
         since = None
-        if latest_status != "passed":
+        if latest_status is not Status.PASSED:
             first = len(runs) - 1
             while first > 0 and runs[first - 1][1] == latest_status:
                 first -= 1
@@ -206,7 +209,7 @@ def build(
 
 def render_dashboard(records: Sequence[dict[str, Any]], settings: Settings, now: datetime) -> str:
     views = build(records, settings, now)
-    overall = _process_status([{"status": v.status} for v in views]) if views else "skipped"
+    overall = _process_status([{"status": v.status} for v in views]) if views else Status.SKIPPED
     latest = records[-1] if records else None
     return (
         environment()

@@ -10,6 +10,7 @@ silently dropped."""
 from __future__ import annotations
 
 import json
+from collections.abc import Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -24,12 +25,13 @@ from .._files import (
     problem_of,
     write_atomically,
 )
-from ..result import RunResult
+from .._vocabulary import Outcome
+from ..result import MailRecord, RunResult
 
 KEEP_DAYS = 90
 
 
-def record_of(run: RunResult, at: datetime, mails: list[dict[str, Any]]) -> dict[str, Any]:
+def record_of(run: RunResult, at: datetime, mails: Sequence[MailRecord]) -> dict[str, Any]:
     """What the dashboard needs of a run, and no more: outcome, category, call durations."""
     return {
         "run_id": run.run_id,
@@ -41,14 +43,14 @@ def record_of(run: RunResult, at: datetime, mails: list[dict[str, Any]]) -> dict
                 "process": m.process or "unassigned",
                 "status": m.status,
                 "category": m.diagnosis.category.value if m.diagnosis else None,
-                "call": m.diagnosis.headline if m.diagnosis and m.outcome == "failed" else None,
+                "call": m.diagnosis.headline
+                if m.diagnosis and m.outcome is Outcome.FAILED
+                else None,
                 "ms": [round(e.duration_ms) for e in m.exchanges if e.status is not None],
             }
             for m in run.monitors
         ],
-        "mails": [
-            {"group": d["group"], "status": d["status"], "subject": d["subject"]} for d in mails
-        ],
+        "mails": [{"group": d.group, "status": d.status, "subject": d.subject} for d in mails],
     }
 
 

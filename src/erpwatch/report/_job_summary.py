@@ -6,6 +6,7 @@ from datetime import datetime
 from pathlib import Path
 from typing import TYPE_CHECKING
 
+from .._vocabulary import Outcome, Status
 from .._words import local_time
 from ..config import Settings
 from ..result import RunResult
@@ -14,7 +15,12 @@ if TYPE_CHECKING:
     from ..alerts import AlertOutcome
 
 LIMIT = 1024 * 1024  # GitHub takes at most 1 MiB per step summary
-_ICONS = {"passed": "✅", "degraded": "🐢", "failed": "❌", "skipped": "⏭️"}
+_ICONS = {
+    Status.PASSED: "✅",
+    Status.DEGRADED: "🐢",
+    Status.FAILED: "❌",
+    Status.SKIPPED: "⏭️",
+}
 
 
 def _cell(text: str) -> str:
@@ -35,9 +41,9 @@ def job_summary(run: RunResult, settings: Settings, alerting: AlertOutcome) -> s
         since = sorted(
             alerting.since[m.nodeid]
             for m in monitors
-            if m.nodeid in alerting.since and m.outcome == "failed"
+            if m.nodeid in alerting.since and m.outcome is Outcome.FAILED
         )
-        failing = next((m for m in monitors if m.outcome == "failed" and m.diagnosis), None)
+        failing = next((m for m in monitors if m.outcome is Outcome.FAILED and m.diagnosis), None)
         call = _cell(failing.diagnosis.headline) if failing and failing.diagnosis else ""
         when = (
             local_time(datetime.fromisoformat(since[0]), settings.timezone, "en") if since else ""

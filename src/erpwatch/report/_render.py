@@ -31,12 +31,6 @@ def _excerpt(body: str | None) -> str:
     return body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS] + "…"
 
 
-def _duration(milliseconds: float | None) -> str | None:
-    if milliseconds is None:
-        return None
-    return f"{milliseconds:.0f} ms" if milliseconds < 1000 else f"{milliseconds / 1000:.2f} s"
-
-
 def evidence(diagnosis: Diagnosis) -> list[tuple[str, str]]:
     rows = [
         ("Call", diagnosis.call),

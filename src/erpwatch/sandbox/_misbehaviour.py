@@ -14,7 +14,7 @@ from werkzeug.wrappers import Request, Response
 
 from .bc_schema import ENTITY_SETS
 from .business_central import BcError
-from .faults import Fault
+from .faults import Fault, FaultKind
 
 if TYPE_CHECKING:
     from .app import SandboxApp
@@ -214,19 +214,19 @@ def wrong_content_type(hit: Hit) -> Response:
     )
 
 
-BEHAVIOURS: dict[str, Callable[[Hit], Response]] = {
-    "timeout": timeout,
-    "reset": reset,
-    "slow": slow,
-    "expired_token": expired_token,
-    "throttle": throttle,
-    "unavailable": unavailable,
-    "maintenance_page": maintenance_page,
-    "vat_required": vat_required,
-    "renamed_on_read": renamed_on_read,
-    "unknown_on_write": unknown_on_write,
-    "duplicate": duplicate,
-    "not_persisted": not_persisted,
-    "cryptic_500": cryptic_500,
-    "wrong_content_type": wrong_content_type,
+BEHAVIOURS: dict[FaultKind, Callable[[Hit], Response]] = {
+    FaultKind.TIMEOUT: timeout,
+    FaultKind.RESET: reset,
+    FaultKind.SLOW: slow,
+    FaultKind.EXPIRED_TOKEN: expired_token,
+    FaultKind.THROTTLE: throttle,
+    FaultKind.UNAVAILABLE: unavailable,
+    FaultKind.MAINTENANCE_PAGE: maintenance_page,
+    FaultKind.VAT_REQUIRED: vat_required,
+    FaultKind.RENAMED_ON_READ: renamed_on_read,
+    FaultKind.UNKNOWN_ON_WRITE: unknown_on_write,
+    FaultKind.DUPLICATE: duplicate,
+    FaultKind.NOT_PERSISTED: not_persisted,
+    FaultKind.CRYPTIC_500: cryptic_500,
+    FaultKind.WRONG_CONTENT_TYPE: wrong_content_type,
 }

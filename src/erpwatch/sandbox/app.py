@@ -1,16 +1,25 @@
-"""The sandbox's HTTP face: a WSGI app speaking Business Central API v2.0 shapes.
+"""The sandbox's HTTP face: one WSGI app for every party the monitors talk to.
 
-Routes:
+Business Central API v2.0 shapes (see business_central.py):
   POST /oauth2/v2.0/token                                   OAuth2 client credentials
+  GET  /, /api/v2.0                                         an index of the API
   GET  /api/v2.0/companies[(id)]
-  GET|POST   /api/v2.0/companies(id)/{set}                  collections, deep insert
-  GET|DELETE /api/v2.0/companies(id)/{set}(key)             entities, If-Match
+  GET|POST   /api/v2.0/companies(id)/{set}                  collections, deep insert, paging
+  GET|DELETE /api/v2.0/companies(id)/{set}(key)             entities; DELETE checks If-Match
   GET  /api/v2.0/companies(id)/{set}(key)/{lines}           document lines
   POST /api/v2.0/companies(id)/salesInvoices(key)/Microsoft.NAV.post
-  GET  /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
-  POST|GET /v2/payments, GET /v2/payments/{id}[/chargebacks]   Mollie v2 (see mollie.py)
+The payment provider and the shop's payment integration (see mollie.py):
+  POST|GET /v2/payments, GET /v2/payments/{id}[/chargebacks]   Mollie v2
   POST|GET /v2/orders, GET /v2/orders/{id}                      Mollie's Orders API, a subset
   GET|POST /checkout/{id}, POST /_shop/mollie-webhook           test checkout, the shop's webhook
+The punchout shop (see punchout.py):
+  POST /punchout/setup, POST /punchout/order, GET /punchout/start/{id}   cXML
+  GET|POST /oci/catalog, GET /oci/shop, GET|POST /oci/basket, POST /oci/checkout   SAP OCI
+Sandbox controls, never in a real ERP:
+  GET /_sandbox/health, POST /_sandbox/reset, GET|POST|DELETE /_sandbox/faults
+  POST /_sandbox/payments/{id}                              set a payment's status, a chargeback
+Request faults (faults.py) hit the Business Central routes and the token; behaviour
+faults (a lost or broken webhook, the punchout shop's) are taken by name where they act.
 """
 
 from __future__ import annotations
@@ -35,7 +44,7 @@ from werkzeug.wrappers import Request, Response
 from ._misbehaviour import BEHAVIOURS, Hit
 from .bc_schema import ENTITY_SETS, LINE_FIELDS
 from .business_central import BcError, BusinessCentral, Entity, not_found
-from .faults import KINDS, Fault, FaultBoard, FaultSpecError, parse_fault
+from .faults import KINDS, Fault, FaultBoard, FaultKind, FaultSpecError, parse_fault
 from .mollie import PaymentProvider, Problem, ShopPaymentIntegration
 from .odata import ODataError, apply_query, one_page, page_size, parse_list, select
 from .punchout import Page, PunchoutShop
@@ -79,7 +88,9 @@ class SandboxApp:
         self.shop_payments = ShopPaymentIntegration(
             self.erp,
             self.psp,
-            rejects_updates=lambda: self.faults.take_kind("payment_update_rejected") is not None,
+            rejects_updates=lambda: (
+                self.faults.take_kind(FaultKind.PAYMENT_UPDATE_REJECTED) is not None
+            ),
         )
         self.punchout = PunchoutShop(
             self.erp,
@@ -204,9 +215,9 @@ class SandboxApp:
     def add_fault(self, fault: Fault, root_url: str) -> Fault:
         """Switch a fault on; a seeding fault also plants its data."""
         added = self.faults.add(fault)
-        if fault.kind == "paid_but_failed":
+        if fault.kind == FaultKind.PAID_BUT_FAILED:
             self.seed_reconciliation_mismatches(root_url)
-        if fault.kind == "charged_back":
+        if fault.kind == FaultKind.CHARGED_BACK:
             self.seed_chargebacks(root_url)
         return added
 
@@ -479,7 +490,7 @@ class SandboxApp:
 
     def _shop_webhook(self, request: Request) -> Response:
         """The shop's endpoint for Mollie's webhook calls (``id=tr_…`` or ``id=ord_…``)."""
-        if self.faults.take_kind("webhook_broken") is not None:
+        if self.faults.take_kind(FaultKind.WEBHOOK_BROKEN) is not None:
             return Response("Internal Server Error", status=500, content_type="text/plain")
         try:
             self.shop_payments.handle_webhook(request.form.get("id", ""))
@@ -510,9 +521,9 @@ class SandboxApp:
 
     def _send_webhook(self, url: str, payment_id: str) -> None:
         """Mollie calls the webhook on its own time, after the status change."""
-        if self.faults.take_kind("webhook_lost") is not None:
+        if self.faults.take_kind(FaultKind.WEBHOOK_LOST) is not None:
             return
-        late = self.faults.take_kind("webhook_late")
+        late = self.faults.take_kind(FaultKind.WEBHOOK_LATE)
 
         def post() -> None:
             if late is not None and self.stopping.wait(late.delay):

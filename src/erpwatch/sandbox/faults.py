@@ -11,52 +11,99 @@ from __future__ import annotations
 import itertools
 import threading
 from collections.abc import Callable, Mapping
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
+from enum import StrEnum
 from typing import Any
 
+
+class FaultKind(StrEnum):
+    """What a fault does; the words of the command line and of ``/_sandbox/faults``."""
+
+    TIMEOUT = "timeout"
+    RESET = "reset"
+    SLOW = "slow"
+    EXPIRED_TOKEN = "expired_token"
+    THROTTLE = "throttle"
+    UNAVAILABLE = "unavailable"
+    MAINTENANCE_PAGE = "maintenance_page"
+    VAT_REQUIRED = "vat_required"
+    RENAMED_ON_READ = "renamed_on_read"
+    UNKNOWN_ON_WRITE = "unknown_on_write"
+    DUPLICATE = "duplicate"
+    NOT_PERSISTED = "not_persisted"
+    CRYPTIC_500 = "cryptic_500"
+    WRONG_CONTENT_TYPE = "wrong_content_type"
+    WEBHOOK_LOST = "webhook_lost"
+    WEBHOOK_LATE = "webhook_late"
+    PAYMENT_UPDATE_REJECTED = "payment_update_rejected"
+    PAID_BUT_FAILED = "paid_but_failed"
+    CHARGED_BACK = "charged_back"
+    WEBHOOK_BROKEN = "webhook_broken"
+    SHARED_SECRET_REJECTED = "shared_secret_rejected"
+    NO_BUYER_COOKIE = "no_buyer_cookie"
+    NO_START_PAGE = "no_start_page"
+    START_PAGE_EXPIRED = "start_page_expired"
+    START_PAGE_ERROR = "start_page_error"
+    MALFORMED_CXML = "malformed_cxml"
+    ORDER_NOT_IN_ERP = "order_not_in_erp"
+    OCI_DECIMAL_COMMA = "oci_decimal_comma"
+    OCI_UNIT_NOT_ISO = "oci_unit_not_iso"
+    OCI_NO_CURRENCY = "oci_no_currency"
+
+
 # kind -> what it does; the app module implements each one.
-KINDS: dict[str, str] = {
-    "timeout": "no answer: the request is held for `delay` seconds (default 120), then the connection drops",
-    "reset": "the connection is reset without an answer",
-    "slow": "the right answer, after `delay` seconds (default 3)",
-    "expired_token": "401 Authentication_InvalidCredentials although the token is valid",
-    "throttle": "429 Application_TooManyRequests with Retry-After (`retry_after`, default 5)",
-    "unavailable": "503 Application_ServiceUnavailable",
-    "maintenance_page": "200 with an HTML maintenance page instead of JSON",
-    "vat_required": "a stricter rule: customers without a VAT number (and their orders) are refused",
-    "renamed_on_read": "schema drift: `field` is called `renamed_to` in answers",
-    "unknown_on_write": "schema drift: `field` no longer exists, writes that send it are refused",
-    "duplicate": "409 Internal_EntityWithSameKeyExists on create",
-    "not_persisted": "a create is answered 201 but nothing is stored",
-    "cryptic_500": "500 with a cryptic plain-text body",
-    "wrong_content_type": "the answer comes as XML (Content-Type application/xml) instead of JSON",
+KINDS: dict[FaultKind, str] = {
+    FaultKind.TIMEOUT: "no answer: the request is held for `delay` seconds (default 120), then the connection drops",
+    FaultKind.RESET: "the connection is reset without an answer",
+    FaultKind.SLOW: "the right answer, after `delay` seconds (default 3)",
+    FaultKind.EXPIRED_TOKEN: "401 Authentication_InvalidCredentials although the token is valid",
+    FaultKind.THROTTLE: "429 Application_TooManyRequests with Retry-After (`retry_after`, default 5)",
+    FaultKind.UNAVAILABLE: "503 Application_ServiceUnavailable",
+    FaultKind.MAINTENANCE_PAGE: "200 with an HTML maintenance page instead of JSON",
+    FaultKind.VAT_REQUIRED: "a stricter rule: customers without a VAT number (and their orders) are refused",
+    FaultKind.RENAMED_ON_READ: "schema drift: `field` is called `renamed_to` in answers",
+    FaultKind.UNKNOWN_ON_WRITE: "schema drift: `field` no longer exists, writes that send it are refused",
+    FaultKind.DUPLICATE: "409 Internal_EntityWithSameKeyExists on create",
+    FaultKind.NOT_PERSISTED: "a create is answered 201 but nothing is stored",
+    FaultKind.CRYPTIC_500: "500 with a cryptic plain-text body",
+    FaultKind.WRONG_CONTENT_TYPE: "the answer comes as XML (Content-Type application/xml) instead of JSON",
     # The payment provider and the shop's payment integration.
-    "webhook_lost": "the payment provider sends no webhooks",
-    "webhook_late": "webhooks arrive `delay` seconds late (default 10)",
-    "payment_update_rejected": "the ERP refuses the shop's payment update: invoices stay open",
-    "paid_but_failed": "seeds invoices marked paid whose payment failed or expired",
-    "charged_back": "seeds invoices marked paid whose payment was charged back (one chargeback reversed)",
-    "webhook_broken": "the shop's webhook endpoint answers 500 to every notification",
+    FaultKind.WEBHOOK_LOST: "the payment provider sends no webhooks",
+    FaultKind.WEBHOOK_LATE: "webhooks arrive `delay` seconds late (default 10)",
+    FaultKind.PAYMENT_UPDATE_REJECTED: "the ERP refuses the shop's payment update: invoices stay open",
+    FaultKind.PAID_BUT_FAILED: "seeds invoices marked paid whose payment failed or expired",
+    FaultKind.CHARGED_BACK: "seeds invoices marked paid whose payment was charged back (one chargeback reversed)",
+    FaultKind.WEBHOOK_BROKEN: "the shop's webhook endpoint answers 500 to every notification",
     # The punchout shop (cXML and OCI).
-    "shared_secret_rejected": "cXML Status 401 inside HTTP 200: the SharedSecret is refused",
-    "no_buyer_cookie": "cXML Status 400: the shop says the BuyerCookie is missing",
-    "no_start_page": "the PunchOutSetupResponse has no StartPage",
-    "start_page_expired": "the StartPage answers 410: session expired",
-    "start_page_error": "the StartPage answers 500",
-    "malformed_cxml": "the setup answer is not well-formed XML",
-    "order_not_in_erp": "an OrderRequest is answered 200 OK but no ERP order is made",
-    "oci_decimal_comma": "the OCI price comes with a decimal comma (1.000,80)",
-    "oci_unit_not_iso": "the OCI unit is not an ISO code (Stück)",
-    "oci_no_currency": "the OCI transfer has no currency",
+    FaultKind.SHARED_SECRET_REJECTED: "cXML Status 401 inside HTTP 200: the SharedSecret is refused",
+    FaultKind.NO_BUYER_COOKIE: "cXML Status 400: the shop says the BuyerCookie is missing",
+    FaultKind.NO_START_PAGE: "the PunchOutSetupResponse has no StartPage",
+    FaultKind.START_PAGE_EXPIRED: "the StartPage answers 410: session expired",
+    FaultKind.START_PAGE_ERROR: "the StartPage answers 500",
+    FaultKind.MALFORMED_CXML: "the setup answer is not well-formed XML",
+    FaultKind.ORDER_NOT_IN_ERP: "an OrderRequest is answered 200 OK but no ERP order is made",
+    FaultKind.OCI_DECIMAL_COMMA: "the OCI price comes with a decimal comma (1.000,80)",
+    FaultKind.OCI_UNIT_NOT_ISO: "the OCI unit is not an ISO code (Stück)",
+    FaultKind.OCI_NO_CURRENCY: "the OCI transfer has no currency",
 }
 # Kinds that change how the shop behaves, asked for by name; every other kind
 # changes the ERP's answer to a request that matches its target and method.
 SHOP_KINDS = frozenset(
-    {"webhook_lost", "webhook_late", "payment_update_rejected", "paid_but_failed"}
-    | {"charged_back", "webhook_broken"}
-    | {"shared_secret_rejected", "no_buyer_cookie", "no_start_page", "start_page_expired"}
-    | {"start_page_error", "malformed_cxml", "order_not_in_erp"}
-    | {"oci_decimal_comma", "oci_unit_not_iso", "oci_no_currency"}
+    {
+        FaultKind.WEBHOOK_LOST,
+        FaultKind.WEBHOOK_LATE,
+        FaultKind.PAYMENT_UPDATE_REJECTED,
+        FaultKind.PAID_BUT_FAILED,
+    }
+    | {FaultKind.CHARGED_BACK, FaultKind.WEBHOOK_BROKEN}
+    | {
+        FaultKind.SHARED_SECRET_REJECTED,
+        FaultKind.NO_BUYER_COOKIE,
+        FaultKind.NO_START_PAGE,
+        FaultKind.START_PAGE_EXPIRED,
+    }
+    | {FaultKind.START_PAGE_ERROR, FaultKind.MALFORMED_CXML, FaultKind.ORDER_NOT_IN_ERP}
+    | {FaultKind.OCI_DECIMAL_COMMA, FaultKind.OCI_UNIT_NOT_ISO, FaultKind.OCI_NO_CURRENCY}
 )
 REQUEST_KINDS = frozenset(KINDS) - SHOP_KINDS
 
@@ -65,7 +112,7 @@ DEFAULT_DRIFT_FIELDS = {
     "salesOrders": "externalDocumentNumber",
     "customers": "taxRegistrationNumber",
 }
-DEFAULT_DELAYS = {"timeout": 120.0, "slow": 3.0, "webhook_late": 10.0}
+DEFAULT_DELAYS = {FaultKind.TIMEOUT: 120.0, FaultKind.SLOW: 3.0, FaultKind.WEBHOOK_LATE: 10.0}
 _OPTIONS = {"kind", "target", "method", "times", "retry_after", "delay", "field", "renamed_to"}
 
 
@@ -75,7 +122,7 @@ class FaultSpecError(ValueError):
 
 @dataclass(frozen=True)
 class Fault:
-    kind: str
+    kind: FaultKind
     target: str = "*"
     method: str = "*"
     times: int | None = None
@@ -134,25 +181,28 @@ def parse_fault(spec: Mapping[str, Any] | str) -> Fault:
         raise FaultSpecError(
             f"fault: unknown option(s) {', '.join(sorted(unknown))}; known: {known}"
         )
-    kind = spec.get("kind")
-    if kind not in KINDS:
-        raise FaultSpecError(f"fault kind '{kind}' is unknown; known kinds: {', '.join(KINDS)}")
+    try:
+        kind = FaultKind(str(spec.get("kind")))
+    except ValueError:
+        raise FaultSpecError(
+            f"fault kind '{spec.get('kind')}' is unknown; known kinds: {', '.join(KINDS)}"
+        ) from None
     times = spec.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise FaultSpecError("fault 'times' must be a whole number of at least 1")
     target = str(spec.get("target", "*"))
     drift_field = str(spec.get("field") or DEFAULT_DRIFT_FIELDS.get(target, ""))
-    if kind in ("renamed_on_read", "unknown_on_write") and not drift_field:
+    if kind in (FaultKind.RENAMED_ON_READ, FaultKind.UNKNOWN_ON_WRITE) and not drift_field:
         raise FaultSpecError(
             f"fault '{kind}' on '{target}' needs a field, e.g. field=externalDocumentNumber"
         )
     return Fault(
-        kind=str(kind),
+        kind=kind,
         target=target,
         method=str(spec.get("method", "*")).upper(),
         times=times,
         retry_after=int(_number(spec, "retry_after", 5)),
-        delay=_number(spec, "delay", DEFAULT_DELAYS.get(str(kind), 0.0)),
+        delay=_number(spec, "delay", DEFAULT_DELAYS.get(kind, 0.0)),
         field=drift_field,
         renamed_to=str(spec.get("renamed_to") or (drift_field + "_v2" if drift_field else "")),
     )
@@ -169,7 +219,7 @@ class FaultBoard:
 
     def add(self, fault: Fault) -> Fault:
         with self._lock:
-            fault = Fault(**{**fault.as_dict(), "id": next(self._ids)})
+            fault = replace(fault, id=next(self._ids))
             self._faults.append(fault)
             self._remaining[fault.id] = fault.times
             return fault
@@ -187,7 +237,7 @@ class FaultBoard:
         """The first request fault that hits this request, counting it as used."""
         return self._take(lambda f: f.kind in REQUEST_KINDS and f.applies_to(method, target))
 
-    def take_kind(self, kind: str) -> Fault | None:
+    def take_kind(self, kind: FaultKind) -> Fault | None:
         """The first fault of a behaviour kind, counting it as used."""
         return self._take(lambda f: f.kind == kind)
 

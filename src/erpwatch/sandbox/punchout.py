@@ -31,6 +31,7 @@ from urllib.parse import urlsplit
 from lxml import etree
 
 from .business_central import BcError, BusinessCentral
+from .faults import FaultKind
 
 SYSTEM_ID = "http://xml.cxml.org/schemas/cXML/1.2.063/cXML.dtd"
 XML_LANG = "{http://www.w3.org/XML/1998/namespace}lang"
@@ -100,7 +101,7 @@ def _oci_number(value: Decimal) -> str:
 @dataclass
 class PunchoutShop:
     erp: BusinessCentral
-    fault: Callable[[str], bool]  # is a shop fault of this kind on (and used up)?
+    fault: Callable[[FaultKind], bool]  # is a shop fault of this kind on (and used up)?
     now: Callable[[], datetime]
     buyer: BuyerCredentials = field(default_factory=BuyerCredentials)
     session_ttl: timedelta = timedelta(minutes=10)
@@ -159,7 +160,7 @@ class PunchoutShop:
         sender = root.find("Header/Sender/Credential")
         secret = sender.findtext("SharedSecret") if sender is not None else None
         if (
-            self.fault("shared_secret_rejected")
+            self.fault(FaultKind.SHARED_SECRET_REJECTED)
             or not matches("Sender", buyer.domain, buyer.identity)
             or secret != buyer.shared_secret
         ):
@@ -189,7 +190,7 @@ class PunchoutShop:
         parsed = self._request(body, "PunchOutSetupRequest")
         if isinstance(parsed, bytes):
             return 200, parsed, "text/xml"
-        if self.fault("malformed_cxml"):
+        if self.fault(FaultKind.MALFORMED_CXML):
             return (
                 200,
                 b'<?xml version="1.0"?><cXML><Response><Status code="200" text="OK">',
@@ -198,7 +199,7 @@ class PunchoutShop:
         request = parsed.find("Request/PunchOutSetupRequest")
         assert request is not None
         cookie = request.findtext("BuyerCookie")
-        if not cookie or self.fault("no_buyer_cookie"):
+        if not cookie or self.fault(FaultKind.NO_BUYER_COOKIE):
             return 200, self._response(400, "Bad Request", "BuyerCookie is missing."), "text/xml"
         hook = (request.findtext("BrowserFormPost/URL") or "").strip()
         if not hook.startswith(("http://", "https://")):
@@ -211,7 +212,7 @@ class PunchoutShop:
         token = secrets.token_urlsafe(12)
         with self._lock:
             self.sessions[token] = Session(cookie, hook, self.now())
-        if self.fault("no_start_page"):
+        if self.fault(FaultKind.NO_START_PAGE):
             return 200, self._response(200, "OK"), "text/xml"
         return (
             200,
@@ -228,10 +229,10 @@ class PunchoutShop:
 
     def start_page(self, token: str) -> tuple[int, str, str]:
         session = self._session(token)
-        if session is None or self.fault("start_page_expired"):
+        if session is None or self.fault(FaultKind.START_PAGE_EXPIRED):
             expired = "<!DOCTYPE html><html><head><title>Session expired</title></head><body><h1>Your punchout session has expired</h1></body></html>"
             return 410, expired, "text/html"
-        if self.fault("start_page_error"):
+        if self.fault(FaultKind.START_PAGE_ERROR):
             return 500, "Catalog error: template 'catalog.twig' not found", "text/plain"
         page = self._catalogue(
             session, f"<p>Punchout session for buyer cookie {html.escape(session.buyer_cookie)}</p>"
@@ -301,7 +302,7 @@ class PunchoutShop:
                     "quantity": int(quantity) if quantity.is_integer() else quantity,
                 }
             )
-        if not self.fault("order_not_in_erp"):
+        if not self.fault(FaultKind.ORDER_NOT_IN_ERP):
             try:
                 self.erp.create(
                     self.erp.default_company_id,
@@ -406,13 +407,13 @@ class PunchoutShop:
         for line, (sku, quantity) in enumerate(session.basket.items(), start=1):
             item = items[sku]
             price = _oci_number(Decimal(str(item["unitPrice"])))
-            if self.fault("oci_decimal_comma"):
+            if self.fault(FaultKind.OCI_DECIMAL_COMMA):
                 price = f"{item['unitPrice']:,.2f}".replace(",", " ").replace(".", ",")
                 price = price.replace(" ", ".")
             fields = {
                 "DESCRIPTION": item["displayName"],
                 "QUANTITY": _oci_number(quantity),
-                "UNIT": "Stück" if self.fault("oci_unit_not_iso") else "PCE",
+                "UNIT": "Stück" if self.fault(FaultKind.OCI_UNIT_NOT_ISO) else "PCE",
                 "PRICE": price,
                 "CURRENCY": "EUR",
                 "PRICEUNIT": "1",
@@ -420,7 +421,7 @@ class PunchoutShop:
                 "MANUFACTMAT": sku,
                 "EXT_PRODUCT_ID": sku,
             }
-            if self.fault("oci_no_currency"):
+            if self.fault(FaultKind.OCI_NO_CURRENCY):
                 del fields["CURRENCY"]
             inputs += [(f"NEW_ITEM-{name}[{line}]", value) for name, value in fields.items()]
             inputs.append(

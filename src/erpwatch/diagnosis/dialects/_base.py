@@ -7,6 +7,7 @@ from dataclasses import asdict, dataclass
 from functools import cached_property
 from typing import Any
 
+from ..._vocabulary import ErpErrorKind
 from ...capture import Exchange
 
 
@@ -23,10 +24,9 @@ class ErpError:
     # True when the error came inside a "success" answer (HTTP 2xx).
     inside_success: bool = False
     retry_after: float | None = None
-    # What the ERP's own error class says happened, when the dialect knows it:
-    # "access", "validation", "conflict", "session", "unknown_call", "server".
+    # What the ERP's own error class says happened, when the dialect knows it.
     # It lets the diagnosis say "access refused" for an error inside an HTTP 200.
-    kind: str | None = None
+    kind: ErpErrorKind | None = None
 
     def to_dict(self) -> dict[str, Any]:
         return asdict(self)

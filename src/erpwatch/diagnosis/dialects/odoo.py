@@ -3,14 +3,15 @@
 
 from __future__ import annotations
 
+from ..._vocabulary import ErpErrorKind
 from ._base import Answer, ErpError, text_or_none
 
-_KIND_OF_CLASS = {
-    "AccessError": "access",
-    "AccessDenied": "login",
-    "SessionExpiredException": "session",
-    "ValidationError": "validation",
-    "UserError": "validation",
+_KIND_OF_CLASS: dict[str, ErpErrorKind | None] = {
+    "AccessError": ErpErrorKind.ACCESS,
+    "AccessDenied": ErpErrorKind.LOGIN,
+    "SessionExpiredException": ErpErrorKind.SESSION,
+    "ValidationError": ErpErrorKind.VALIDATION,
+    "UserError": ErpErrorKind.VALIDATION,
     "MissingError": None,  # a record that is gone: read back, it is a silent failure
 }
 
@@ -29,5 +30,5 @@ def decode(answer: Answer) -> ErpError | None:
         message=text_or_none(data.get("message")) or text_or_none(body["error"].get("message")),
         detail=text_or_none(data.get("name")),
         inside_success=answer.ok,
-        kind=_KIND_OF_CLASS.get(code, "server"),
+        kind=_KIND_OF_CLASS.get(code, ErpErrorKind.SERVER),
     )

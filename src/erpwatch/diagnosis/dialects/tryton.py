@@ -13,6 +13,7 @@ from __future__ import annotations
 import re
 from typing import Any
 
+from ..._vocabulary import ErpErrorKind
 from . import generic
 from ._base import Answer, ErpError, text_or_none
 
@@ -28,14 +29,14 @@ EXCEPTIONS = frozenset(
         "MissingDependenciesException",
     }
 )
-_KIND_OF_CLASS = {
-    "UserError": "validation",
-    "UserWarning": "validation",
-    "LoginException": "session",
-    "ConcurrencyException": "conflict",
-    "RateLimitException": "rate_limited",
-    "TimeOutException": "server",
-    "MissingDependenciesException": "server",
+_KIND_OF_CLASS: dict[str, ErpErrorKind | None] = {
+    "UserError": ErpErrorKind.VALIDATION,
+    "UserWarning": ErpErrorKind.VALIDATION,
+    "LoginException": ErpErrorKind.SESSION,
+    "ConcurrencyException": ErpErrorKind.CONFLICT,
+    "RateLimitException": ErpErrorKind.RATE_LIMITED,
+    "TimeOutException": ErpErrorKind.SERVER,
+    "MissingDependenciesException": ErpErrorKind.SERVER,
 }
 _ACCESS_MESSAGE = re.compile(r"^(You are not allowed to|Calling button\b)")
 # A record that is gone: read back after a create, that is a silent failure.
@@ -69,11 +70,11 @@ def decode(answer: Answer) -> ErpError | None:
         name, message, detail = error_text(body["error"])
         if name is None:
             return None
-        kind = _KIND_OF_CLASS.get(name, "server")
+        kind = _KIND_OF_CLASS.get(name, ErpErrorKind.SERVER)
         if name == "UserError" and message and _ACCESS_MESSAGE.match(message):
-            kind = "access"
+            kind = ErpErrorKind.ACCESS
         elif name == "UserError" and message and MISSING_MESSAGE.match(message):
-            kind = "missing_record"
+            kind = ErpErrorKind.MISSING_RECORD
         return ErpError(
             dialect="Tryton",
             code=name,
@@ -101,11 +102,11 @@ def _refused(answer: Answer) -> ErpError | None:
             code="401",
             message=_page_text(answer)
             or (f"HTTP 401 with WWW-Authenticate: {challenge}" if challenge else "HTTP 401"),
-            kind="login" if login else "session",
+            kind=ErpErrorKind.LOGIN if login else ErpErrorKind.SESSION,
         )
     if answer.status == 403 and rpc_call:
         return ErpError(
-            dialect="Tryton", code="403", message=_page_text(answer), kind="unknown_call"
+            dialect="Tryton", code="403", message=_page_text(answer), kind=ErpErrorKind.UNKNOWN_CALL
         )
     return None
 

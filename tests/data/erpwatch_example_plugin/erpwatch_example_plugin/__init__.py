@@ -14,6 +14,7 @@ from erpwatch.extensions import (
     CallFailed,
     ChannelFailed,
     ErpError,
+    ErpErrorKind,
     Limits,
     Notice,
     answer_failed,
@@ -35,7 +36,7 @@ def decode_acme(answer: Answer) -> ErpError | None:
         code=fault["fault"],
         message=fault.get("text"),
         field=fault.get("field"),
-        kind="validation" if fault["fault"].startswith("ACME-0") else None,
+        kind=ErpErrorKind.VALIDATION if fault["fault"].startswith("ACME-0") else None,
     )
 
 

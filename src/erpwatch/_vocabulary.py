@@ -1,0 +1,150 @@
+"""erpwatch's closed sets of words, one enum each, so the type checker catches a wrong one.
+
+Every value is the word summary.json, the alert state and the history have always
+held: a ``StrEnum`` member *is* that string, so the files stay as they were and
+reading one back is ``Outcome(text)``. (How times and durations read for people is
+``_words``; this module is the words the program itself compares.)
+
+Several enums share words ("failed", "skipped"): they are different questions and
+are kept apart on purpose, so a run's outcome cannot be passed where a delivery's
+status is expected.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from enum import StrEnum
+
+
+class Category(StrEnum):
+    """A diagnosis: what went wrong, in a category people recognise."""
+
+    UNREACHABLE = "unreachable"
+    TIMEOUT = "timeout"
+    SLOW = "slow"
+    AUTH = "auth"
+    RATE_LIMITED = "rate_limited"
+    MAINTENANCE = "maintenance"
+    REJECTED = "rejected"
+    CONFLICT = "conflict"
+    ERP_ERROR = "erp_error"
+    UNEXPECTED_RESPONSE = "unexpected_response"
+    SILENT_FAILURE = "silent_failure"
+    DATA_MISMATCH = "data_mismatch"
+    MONITOR_ERROR = "monitor_error"
+
+    @property
+    def for_maintainers_only(self) -> bool:
+        """A bug in the monitor is ours to fix; the client and ERP partner can do nothing."""
+        return self is Category.MONITOR_ERROR
+
+
+class Outcome(StrEnum):
+    """What a monitor's phases (setup, call, teardown) made of it."""
+
+    PASSED = "passed"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    # Stopped by an interruption or the run deadline before it ended.
+    UNFINISHED = "unfinished"
+
+
+class Status(StrEnum):
+    """A monitor's or a process's outcome as erpwatch reports it: a pass slower than
+    its threshold is degraded."""
+
+    PASSED = "passed"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNFINISHED = "unfinished"
+
+    @classmethod
+    def of(cls, outcome: Outcome, degraded: bool) -> Status:
+        if outcome is Outcome.PASSED and degraded:
+            return cls.DEGRADED
+        return cls(outcome.value)
+
+    @classmethod
+    def worst(cls, statuses: Iterable[Status]) -> Status:
+        """The status of a group: failed over unfinished over degraded over passed;
+        skipped only when all were (and passed when there were none)."""
+        seen = set(statuses)
+        for status in (cls.FAILED, cls.UNFINISHED, cls.DEGRADED, cls.PASSED):
+            if status in seen:
+                return status
+        return cls.SKIPPED if seen else cls.PASSED
+
+
+class RunOutcome(StrEnum):
+    """A whole run: the worst of its monitors, or interrupted, which is never a pass."""
+
+    PASSED = "passed"
+    DEGRADED = "degraded"
+    FAILED = "failed"
+    SKIPPED = "skipped"
+    UNFINISHED = "unfinished"
+    INTERRUPTED = "interrupted"
+
+
+class Phase(StrEnum):
+    """pytest's phases of a test, the words its reports use."""
+
+    SETUP = "setup"
+    CALL = "call"
+    TEARDOWN = "teardown"
+
+
+class Aspect(StrEnum):
+    """What the alert lifecycle tracks per monitor, each with its own rules."""
+
+    FAILING = "failing"
+    SLOW = "slow"
+
+
+class IncidentKind(StrEnum):
+    """What a notification says about an incident. Declared most urgent first:
+    a digest takes the kind of its most urgent incident."""
+
+    ALERT = "alert"
+    REMINDER = "reminder"
+    RESOLVED = "resolved"
+
+    @property
+    def urgency(self) -> int:
+        """0 for the most urgent; for sorting."""
+        return list(IncidentKind).index(self)
+
+
+class DeliveryStatus(StrEnum):
+    """What became of one composed mail."""
+
+    SENT = "sent"
+    OUTBOX = "outbox"  # no SMTP configured: written to the outbox only
+    FAILED = "failed"
+
+
+class FailureKind(StrEnum):
+    """What a failed monitor raised, as the classifier tells the cases apart."""
+
+    ERP_CALL = "erp_call"  # a party's client raised after a call
+    NO_JSON = "no_json"  # an answer that could not be used
+    NOT_PERSISTED = "not_persisted"
+    DATA_MISMATCH = "data_mismatch"
+    ASSERTION = "assertion"
+    HTTP = "http"  # requests raised outside erpwatch's clients
+    OTHER = "other"
+
+
+class ErpErrorKind(StrEnum):
+    """What the ERP's own error class says happened, when a dialect knows it."""
+
+    ACCESS = "access"
+    LOGIN = "login"
+    SESSION = "session"
+    VALIDATION = "validation"
+    CONFLICT = "conflict"
+    RATE_LIMITED = "rate_limited"
+    UNKNOWN_CALL = "unknown_call"
+    MISSING_RECORD = "missing_record"
+    SERVER = "server"
