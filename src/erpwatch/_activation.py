@@ -9,13 +9,16 @@ erpwatch's own test suite, leaves the plugin dormant: no sandbox, no reports.
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._run import MonitorRun, new_run_id
+from ._run import MonitorRun
 from ._sandbox_process import SandboxProcess, SandboxStartError, start_sandbox
 from .capture import RECORDER
 from .config import (
@@ -50,6 +53,15 @@ class Activation:
         if self.run is not None:
             self.run.stop()
             RECORDER.uninstall()
+
+
+def new_run_id(env: Mapping[str, str]) -> str:
+    """GitHub's run id when there is one, so reports link to the run."""
+    if env.get("ERPWATCH_RUN_ID"):
+        return str(env["ERPWATCH_RUN_ID"])
+    if env.get("GITHUB_RUN_ID"):
+        return f"{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
+    return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2).upper()
 
 
 def includes_monitors(config: pytest.Config, monitors_dir: Path) -> bool:

@@ -39,36 +39,6 @@ class MonitorResult:
     retried: str | None = None
     flaky: bool = False  # passed on the second try
 
-    def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
-        """Fold one phase's test report (setup, call, teardown) into the result."""
-        self.duration += duration
-        self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
-        self.exchanges_dropped += payload.get("dropped", 0)
-        self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
-        if payload.get("unfinished") and self.outcome in ("passed", "skipped"):
-            # Whatever its phases said so far, it did not get to the end.
-            self.outcome = "unfinished"
-            self.degraded = False
-            self.message = f"not finished: {payload['unfinished']}"
-        if outcome == "skipped" and self.outcome == "passed":
-            self.outcome = "skipped"
-            self.message = payload.get("message")
-        if payload.get("retried"):
-            self.retried = payload["retried"]
-            self.flaky = outcome != "failed" and self.outcome != "failed"
-        diagnosis = payload.get("diagnosis")
-        if outcome == "passed" and diagnosis is not None and self.outcome == "passed":
-            self.diagnosis = Diagnosis.from_dict(diagnosis)
-            self.degraded = True
-        if outcome == "failed" and self.outcome != "failed":
-            self.flaky = False
-            self.outcome = "failed"
-            self.degraded = False
-            self.failed_phase = when
-            self.message = payload.get("message")
-            self.diagnosis = Diagnosis.from_dict(diagnosis) if diagnosis is not None else None
-            self.failing_exchange = self.diagnosis.exchange_index if self.diagnosis else None
-
     @property
     def failing(self) -> Exchange | None:
         return None if self.failing_exchange is None else self.exchanges[self.failing_exchange]
