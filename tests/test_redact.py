@@ -11,7 +11,7 @@ from urllib.parse import quote, quote_plus
 
 import pytest
 
-from erpwatch._run import new_run_id
+from erpwatch._activation import new_run_id
 from erpwatch.redact import CARD_MASK, MASK, Redactor, is_token_request, safe_text
 from erpwatch.synthetic import SyntheticData
 

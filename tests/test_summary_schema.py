@@ -18,6 +18,8 @@ import jsonschema
 import pytest
 
 from erpwatch import _vocabulary
+from erpwatch._fold import add_phase
+from erpwatch._payload import PhaseReport
 from erpwatch._vocabulary import (
     Category,
     DeliveryStatus,
@@ -117,30 +119,34 @@ def _run() -> RunResult:
         process="orders",
         critical=True,
     )
-    failed.add_phase("setup", "passed", 0.1, {})
-    failed.add_phase(
+    add_phase(failed, "setup", "passed", 0.1, PhaseReport("orders", True))
+    add_phase(
+        failed,
         "call",
         "failed",
         0.5,
-        {
-            "exchanges": [answered.to_dict()],
-            "message": "ErpCallFailed: POST … → 400",
-            "retried": "POST /salesOrders → 503",
-            "diagnosis": Diagnosis(
+        PhaseReport(
+            "orders",
+            True,
+            exchanges=(answered,),
+            message="ErpCallFailed: POST … → 400",
+            retried="POST /salesOrders → 503",
+            diagnosis=Diagnosis(
                 category=Category.REJECTED,
                 reason="HTTP 400: the ERP refused the request",
                 call=answered.call,
                 status=400,
                 erp_code="BadRequest",
                 exchange_index=0,
-            ).to_dict(),
-        },
+            ),
+        ),
     )
-    failed.add_phase(
+    add_phase(
+        failed,
         "teardown",
         "passed",
         0.1,
-        {"leftovers": [{"description": "salesOrders 1", "error": "RuntimeError"}]},
+        PhaseReport("orders", True, leftovers=(Leftover("salesOrders 1", "RuntimeError"),)),
     )
     slow = MonitorResult(
         nodeid="monitors/test_items.py::test_items",
@@ -148,22 +154,27 @@ def _run() -> RunResult:
         process=None,
         critical=False,
     )
-    slow.add_phase(
+    add_phase(
+        slow,
         "call",
         "passed",
         5.0,
-        {
-            "exchanges": [unanswered.to_dict()],
-            "dropped": 3,
-            "diagnosis": Diagnosis(
+        PhaseReport(
+            None,
+            False,
+            exchanges=(unanswered,),
+            dropped=3,
+            diagnosis=Diagnosis(
                 category=Category.SLOW, reason="slow", duration_ms=5000.0, threshold_ms=1000.0
-            ).to_dict(),
-        },
+            ),
+        ),
     )
     skipped = MonitorResult(
         nodeid="monitors/test_pay.py::test_pay", name="test_pay", process="pay", critical=False
     )
-    skipped.add_phase("setup", "skipped", 0.0, {"message": "no PSP configured"})
+    add_phase(
+        skipped, "setup", "skipped", 0.0, PhaseReport("pay", False, message="no PSP configured")
+    )
     return RunResult(
         run_id="2611272004-beef",
         started_at="2026-11-27T20:04:00+00:00",

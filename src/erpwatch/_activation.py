@@ -9,13 +9,16 @@ erpwatch's own test suite, leaves the plugin dormant: no sandbox, no reports.
 from __future__ import annotations
 
 import os
+import secrets
+from collections.abc import Mapping
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from ._run import MonitorRun, new_run_id
+from ._run import MonitorRun
 from ._sandbox_process import SandboxProcess, SandboxStartError, start_sandbox
 from .capture import RECORDER
 from .config import (
@@ -30,19 +33,43 @@ from .config import (
 from .extensions import ExtensionError, check_installed
 
 
+@dataclass(frozen=True)
+class WorkerInput:
+    """What the controller hands every xdist worker (as ``workerinput["erpwatch"]``)."""
+
+    run_id: str
+    sandbox: dict[str, str] | None  # the built-in sandbox's endpoints, when it runs
+    deadline_at: float  # epoch seconds: one deadline for the whole run
+
+    def to_json(self) -> dict[str, Any]:
+        return {"run_id": self.run_id, "sandbox": self.sandbox, "deadline_at": self.deadline_at}
+
+    @classmethod
+    def from_json(cls, data: Mapping[str, Any]) -> WorkerInput:
+        # Written by this very controller a moment ago: a mismatch is a bug, said plainly.
+        sandbox = data["sandbox"]
+        if not (
+            isinstance(data["run_id"], str)
+            and isinstance(data["deadline_at"], int | float)
+            and (sandbox is None or isinstance(sandbox, dict))
+        ):
+            raise TypeError(f"erpwatch's worker input is not what the controller sends: {data!r}")
+        return cls(data["run_id"], sandbox, float(data["deadline_at"]))
+
+
 @dataclass
 class Activation:
     run: MonitorRun | None
     dormant_reason: str = ""
     sandbox: SandboxProcess | None = None
 
-    def for_workers(self) -> dict[str, Any]:
+    def for_workers(self) -> WorkerInput:
         assert self.run is not None
-        return {
-            "run_id": self.run.run_id,
-            "sandbox": self.sandbox.settings if self.sandbox is not None else None,
-            "deadline_at": self.run.deadline_at,
-        }
+        return WorkerInput(
+            run_id=self.run.run_id,
+            sandbox=self.sandbox.settings if self.sandbox is not None else None,
+            deadline_at=self.run.deadline_at,
+        )
 
     def close(self) -> None:
         if self.sandbox is not None:
@@ -51,6 +78,15 @@ class Activation:
         if self.run is not None:
             self.run.stop()
             RECORDER.uninstall()
+
+
+def new_run_id(env: Mapping[str, str]) -> str:
+    """GitHub's run id when there is one, so reports link to the run."""
+    if env.get("ERPWATCH_RUN_ID"):
+        return str(env["ERPWATCH_RUN_ID"])
+    if env.get("GITHUB_RUN_ID"):
+        return f"{env['GITHUB_RUN_ID']}-{env.get('GITHUB_RUN_ATTEMPT', '1')}"
+    return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2).upper()
 
 
 def includes_monitors(config: pytest.Config, monitors_dir: Path) -> bool:
@@ -91,13 +127,14 @@ def _activate(config: pytest.Config) -> Activation:
         )
     check_installed()  # a broken partner package stops the run here, in one line
 
-    workerinput = getattr(config, "workerinput", {}).get("erpwatch")
+    sent = getattr(config, "workerinput", {}).get("erpwatch")
+    workerinput = WorkerInput.from_json(sent) if sent is not None else None
     sandbox: SandboxProcess | None = None
     summary = config.getoption("erpwatch_summary")
     if workerinput is None:
         prepare_folders(settings, Path(summary) if summary else None)
     if workerinput is not None:
-        run_id, sandbox_settings = workerinput["run_id"], workerinput["sandbox"]
+        run_id, sandbox_settings = workerinput.run_id, workerinput.sandbox
     else:
         run_id = new_run_id(env)
         sandbox_settings = None
@@ -124,5 +161,5 @@ def _activate(config: pytest.Config) -> Activation:
         config.option.self_contained_html = True
     run = MonitorRun(config, settings, run_id, summary_path)
     if workerinput is not None:
-        run.deadline_at = workerinput["deadline_at"]  # one deadline for the whole run
+        run.deadline_at = workerinput.deadline_at  # one deadline for the whole run
     return Activation(run, sandbox=sandbox)

@@ -8,7 +8,8 @@ from typing import TYPE_CHECKING
 
 import pytest
 
-from ._run import LEFTOVERS_KEY, MonitorRun
+from ._attempts import LEFTOVERS_KEY
+from ._run import MonitorRun
 from .capture import RECORDER
 from .config import Settings
 from .erp import ErpClient

@@ -4,13 +4,11 @@ methods are the hooks, and the fixtures module."""
 
 from __future__ import annotations
 
-from pathlib import Path
 from typing import Any
 
 import pytest
 
 from ._activation import Activation, activate
-from ._run import MonitorRun
 
 pytest_plugins = ["erpwatch.fixtures"]
 
@@ -76,7 +74,7 @@ class XdistWiring:
 
     @pytest.hookimpl(optionalhook=True)
     def pytest_configure_node(self, node: Any) -> None:
-        node.workerinput["erpwatch"] = self.activation.for_workers()
+        node.workerinput["erpwatch"] = self.activation.for_workers().to_json()
         if self.activation.run is not None:
             self.activation.run.workers.add(node)
 
@@ -84,13 +82,3 @@ class XdistWiring:
     def pytest_testnodedown(self, node: Any, error: object) -> None:
         if self.activation.run is not None:
             self.activation.run.workers.down(node)
-
-
-def run_of(config: pytest.Config) -> MonitorRun | None:
-    activation = config.stash.get(ACTIVATION_KEY, None)
-    return activation.run if activation is not None else None
-
-
-def reports_dir(config: pytest.Config) -> Path | None:
-    run = run_of(config)
-    return run.settings.reports_dir if run is not None else None

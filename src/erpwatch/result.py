@@ -28,7 +28,7 @@ def summary_schema() -> dict[str, Any]:
     return schema
 
 
-def _overran(why: str, exchanges: list[Exchange]) -> Diagnosis:
+def overran(why: str, exchanges: list[Exchange]) -> Diagnosis:
     """A monitor the run deadline stopped: a time-out of the process as a whole,
     naming the call it was waiting on, if it had started one."""
     last = exchanges[-1] if exchanges else None
@@ -62,40 +62,6 @@ class MonitorResult:
     # Re-run after a transient failure: the first try's failure, one line.
     retried: str | None = None
     flaky: bool = False  # passed on the second try
-
-    def add_phase(self, when: str, outcome: str, duration: float, payload: dict[str, Any]) -> None:
-        """Fold one phase's test report (setup, call, teardown; pytest's words for the
-        phase and its outcome) into the result."""
-        phase, said = Phase(when), Outcome(outcome)
-        self.duration += duration
-        self.exchanges.extend(Exchange.from_dict(e) for e in payload.get("exchanges", []))
-        self.exchanges_dropped += payload.get("dropped", 0)
-        self.leftovers.extend(Leftover(**item) for item in payload.get("leftovers", []))
-        if payload.get("unfinished") and self.outcome in (Outcome.PASSED, Outcome.SKIPPED):
-            # Whatever its phases said so far, it did not get to the end.
-            self.outcome = Outcome.UNFINISHED
-            self.degraded = False
-            self.message = f"not finished: {payload['unfinished']}"
-            if payload.get("overran"):
-                self.diagnosis = _overran(payload["unfinished"], self.exchanges)
-        if said is Outcome.SKIPPED and self.outcome is Outcome.PASSED:
-            self.outcome = Outcome.SKIPPED
-            self.message = payload.get("message")
-        if payload.get("retried"):
-            self.retried = payload["retried"]
-            self.flaky = said is not Outcome.FAILED and self.outcome is not Outcome.FAILED
-        diagnosis = payload.get("diagnosis")
-        if said is Outcome.PASSED and diagnosis is not None and self.outcome is Outcome.PASSED:
-            self.diagnosis = Diagnosis.from_dict(diagnosis)
-            self.degraded = True
-        if said is Outcome.FAILED and self.outcome is not Outcome.FAILED:
-            self.flaky = False
-            self.outcome = Outcome.FAILED
-            self.degraded = False
-            self.failed_phase = phase
-            self.message = payload.get("message")
-            self.diagnosis = Diagnosis.from_dict(diagnosis) if diagnosis is not None else None
-            self.failing_exchange = self.diagnosis.exchange_index if self.diagnosis else None
 
     @property
     def failing(self) -> Exchange | None:
