@@ -10,7 +10,7 @@ import pytest
 
 from erpwatch._vocabulary import Aspect
 from erpwatch.alerts._policy import rules_for
-from erpwatch.config import AlertRules, ConfigError, Settings, load_settings
+from erpwatch.config import AlertRules, ConfigError, Settings, load_settings, with_sandbox
 
 from .support import clean_environment
 
@@ -123,3 +123,28 @@ def test_every_party_is_called_with_the_erp_time_outs(tmp_path: Path) -> None:
     settings = load_settings(path, clean_environment(**tryton), {**SANDBOX, **erp})
     parties = (settings.erp, settings.payments, settings.tryton)
     assert {(p.timeout, p.connect_timeout) if p else None for p in parties} == {(12.0, 2.0)}
+
+
+def test_the_sandbox_stands_in_for_the_unset_parties_and_nothing_else_is_built_again(
+    tmp_path: Path,
+) -> None:
+    settings = load(tmp_path, BASE)
+    assert (settings.erp, settings.payments, settings.punchout) == (None, None, None)
+    sandbox = {
+        "ERP_BASE_URL": "http://127.0.0.1:9/api/v2.0",
+        "ERP_TOKEN_URL": "http://127.0.0.1:9/oauth2/v2.0/token",
+        "ERP_CLIENT_ID": "erpwatch-sandbox",
+        "ERP_CLIENT_SECRET": "sandbox-secret",
+        "ERP_COMPANY_ID": "d756a013-f1cf-5143-86af-decc60d21c22",
+        "PSP_BASE_URL": "http://127.0.0.1:9",
+        "PSP_API_KEY": "test_erpwatchSandboxKey0123456789abcd",
+    }
+    stood_in = with_sandbox(settings, sandbox)
+    assert stood_in.erp is not None
+    assert stood_in.erp.sandbox
+    assert stood_in.erp.base_url == sandbox["ERP_BASE_URL"]
+    assert stood_in.payments is not None
+    assert stood_in.payments.base_url == sandbox["PSP_BASE_URL"]
+    # Everything else is the settings built and checked before the sandbox started.
+    for name in ("mail", "alerts", "processes", "reports_dir", "run_deadline", "env"):
+        assert getattr(stood_in, name) == getattr(settings, name)

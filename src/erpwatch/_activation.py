@@ -29,6 +29,7 @@ from .config import (
     prepare_folders,
     read_environment,
     wants_sandbox,
+    with_sandbox,
 )
 from .extensions import ExtensionError, check_installed
 
@@ -142,8 +143,9 @@ def _activate(config: pytest.Config) -> Activation:
         if wants_sandbox(env) and settings.environment != "live":
             sandbox = start_sandbox()
             sandbox_settings = sandbox.settings
-    # Again, now with the sandbox's endpoints standing in for the unset ones.
-    settings = load_settings(config_path, env, sandbox_settings)
+    if sandbox_settings is not None:
+        # The sandbox's endpoints stand in for the parties that are not configured.
+        settings = with_sandbox(settings, sandbox_settings)
 
     RECORDER.install()
     for secret in settings.secrets:

@@ -53,6 +53,7 @@ from ._settings import (
     load_settings,
     prepare_folders,
     run_deadline_of,
+    with_sandbox,
 )
 from ._sources import CONFIG_FILE_NAME, dotenv_text, find_config, load_config_file, read_environment
 from ._tryton import TrytonSettings, tryton_settings
@@ -106,4 +107,5 @@ __all__ = [
     "run_deadline_of",
     "tryton_settings",
     "wants_sandbox",
+    "with_sandbox",
 ]

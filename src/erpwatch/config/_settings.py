@@ -6,12 +6,12 @@ from __future__ import annotations
 import os
 import tempfile
 from collections.abc import Mapping
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
 
 from ._alerts import AlertSettings, Lifecycle, alert_settings
-from ._erp import ErpSettings, erp_settings, timeouts_of
+from ._erp import ErpSettings, Timeouts, erp_settings, timeouts_of
 from ._mail import MailSettings, mail_settings
 from ._payments import PaymentSettings, payment_settings
 from ._processes import ProcessSettings, processes_of
@@ -139,9 +139,6 @@ def load_settings(
     mail = mail_settings(data, processes, env, where, dry_run=dry_run)
     only = _only_processes(env, processes)
     alerts, lifecycle = alert_settings(data, root, reports_dir, timezone, env, where)
-    erp = erp_settings(env, sandbox, timeouts)
-    payments = payment_settings(data, env, sandbox, where, timeouts)
-    punchout, oci = punchout_settings(data, env, sandbox, where, timeouts)
     return Settings(
         config_path=config_path,
         root=root,
@@ -160,12 +157,36 @@ def load_settings(
         run_deadline=run_deadline,
         dry_run=dry_run,
         only_processes=only,
-        erp=erp,
-        payments=payments,
-        punchout=punchout,
-        oci=oci,
         tryton=tryton_settings(env, timeouts),
+        **_parties(data, env, sandbox, where, timeouts),
     )
+
+
+def with_sandbox(settings: Settings, sandbox: Mapping[str, str]) -> Settings:
+    """``settings`` with the built-in sandbox standing in for the parties that are
+    not configured. The rest was built and checked once, before the sandbox was
+    started: a configuration error must not cost a sandbox start."""
+    where = str(settings.config_path)
+    timeouts = Timeouts(settings.erp_timeout, settings.erp_connect_timeout)
+    data = load_config_file(settings.config_path)
+    return replace(settings, **_parties(data, settings.env, sandbox, where, timeouts))
+
+
+def _parties(
+    data: Mapping[str, Any],
+    env: Mapping[str, str],
+    sandbox: Mapping[str, str] | None,
+    where: str,
+    timeouts: Timeouts,
+) -> dict[str, Any]:
+    """The parties the sandbox can stand in for: the ERP, the payment provider, the shop."""
+    punchout, oci = punchout_settings(data, env, sandbox, where, timeouts)
+    return {
+        "erp": erp_settings(env, sandbox, timeouts),
+        "payments": payment_settings(data, env, sandbox, where, timeouts),
+        "punchout": punchout,
+        "oci": oci,
+    }
 
 
 def _only_processes(
