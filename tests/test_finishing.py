@@ -12,6 +12,7 @@ import subprocess
 import sys
 import time
 from collections.abc import Iterator
+from contextlib import contextmanager
 from pathlib import Path
 
 import pytest
@@ -159,22 +160,8 @@ while True:
 def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first_waiting(
     tmp_path: Path,
 ) -> None:
-    slow = subprocess.Popen(
-        [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
-    )
-    try:
-        port = slow.stdout.readline().strip()  # type: ignore[union-attr]
-        root = project(tmp_path)
-        first = subprocess.Popen(
-            [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors"],
-            cwd=root,
-            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="20"),
-            stdout=subprocess.PIPE,
-            stderr=subprocess.STDOUT,
-            text=True,
-        )
+    with mailing_to_a_slow_server(tmp_path) as (root, first):
         outbox = root / "reports" / "outbox"
-        wait_for_any(outbox, first)  # the first run is mailing now
         # A second run meanwhile (no SMTP: its mail goes to the outbox) gets the
         # state at once: it finishes while the first is still waiting for the server.
         second = run(root)
@@ -186,9 +173,6 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
         assert not list(outbox.glob(f"{second_id}-*"))
         first.wait(timeout=120)
         assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
-    finally:
-        slow.kill()
-        slow.wait()
     state = json.loads((root / "reports" / "state.json").read_text())
     assert state["pending"]["client"], state  # kept for the next run, not lost
     assert state["sending"] == {}
@@ -203,6 +187,22 @@ def test_a_signal_while_mailing_cuts_the_mail_short_and_the_other_steps_still_ru
     """A scheduler cancelling the job (GitHub: SIGINT, then SIGTERM) while erpwatch
     waits on a slow mail server: the mail is pending again at once, and the history,
     dashboard and exit status still say what happened."""
+    with mailing_to_a_slow_server(tmp_path) as (root, first):
+        first.send_signal(signum)
+        out, _ = first.communicate(timeout=60)
+    assert first.returncode == 2, out
+    assert "erpwatch: mail was cut short" in out, out
+    assert "Traceback" not in out
+    state = json.loads((root / "reports" / "state.json").read_text())
+    assert state["pending"]["client"], state  # the next run sends it
+    assert state["sending"] == {}
+    assert len((root / "reports" / "history.jsonl").read_text().splitlines()) == 1
+    assert (root / "reports" / "index.html").exists()
+
+
+@contextmanager
+def mailing_to_a_slow_server(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
+    """A run whose mail server answers too slowly, yielded once the run is mailing."""
     slow = subprocess.Popen(
         [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
     )
@@ -217,21 +217,15 @@ def test_a_signal_while_mailing_cuts_the_mail_short_and_the_other_steps_still_ru
             stderr=subprocess.STDOUT,
             text=True,
         )
-        outbox = root / "reports" / "outbox"
-        wait_for_any(outbox, first)  # it is mailing now
-        first.send_signal(signum)
-        out, _ = first.communicate(timeout=60)
+        try:
+            wait_for_any(root / "reports" / "outbox", first)
+            yield root, first
+        finally:
+            first.kill()
+            first.wait()
     finally:
         slow.kill()
         slow.wait()
-    assert first.returncode == 2, out
-    assert "erpwatch: mail was cut short" in out, out
-    assert "Traceback" not in out
-    state = json.loads((root / "reports" / "state.json").read_text())
-    assert state["pending"]["client"], state  # the next run sends it
-    assert state["sending"] == {}
-    assert len((root / "reports" / "history.jsonl").read_text().splitlines()) == 1
-    assert (root / "reports" / "index.html").exists()
 
 
 def wait_for_any(folder: Path, process: subprocess.Popen[str]) -> None:
