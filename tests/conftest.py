@@ -1,5 +1,6 @@
 from __future__ import annotations
 
+import importlib.util
 import threading
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -12,6 +13,27 @@ from werkzeug.wrappers import Request, Response
 
 from erpwatch.capture import Recorder
 from erpwatch.sandbox import RunningSandbox, SandboxApp, start
+
+# The suite needs the test extras; without them every test file would stop with its
+# own "No module named …". Say once what to run instead.
+_EXTRAS = ("responses", "aiosmtpd", "trustme", "mollie", "hypothesis", "jsonschema", "yaml")
+
+
+def _installed(name: str) -> bool:
+    try:
+        return importlib.util.find_spec(name) is not None
+    except ImportError:
+        return False
+
+
+_MISSING = [name for name in _EXTRAS if not _installed(name)]
+if _MISSING:
+    pytest.exit(
+        f"erpwatch's test suite needs its test extras (missing: {', '.join(_MISSING)}); "
+        "install them: .venv/bin/python -m pip install -e '.[test]'",
+        returncode=pytest.ExitCode.USAGE_ERROR,
+    )
+
 
 pytest_plugins = ["pytester"]
 

@@ -3,8 +3,13 @@
 from __future__ import annotations
 
 import re
+import subprocess
+import sys
+from pathlib import Path
 
-from .support import REPO
+import pytest
+
+from .support import REPO, clean_environment
 
 LINK = re.compile(r"\]\(([^)#\s]+)(?:#[^)]*)?\)")
 
@@ -32,3 +37,51 @@ def test_the_fidelity_table_names_every_party_the_monitors_talk_to() -> None:
         "Tryton",
         "SMTP",
     ]
+
+
+# A sitecustomize that makes one test extra look not installed, as on a machine
+# where only `pip install -e .` was run.
+WITHOUT_TRUSTME = """
+import sys
+
+class NotInstalled:
+    def find_spec(self, name, path=None, target=None):
+        if name == "trustme":
+            raise ModuleNotFoundError("No module named 'trustme'", name=name)
+        return None
+
+sys.meta_path.insert(0, NotInstalled())
+"""
+
+
+def test_the_suite_without_its_test_extras_says_in_one_line_what_to_install(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "sitecustomize.py").write_text(WITHOUT_TRUSTME)
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "tests/test_readme.py"],
+        cwd=REPO,
+        env={**clean_environment(), "PYTHONPATH": str(tmp_path)},
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    output = completed.stdout + completed.stderr
+    assert completed.returncode == pytest.ExitCode.USAGE_ERROR, output
+    assert "needs its test extras (missing: trustme)" in output
+    assert "pip install -e '.[test]'" in output
+    assert "No module named 'trustme'" not in output
+
+
+def test_bare_pytest_at_the_root_collects_the_monitors_not_the_suite() -> None:
+    completed = subprocess.run(
+        [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "--collect-only", "-q"],
+        cwd=REPO,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=120,
+    )
+    collected = [line for line in completed.stdout.splitlines() if "::" in line]
+    assert collected, completed.stdout + completed.stderr
+    assert all(line.startswith("monitors/") for line in collected), collected
