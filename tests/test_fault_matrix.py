@@ -422,3 +422,17 @@ def test_an_oci_shop_that_refuses_calls_without_the_ok_code_is_passed_by_the_mon
     assert "~CALLER=CTLG" in call
     assert "PASSWORD=%5Bredacted%5D" in call or "PASSWORD=[redacted]" in call
     assert [e["url"].split("/")[-1] for e in oci["exchanges"]][-1] == "checkout"
+
+
+def test_a_failed_monitors_line_stands_under_its_own_process_in_the_terminal(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    """An order failure printed under 'PASSED B2B punchout' sends a reader to the
+    wrong process: each monitor's detail follows its own process's line."""
+    sandbox.app.add_fault(parse_fault("payment_update_rejected"), sandbox.root_url)
+    completed, _ = run_monitors(tmp_path, sandbox.settings())
+    section = completed.stdout.split(" erpwatch ", 1)[1].splitlines()
+    payments = next(i for i, line in enumerate(section) if "Payment status sync" in line)
+    detail = next(i for i, line in enumerate(section) if "test_payment_sync.py::" in line)
+    after = [line for line in section[payments + 1 : detail] if not line.startswith("  ")]
+    assert after == [], section  # no other process's line between them

@@ -13,7 +13,7 @@ from ._vocabulary import Status
 from .capture import RECORDER
 from .config import Settings
 from .diagnosis import explain
-from .result import RunResult
+from .result import MonitorResult, RunResult
 
 
 @dataclass(frozen=True)
@@ -53,25 +53,21 @@ def header_lines(settings: Settings, run_id: str) -> list[str]:
 def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -> list[Line]:
     lines: list[Line] = []
     skipped = {m.nodeid for m in result.monitors if m.status is Status.SKIPPED}
+    by_id = {m.nodeid: m for m in result.monitors}
+    shown: set[str] = set()
     for process in result.processes:
         not_run = len(skipped.intersection(process.monitors))
         ran = len(process.monitors) - not_run
         counts = f"{ran} monitor(s)" + (f", {not_run} skipped" if not_run else "")
         lines.append(Line(f"{process.outcome.upper():8} {process.title} ({counts})"))
+        # Each monitor's details under its own process, not after all of them.
+        for nodeid in process.monitors:
+            if nodeid in by_id and nodeid not in shown:
+                shown.add(nodeid)
+                lines += _details(by_id[nodeid], settings)
     for monitor in result.monitors:
-        diagnosis = monitor.diagnosis
-        if diagnosis is not None:
-            label = explain(diagnosis, settings.report_language).label
-            lines.append(Line(f"  {monitor.nodeid}: [{label}] {_one_line(diagnosis.headline)}"))
-        for leftover in monitor.leftovers:
-            lines.append(
-                Line(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
-            )
-    for monitor in result.monitors:
-        if monitor.flaky:
-            lines.append(
-                Line(f"  FLAKY {monitor.nodeid}: passed on a second try; first: {monitor.retried}")
-            )
+        if monitor.nodeid not in shown:
+            lines += _details(monitor, settings)
     for process, reason in result.unmonitored():
         lines.append(Line(f"WARNING {process.title} was not monitored: {reason}", "yellow"))
     alerting = finishing.alerting
@@ -101,6 +97,24 @@ def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -
         lines.append(Line(f"run result: {finishing.summary_written}"))
     if finishing.dashboard is not None:
         lines.append(Line(f"dashboard: {finishing.dashboard}"))
+    return lines
+
+
+def _details(monitor: MonitorResult, settings: Settings) -> list[Line]:
+    """What the terminal says about one monitor beyond its process's line."""
+    lines = []
+    diagnosis = monitor.diagnosis
+    if diagnosis is not None:
+        label = explain(diagnosis, settings.report_language).label
+        lines.append(Line(f"  {monitor.nodeid}: [{label}] {_one_line(diagnosis.headline)}"))
+    for leftover in monitor.leftovers:
+        lines.append(
+            Line(f"  LEFTOVER {leftover.description} could not be removed: {leftover.error}")
+        )
+    if monitor.flaky:
+        lines.append(
+            Line(f"  FLAKY {monitor.nodeid}: passed on a second try; first: {monitor.retried}")
+        )
     return lines
 
 
