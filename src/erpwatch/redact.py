@@ -148,9 +148,6 @@ def _base64_slices(raw: bytes) -> set[str]:
     return slices
 
 
-# Text that may hold an encoding another program applied: percent-escapes, HTML
-# character references, JSON or Python escapes, quoted-printable.
-_ENCODED_HINT = re.compile(r"%[0-9A-Fa-f]{2}|&#?\w+;|\\|=[0-9A-F]{2}")
 _JSON_ESCAPE = re.compile(r"\\(u[0-9a-fA-F]{4}|[\"\\/bfnrt])")
 _SIMPLE_ESCAPES = {"b": "\b", "f": "\f", "n": "\n", "r": "\r", "t": "\t"}
 
@@ -171,11 +168,13 @@ def _quoted_printable(text: str) -> str:
     return quopri.decodestring(text.encode("utf-8")).decode("utf-8", "replace")
 
 
-_VIEWS: tuple[Callable[[str], str], ...] = (
-    unquote_plus,
-    html.unescape,
-    _json_unescaped,
-    _quoted_printable,
+# Each decoding with the sign that it could change the text: a decoding that
+# cannot is not run (masking is on the path of every recorded body).
+_VIEWS: tuple[tuple[re.Pattern[str], Callable[[str], str]], ...] = (
+    (re.compile(r"%[0-9A-Fa-f]{2}"), unquote_plus),
+    (re.compile(r"&#?\w+;"), html.unescape),
+    (re.compile(r"\\"), _json_unescaped),
+    (re.compile(r"=[0-9A-F]{2}"), _quoted_printable),
 )
 
 
@@ -185,7 +184,7 @@ def _mask_decoded_views(pattern: re.Pattern[str], text: str) -> str:
     encoded, escapes written twice), the decoded text is kept, masked. Decoding
     no list of forms foresees, so a program's own way of escaping hides nothing."""
     for _ in range(4):  # a text may hold several secrets, each encoded its own way
-        if not _ENCODED_HINT.search(text):
+        if not any(sign.search(text) for sign, _ in _VIEWS):
             return text
         view = _view_with_secret(pattern, text)
         if view is None:
@@ -195,13 +194,17 @@ def _mask_decoded_views(pattern: re.Pattern[str], text: str) -> str:
 
 
 def _view_with_secret(pattern: re.Pattern[str], text: str) -> str | None:
-    for first in _VIEWS:
+    for first_sign, first in _VIEWS:
+        if not first_sign.search(text):
+            continue
         once = first(text)
         if once == text:
             continue
         if pattern.search(once):
             return once
-        for second in _VIEWS:
+        for second_sign, second in _VIEWS:
+            if not second_sign.search(once):
+                continue
             twice = second(once)
             if twice != once and pattern.search(twice):
                 return twice
