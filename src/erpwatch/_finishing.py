@@ -36,7 +36,6 @@ class Finishing:
     summary_written: Path | None = None
     plan: AlertPlan | None = None
     alerting: AlertOutcome | None = None
-    harness_error: str | None = None
     dashboard: Path | None = None
     heartbeat_error: str | None = None
     history_warnings: list[str] = field(default_factory=list)
@@ -72,7 +71,6 @@ class Finishing:
         )
         broken = failed(self.steps)
         if broken:
-            self.harness_error = f"{len(broken)} finishing step(s) of erpwatch failed"
             self.steps += run_steps(
                 [Step("maintainers' mail", lambda: self._tell_maintainers(run, broken, now))],
                 redact,

@@ -13,7 +13,7 @@ from ._windows import silenced_by
 
 if TYPE_CHECKING:
     from ._heartbeat import ping_heartbeat
-    from ._lifecycle import AlertOutcome, evaluate, process_run
+    from ._lifecycle import AlertOutcome, evaluate
 
 # What only the controller needs at the end of a run brings mail and HTTP
 # along; test workers, which need the retry policy, do not import it.
@@ -21,7 +21,6 @@ _LAZY = {
     "ping_heartbeat": "_heartbeat",
     "AlertOutcome": "_lifecycle",
     "evaluate": "_lifecycle",
-    "process_run": "_lifecycle",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY)
@@ -40,7 +39,6 @@ __all__ = [
     "decide",
     "evaluate",
     "ping_heartbeat",
-    "process_run",
     "retry_decision",
     "rules_for",
     "silenced_by",

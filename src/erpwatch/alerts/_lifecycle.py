@@ -244,16 +244,6 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
         store.save(state)
 
 
-def process_run(
-    run: RunResult, settings: Settings, now: datetime, report_path: Path | None
-) -> AlertOutcome:
-    """Decide (locked), mail (unlocked) and remember what was delivered (locked)."""
-    plan = decide_alerts(run, settings, now, report_path)
-    send_alerts(plan, settings)
-    record_deliveries(plan, settings)
-    return plan.outcome
-
-
 def _release_stale_claims(state: State, run_id: str, now: datetime) -> None:
     """Mails another run claimed so long ago that it must have died: pending again."""
     for owner, claim in list(state.sending.items()):
