@@ -69,7 +69,11 @@ def test_every_text_has_the_placeholders_of_english_and_the_same_shape(path: Pat
             assert isinstance(value, list), key
             assert len(value) == len(english), key
             assert all(isinstance(v, str) and v for v in value), key
-        assert placeholders(value) == placeholders(english), key
+        # A translation may leave a placeholder out where its grammar needs to
+        # (French cannot write "à {party}" for "au prestataire"), never add one.
+        assert placeholders(value) <= placeholders(english), key
+        if placeholders(english) and key.startswith(("mail.", "wire.")):
+            assert placeholders(value), key
 
 
 # -- a language dropped in --------------------------------------------------------------
@@ -123,19 +127,16 @@ def test_a_language_file_dropped_in_is_a_language_the_mails_speak(tmp_path: Path
 
     assert result.returncode == 0, result.stderr
     assert "client (xx) → owner@webshop.example" in result.stdout
-    assert "Subject: [erpwatch] «xx» Orders are not reaching the ERP — POST /salesOrders" in (
-        result.stdout
-    )
-    assert "«xx» Failing call POST /companies(…)/salesOrders" in result.stdout
-    assert "«xx» What to do«xx» A rule in the ERP no longer accepts" in result.stdout.replace(
-        "  ", ""
-    )
+    assert "Subject: [erpwatch] «xx» «xx» Orders are not reaching the ERP\n" in result.stdout
+    assert re.search(r"«xx» Failing call +POST /companies\(…\)/salesOrders", result.stdout)
+    # The client is told what happens, in its language, not given the engineers' work.
+    assert re.search(r"«xx» What happens now +«xx» You need not do anything", result.stdout)
     html = (project / "reports" / "preview" / "example-alert-client.html").read_text()
     assert '<html lang="xx">' in html
     assert "«xx» Sent to" in html
     # The English group still reads English: the new file changes nothing else.
     assert "erp_partner (en) → erp-support@acme.example" in result.stdout
-    assert "Failing call     POST /companies(…)/salesOrders" in result.stdout
+    assert re.search(r"\nFailing call +POST /companies\(…\)/salesOrders", result.stdout)
 
 
 def test_a_language_file_that_misses_a_key_is_refused_naming_the_keys(tmp_path: Path) -> None:

@@ -16,7 +16,7 @@ recognised the same way.
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 import pytest
 
@@ -200,8 +200,11 @@ def _diagnose(
         diagnosis = classify(exchanges, describe_failure(call.excinfo.value), threshold)
     elif report.passed and call.when == "call":
         diagnosis = classify(exchanges, None, threshold)
+    if diagnosis is None:
+        return None
+    diagnosis = replace(diagnosis, party=settings.party_of(diagnosis.url))
     # What the dialects decoded from bodies is masked (and made safe) again.
-    return diagnosis.masked(RECORDER.redactor.text) if diagnosis is not None else None
+    return diagnosis.masked(RECORDER.redactor.text)
 
 
 def _diagnosis_html(

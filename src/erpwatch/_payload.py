@@ -152,6 +152,12 @@ def _value(hint: Any, value: object, where: str) -> Any:
             return value
         if option in (str, bool) and type(value) is option:
             return value
+        if get_origin(option) is tuple and isinstance(value, list):
+            # A tuple of records (a diagnosis's differences): each checked in turn.
+            record = get_args(option)[0]
+            return tuple(
+                record(**_checked(record, item, f"{where}[{i}].")) for i, item in enumerate(value)
+            )
         if (
             get_origin(option) is dict
             and isinstance(value, dict)

@@ -148,3 +148,58 @@ class ErpErrorKind(StrEnum):
     UNKNOWN_CALL = "unknown_call"
     MISSING_RECORD = "missing_record"
     SERVER = "server"
+
+
+class Role(StrEnum):
+    """Who a recipient group is, which decides how its mail speaks: the client
+    hears what is broken and whether they must act, the ERP partner gets
+    engineering instructions, the agency (and its maintainers) the technical detail."""
+
+    CLIENT = "client"
+    ERP_PARTNER = "erp_partner"
+    AGENCY = "agency"
+
+
+class Party(StrEnum):
+    """Who answered (or did not) the call that failed: blame goes to that party."""
+
+    ERP = "erp"
+    PAYMENTS = "payments"  # the payment provider
+    WEBSHOP = "webshop"  # a shop's punchout or OCI catalogue
+    OTHER = "other"  # an address no party was configured for
+
+
+class Wire(StrEnum):
+    """Why no answer came, in words people are given instead of exception names."""
+
+    REFUSED = "refused"  # nothing listens at the address
+    CLOSED = "closed"  # the connection was cut before an answer
+    NAME = "name"  # the host name does not resolve
+    TLS = "tls"  # the certificate or TLS set-up was not accepted
+    TIMEOUT = "timeout"  # no answer within the time-out
+    OTHER = "other"
+
+    @classmethod
+    def of(cls, error_type: str | None, error: str | None) -> Wire:
+        """Read from the exception's type and words, as recorded with the call."""
+        text = f"{error_type or ''} {error or ''}".lower()
+        if any(t in text for t in ("timeout", "timed out", "no complete answer within")):
+            return cls.TIMEOUT
+        if any(t in text for t in ("ssl", "certificate", "tls")):
+            return cls.TLS
+        if any(
+            t in text
+            for t in (
+                "name or service not known",
+                "nodename",
+                "getaddrinfo",
+                "name resolution",
+                "no address associated",
+            )
+        ):
+            return cls.NAME
+        if "refused" in text:
+            return cls.REFUSED
+        if any(t in text for t in ("closed", "reset", "aborted", "remotedisconnected")):
+            return cls.CLOSED
+        return cls.OTHER

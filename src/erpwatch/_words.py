@@ -43,9 +43,13 @@ class Language:
     decimal_separator: str
     and_: str  # before the last of a list of names
     no_value: str  # where a diagnosis lacks a call, status or time
+    words: Mapping[str, str]  # small words and punctuation ([words])
     mail: Mapping[str, str]  # labels and subject phrases
-    processes: Mapping[str, Mapping[str, str]]  # headline and impact per process or variant
-    diagnosis: Mapping[str, Mapping[str, str]]  # label, what, impact, action per category
+    roles: Mapping[str, str]  # what each role is called
+    parties: Mapping[str, Mapping[str, str]]  # who answered: label, subject, object, owner …
+    wire: Mapping[str, str]  # why no answer came
+    processes: Mapping[str, Mapping[str, str]]  # title, headline, impact, resolved
+    diagnosis: Mapping[str, Mapping[str, str]]  # label, what, impact, advice per role, checked
 
 
 class LanguageFileError(Exception):
@@ -109,7 +113,11 @@ def words_of(code: str) -> Language:
         decimal_separator=units["decimal_separator"],
         and_=words["and"],
         no_value=words["no_value"],
+        words=words,
         mail=_table(data["mail"], code, "mail"),
+        roles=_table(data["roles"], code, "roles"),
+        parties=_tables(data["parties"], code, "parties"),
+        wire=_table(data["wire"], code, "wire"),
         processes=_tables(data["processes"], code, "processes"),
         diagnosis=_tables(data["diagnosis"], code, "diagnosis"),
     )
@@ -143,6 +151,33 @@ def _tables(value: object, code: str, where: str) -> dict[str, dict[str, str]]:
 def seconds_text(seconds: float, code: str) -> str:
     """``0.52 s`` in English, ``0,52 s`` in Dutch and French."""
     return f"{seconds:.2f} s".replace(".", words_of(code).decimal_separator)
+
+
+def waited_text(seconds: float, code: str) -> str:
+    """How long erpwatch waited, as people say it: ``4 s``, ``0.5 s``, ``2 min``."""
+    if seconds >= 120:
+        return f"{round(seconds / 60)} {words_of(code).units[2]}"
+    text = f"{seconds:.0f}" if seconds >= 10 or seconds == int(seconds) else f"{seconds:.1f}"
+    return f"{text} s".replace(".", words_of(code).decimal_separator)
+
+
+_CURRENCY_SYMBOLS = {"EUR": "€", "USD": "$", "GBP": "£", "CHF": "CHF"}
+
+
+def money_text(amount: float, currency: str, code: str) -> str:
+    """``€ 233,29`` in Dutch, ``233,29 €`` in French, ``€233.29`` in English; a
+    thousands separator people read (a narrow no-break space) above 9 999."""
+    words = words_of(code)
+    number = f"{amount:,.2f}".replace(",", "\u202f").replace(".", words.decimal_separator)
+    symbol = _CURRENCY_SYMBOLS.get(currency.upper(), currency.upper())
+    return words.words["money"].format(currency=symbol, amount=number)
+
+
+def exact_time(moment: datetime, timezone: str) -> str:
+    """``2026-11-28 21:49:07 CET (20:49:07 UTC)``: what an engineer matches with a log."""
+    local = moment.astimezone(ZoneInfo(timezone))
+    utc = moment.astimezone(ZoneInfo("UTC"))
+    return f"{local:%Y-%m-%d %H:%M:%S} {local.tzname()} ({utc:%H:%M:%S} UTC)"
 
 
 def duration_text(seconds: float, code: str) -> str:

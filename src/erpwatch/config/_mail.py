@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 from typing import Any
 
+from .._vocabulary import Role
 from ._processes import ProcessSettings
 from ._schema import (
     LANGUAGES,
@@ -33,6 +34,7 @@ class Group:
     name: str
     language: str
     addresses: tuple[str, ...]
+    role: Role = Role.CLIENT  # how its mail speaks to it
 
 
 @dataclass(frozen=True)
@@ -62,6 +64,13 @@ class MailSettings:
     report_url: str | None
 
 
+# The role a group has when its name says it and no ``role`` is given.
+_ROLE_BY_NAME = {
+    "client": Role.CLIENT,
+    "erp_partner": Role.ERP_PARTNER,
+    "agency": Role.AGENCY,
+    "maintainers": Role.AGENCY,
+}
 _SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _NAME = r"[a-z][a-z0-9_]*"
 
@@ -72,7 +81,17 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         raise ConfigError(f"groups.{key}", "group names are lower-case words (a-z, 0-9, _)", where)
     if not isinstance(values, dict):
         raise ConfigError(f"groups.{key}", "must be a table with addresses and a language", where)
-    reject_unknown(values, {"name", "language", "addresses", "addresses_env"}, prefix, where)
+    reject_unknown(
+        values, {"name", "language", "addresses", "addresses_env", "role"}, prefix, where
+    )
+    role_name = values.get("role", _ROLE_BY_NAME.get(key))
+    roles = ", ".join(r.value for r in Role)
+    if role_name is None:
+        raise ConfigError(
+            f"{prefix}role", f"say who this group is, so its mail speaks to it: {roles}", where
+        )
+    if role_name not in set(Role):
+        raise ConfigError(f"{prefix}role", f"must be one of {roles}, not {role_name!r}", where)
     language = values.get("language", "nl")
     if language not in LANGUAGES:
         raise ConfigError(
@@ -103,6 +122,7 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         name=text(values, "name", key.replace("_", " "), prefix, where),
         language=language,
         addresses=tuple(addresses),
+        role=Role(role_name),
     )
 
 

@@ -16,7 +16,7 @@ class ProcessSettings:
     """One [processes.NAME] table."""
 
     name: str
-    title: str
+    title: str  # in the report's language
     critical: bool | None = None  # None: the monitor's marker decides
     latency_threshold: float | None = (
         None  # seconds; a slower call makes a pass degraded; None: off
@@ -25,6 +25,19 @@ class ProcessSettings:
     wording: Mapping[str, Mapping[str, str]] = field(default_factory=dict)
     # [processes.NAME.alerts]: what this process sets over the [alerts] lifecycle.
     alerts: Lifecycle = field(default_factory=Lifecycle)
+    # The title per language, where erpwatch.toml gives one (title = {nl = "…", …}).
+    titles: Mapping[str, str] = field(default_factory=dict)
+
+    def title_in(self, language: str) -> str:
+        """The title a reader of this language sees: the configured one for the
+        language, else erpwatch's own for a process it knows, else the title."""
+        if language in self.titles:
+            return self.titles[language]
+        if not self.titles and not self.explicit_title:
+            return default_title(self.name, language) or self.title
+        return self.title
+
+    explicit_title: bool = False  # a single title was written: the same in every language
 
 
 def _wording(values: Mapping[str, Any], prefix: str, where: str) -> dict[str, dict[str, str]]:
@@ -40,13 +53,38 @@ def _wording(values: Mapping[str, Any], prefix: str, where: str) -> dict[str, di
             raise ConfigError(
                 f"{prefix}wording.{language}", "must be a table with headline and impact", where
             )
-        reject_unknown(texts, {"headline", "impact"}, f"{prefix}wording.{language}.", where)
+        reject_unknown(
+            texts, {"headline", "impact", "resolved"}, f"{prefix}wording.{language}.", where
+        )
         for key in texts:
             text(texts, key, "", f"{prefix}wording.{language}.", where)
     return {language: dict(texts) for language, texts in wording.items()}
 
 
-def processes_of(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettings]:
+def default_title(process: str, language: str) -> str | None:
+    """erpwatch's own title for a process it knows (customers, orders …)."""
+    from .._words import words_of  # the language files are read only when needed
+
+    return words_of(language).processes.get(process, {}).get("title")
+
+
+def _titles(values: Mapping[str, Any], prefix: str, where: str) -> dict[str, str]:
+    titles = values.get("title")
+    if not isinstance(titles, dict):
+        return {}
+    for language, title in titles.items():
+        if language not in LANGUAGES:
+            raise ConfigError(
+                f"{prefix}title.{language}", f"unknown language; use {', '.join(LANGUAGES)}", where
+            )
+        if not isinstance(title, str) or not title.strip():
+            raise ConfigError(f"{prefix}title.{language}", "must be a text in quotes", where)
+    return {language: title.strip() for language, title in titles.items()}
+
+
+def processes_of(
+    data: Mapping[str, Any], where: str, language: str = "en"
+) -> dict[str, ProcessSettings]:
     processes: dict[str, ProcessSettings] = {}
     for name, values in table(data, "processes", where).items():
         prefix = f"processes.{name}."
@@ -65,11 +103,21 @@ def processes_of(data: Mapping[str, Any], where: str) -> dict[str, ProcessSettin
                 f"{prefix}critical", f"must be true or false, not {critical!r}", where
             )
         wording = _wording(values, prefix, where)
+        titles = _titles(values, prefix, where)
+        fallback = name.replace("_", " ").capitalize()
+        if titles:
+            title = titles.get(language) or titles.get("en") or next(iter(titles.values()))
+        elif "title" in values:
+            title = text(values, "title", fallback, prefix, where)
+        else:
+            title = default_title(name, language) or fallback
         processes[name] = ProcessSettings(
             alerts=lifecycle_of(table(values, "alerts", where), f"{prefix}alerts.", where),
             wording=wording,
             name=name,
-            title=text(values, "title", name.replace("_", " ").capitalize(), prefix, where),
+            title=title,
+            titles=titles,
+            explicit_title="title" in values and not titles,
             critical=critical,
             latency_threshold=optional_number(values, "latency_threshold", prefix, where),
         )

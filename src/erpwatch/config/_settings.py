@@ -9,7 +9,9 @@ from collections.abc import Mapping
 from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
+from .._vocabulary import Party
 from ._alerts import AlertSettings, Lifecycle, alert_settings
 from ._erp import ErpSettings, Timeouts, erp_settings, timeouts_of
 from ._mail import MailSettings, mail_settings
@@ -85,6 +87,42 @@ class Settings:
     def process(self, name: str) -> ProcessSettings | None:
         return self.processes.get(name)
 
+    def party_of(self, url: str | None) -> Party | None:
+        """Who answers at this address: the configured base address it falls under
+        (the longest, as the sandbox serves every party from one host), else the
+        shop, whose catalogue may send the buyer anywhere on its own site."""
+        if not url:
+            return None
+        bases: list[tuple[str, Party]] = []
+        if self.erp is not None:
+            bases.append((self.erp.base_url, Party.ERP))
+        if self.tryton is not None:
+            bases.append((self.tryton.url, Party.ERP))
+        if self.payments is not None:
+            bases.append((f"{self.payments.base_url}/v2", Party.PAYMENTS))
+        under = [(len(base), party) for base, party in bases if _under(url, base)]
+        if under:
+            return max(under)[1]
+        shops = [self.punchout.setup_url, self.punchout.order_url] if self.punchout else []
+        shops += [self.oci.url] if self.oci else []
+        if any(_origin(url) == _origin(shop) for shop in shops):
+            return Party.WEBSHOP
+        return Party.OTHER
+
+
+def _origin(url: str) -> tuple[str, str]:
+    parts = urlsplit(url)
+    return parts.scheme.lower(), parts.netloc.lower()
+
+
+def _under(url: str, base: str) -> bool:
+    """``url`` is ``base`` or below it, path segment by segment."""
+    base = base.rstrip("/")
+    if _origin(url) != _origin(base):
+        return False
+    path, base_path = urlsplit(url).path, urlsplit(base).path
+    return path == base_path or path.startswith(base_path + "/") or path.startswith(base_path + "(")
+
 
 def load_settings(
     config_path: Path,
@@ -133,7 +171,7 @@ def load_settings(
     )
     reports_dir = reports_dir if reports_dir.is_absolute() else root / reports_dir
     monitors_dir = (root / text(general, "monitors", "monitors", "erpwatch.", where)).resolve()
-    processes = processes_of(data, where)
+    processes = processes_of(data, where, report_language)
     run_deadline = run_deadline_of(general, env, where)
     dry_run = env.get("ERPWATCH_DRY_RUN", "").lower() in ("1", "true", "yes")
     mail = mail_settings(data, processes, env, where, dry_run=dry_run)

@@ -7,13 +7,14 @@ from .._words import LANGUAGES
 from ._catalogue import Explanation, explain, missing_entries
 from ._classify import classify
 from ._failure import FailureFacts, describe_failure
-from ._model import Diagnosis
+from ._model import Diagnosis, Difference
 from .dialects import ErpError, decode
 
 __all__ = [
     "LANGUAGES",
     "Category",
     "Diagnosis",
+    "Difference",
     "ErpError",
     "Explanation",
     "FailureFacts",

@@ -12,10 +12,10 @@ from dataclasses import dataclass
 
 from .._http import retry_after as parse_retry_after
 from .._http import wait_seconds
-from .._vocabulary import Category, ErpErrorKind, FailureKind
+from .._vocabulary import Category, ErpErrorKind, FailureKind, Wire
 from ..capture import Exchange
 from ._failure import FailureFacts
-from ._model import Diagnosis
+from ._model import Diagnosis, Difference
 from .dialects import ErpError, decode, is_html
 
 # The names of the exceptions (Exchange.error_type) that mean "no answer in time".
@@ -82,6 +82,7 @@ def _diagnosis(
     erp: ErpError | None,
     error: str | None = None,
     threshold_ms: float | None = None,
+    differences: tuple[Difference, ...] = (),
 ) -> Diagnosis:
     retry_after = wait_seconds(erp.retry_after) if erp is not None else None
     if exchange is not None and retry_after is None:
@@ -113,6 +114,10 @@ def _diagnosis(
             if error is not None
             else (exchange.outcome if exchange and exchange.status is None else None)
         ),
+        wire=Wire.of(exchange.error_type, exchange.error)
+        if exchange is not None and exchange.status is None
+        else None,
+        differences=differences,
     )
 
 
@@ -275,17 +280,20 @@ def _error_inside_success(answer: _Answer) -> _Finding | None:
 
 def _gone(answer: _Answer) -> _Finding | None:
     """A 404 for a record the ERP said it created is a silent failure, not a wrong address."""
-    if answer.exchange.status not in (404, 410):
+    status = answer.exchange.status
+    if status not in (404, 410):
         return None
     url = answer.exchange.url
     created = _created_ids(answer.exchanges[: answer.index])
     if any(f"({record_id})" in url or f"/{record_id}" in url for record_id in created):
         return _Finding(
             category=Category.SILENT_FAILURE,
-            reason="HTTP 404 when reading back a record the ERP had accepted",
+            reason=f"HTTP {status} when reading back a record the ERP had accepted",
         )
+    gone = "no longer serves" if status == 410 else "does not know"
     return _Finding(
-        category=Category.UNEXPECTED_RESPONSE, reason="HTTP 404: the ERP does not know this address"
+        category=Category.UNEXPECTED_RESPONSE,
+        reason=f"HTTP {status}: the server {gone} this address",
     )
 
 
@@ -407,15 +415,7 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
             index=last,
             erp=None,
             error=failure.message,
-        )
-    if kind is FailureKind.ASSERTION and not failure.raised_in_erpwatch and exchange is not None:
-        return _diagnosis(
-            category=Category.DATA_MISMATCH,
-            reason="a check of the monitor on the ERP's answer failed",
-            exchange=exchange,
-            index=last,
-            erp=None,
-            error=failure.message,
+            differences=failure.differences,
         )
     if (
         failure.key is not None
@@ -426,6 +426,15 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
         return _diagnosis(
             category=Category.UNEXPECTED_RESPONSE,
             reason=f"the answer has no field '{failure.key}' (schema drift)",
+            exchange=exchange,
+            index=last,
+            erp=None,
+            error=failure.message,
+        )
+    if kind is FailureKind.ASSERTION and not failure.raised_in_erpwatch and exchange is not None:
+        return _diagnosis(
+            category=Category.DATA_MISMATCH,
+            reason="a check of the monitor on the ERP's answer failed",
             exchange=exchange,
             index=last,
             erp=None,

@@ -6,7 +6,22 @@ from collections.abc import Callable
 from dataclasses import asdict, dataclass, fields, replace
 from typing import Any
 
-from .._vocabulary import Category
+from .._vocabulary import Category, Party, Wire
+
+Scalar = str | int | float | bool | None
+
+
+@dataclass(frozen=True)
+class Difference:
+    """One field the ERP holds otherwise than was sent: kept as values, so each
+    language can write them (``€ 233,29``) instead of quoting English text."""
+
+    field: str
+    expected: Scalar
+    actual: Scalar
+
+    def to_dict(self) -> dict[str, Scalar]:
+        return {"field": self.field, "expected": self.expected, "actual": self.actual}
 
 
 @dataclass(frozen=True)
@@ -29,6 +44,10 @@ class Diagnosis:
     threshold_ms: float | None = None
     exchange_index: int | None = None  # into the monitor's exchanges
     error: str | None = None  # the exception when no answer came, or the monitor's own
+    # Who answered the failing call (set where the parties' addresses are known).
+    party: Party | None = None
+    wire: Wire | None = None  # why no answer came
+    differences: tuple[Difference, ...] = ()
 
     @property
     def headline(self) -> str:
@@ -49,15 +68,35 @@ class Diagnosis:
         changes: dict[str, Any] = {
             f.name: mask(value)
             for f in fields(self)
-            if isinstance(value := getattr(self, f.name), str) and f.name != "category"
+            if type(value := getattr(self, f.name)) is str  # not the enums
         }
+        changes["differences"] = tuple(
+            Difference(
+                mask(d.field),
+                mask(d.expected) if isinstance(d.expected, str) else d.expected,
+                mask(d.actual) if isinstance(d.actual, str) else d.actual,
+            )
+            for d in self.differences
+        )
         return replace(self, **changes)
 
     def to_dict(self) -> dict[str, Any]:
         data = asdict(self)
         data["category"] = self.category.value
+        # Plain words, not enums: the data crosses to xdist's controller and into JSON.
+        data["party"] = self.party.value if self.party else None
+        data["wire"] = self.wire.value if self.wire else None
+        data["differences"] = [d.to_dict() for d in self.differences]
         return data
 
     @classmethod
     def from_dict(cls, data: dict[str, Any]) -> Diagnosis:
-        return cls(**{**data, "category": Category(data["category"])})
+        return cls(
+            **{
+                **data,
+                "category": Category(data["category"]),
+                "party": Party(data["party"]) if data.get("party") else None,
+                "wire": Wire(data["wire"]) if data.get("wire") else None,
+                "differences": tuple(Difference(**d) for d in data.get("differences", ())),
+            }
+        )

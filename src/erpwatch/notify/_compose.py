@@ -5,9 +5,11 @@ digest, which knows nothing of HTTP capture beyond the recorded exchange."""
 
 from __future__ import annotations
 
+import json
 import re
-from collections.abc import Mapping
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
+from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid, parseaddr
@@ -16,16 +18,27 @@ from typing import Any
 
 import jinja2
 
-from .._vocabulary import Aspect, IncidentKind
-from .._words import duration_text, local_time, seconds_text, words_of
-from ..config import Settings
+from .._vocabulary import Aspect, IncidentKind, Role, Wire
+from .._words import (
+    duration_text,
+    exact_time,
+    local_time,
+    money_text,
+    seconds_text,
+    waited_text,
+    words_of,
+)
+from ..config import Group, Settings
 from ..diagnosis import Category, Diagnosis, explain
+from ..diagnosis._catalogue import party_words
+from ..diagnosis._model import Scalar
 from ._model import Digest, Incident, RunContext
-from ._wording import join_names, process_wording
+from ._plan import ROOT_PROCESS, root_key
+from ._wording import join_names, process_wording, title_of
 
 ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
 EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix
-SUBJECT_LIMIT = 200
+SUBJECT_LIMIT = 70  # what a phone shows of a subject, about
 # Lines up to SMTP's 998-character limit: the default 78 makes Python fold a
 # subject that just misses it onto a line of its own, which leaves a leading space.
 _POLICY = policy.SMTP.clone(max_line_length=998)
@@ -53,10 +66,10 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """Render the subject, text and HTML of a message kind in a language: the
     templates are the same for every language, which only brings its words."""
-    values = {**context, "words": words_of(language).mail}
+    values = {**context, "words": words_of(language).mail, "fit": _fitter(language)}
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
-        subject=_clip(" ".join(subject.split()), SUBJECT_LIMIT),
+        subject=" ".join(subject.split()),
         text=_environment(False).get_template("mail.txt.j2").render(values),
         html=_environment(True).get_template("mail.html.j2").render(values),
     )
@@ -79,52 +92,150 @@ def short_call(call: str | None) -> str:
     return re.sub(r"^(\S+) \([A-Z]+ [^)]*\)$", r"\1", text)
 
 
-def subject_answer(diagnosis: Diagnosis) -> str:
-    """The status, and the ERP's error class when it came inside a success
-    (``200 UserError``): a bare "→ 200" would read as if all went well."""
-    status = str(diagnosis.status)
-    if diagnosis.status is not None and 200 <= diagnosis.status < 300 and diagnosis.erp_code:
-        return f"{status} {diagnosis.erp_code}"
-    return status
+def _fitter(language: str) -> Callable[[str, str, int], str]:
+    def fit(frame: str, headline: str, more: int) -> str:
+        """``[erpwatch] Nog niet opgelost: Bestellingen bereiken het ERP niet``:
+        the state and the business impact first, nothing that changes from run
+        to run (a time, a session address) so a mail client keeps one thread,
+        at most SUBJECT_LIMIT characters: the headline is cut, not the count."""
+        more_text = words_of(language).mail["more"].format(count=more)
+        suffix = f" ({more_text})" if more else ""
+        room = SUBJECT_LIMIT - len(frame.format(headline="")) - len(suffix)
+        return frame.format(headline=_clip(" ".join(headline.split()), max(room, 10))) + suffix
+
+    return fit
+
+
+# Where a call's records belong: a monitor that fails creating the customer
+# its payment needs has seen customer creation fail, not payment sync.
+_RESOURCES = {
+    "customers": re.compile(r"/customers\b|model\.party\.party\b"),
+    "orders": re.compile(r"/salesOrders\b|model\.sale\.sale\b"),
+}
+_MONEY_FIELD = re.compile(r"amount|total|price|discount", re.IGNORECASE)
+
+
+def observed_process(incident: Incident) -> str | None:
+    """Another known process whose records the failing call was about."""
+    call = incident.diagnosis.call if incident.diagnosis else None
+    if not call:
+        return None
+    owners = [name for name, pattern in _RESOURCES.items() if pattern.search(call)]
+    return owners[0] if len(owners) == 1 and owners[0] != incident.process else None
 
 
 def _variant(incident: Incident) -> str:
-    if incident.process == "_erp" and incident.diagnosis is not None:
-        return f"_root_{incident.diagnosis.category.value}"
-    if incident.kind is IncidentKind.RESOLVED:
-        return "_resolved"
+    key = root_key(incident)
+    if incident.process == ROOT_PROCESS and key is not None:
+        return f"_root_{key}"
     if incident.for_maintainers_only:
         return "_monitor_error"
-    return "_slow" if incident.aspect is Aspect.SLOW else ""
+    if incident.aspect is Aspect.SLOW:
+        return "_slow"
+    return "_not_checked" if observed_process(incident) else ""
 
 
-def _incident_context(incident: Incident, settings: Settings, language: str) -> dict[str, Any]:
+def _value(value: Scalar, field: str, language: str) -> str:
+    """A value as the reader writes it: an amount as money, text in quotes."""
+    words = words_of(language)
+    if isinstance(value, bool) or value is None:
+        return json.dumps(value)
+    if isinstance(value, int | float) and _MONEY_FIELD.search(field):
+        return money_text(float(value), "EUR", language)
+    if isinstance(value, int | float):
+        return str(value).replace(".", words.decimal_separator)
+    return f"{words.words['quote_open']}{_clip(value, 200)}{words.words['quote_close']}"
+
+
+def answer_text(diagnosis: Diagnosis, language: str) -> str:
+    """The answer as the reader reads it: ``400 BadRequest``, ``200 UserError``
+    (an error inside a success, never a bare 200), or why no answer came."""
+    words = words_of(language)
+    if diagnosis.status is not None:
+        return " ".join(str(p) for p in (diagnosis.status, diagnosis.erp_code) if p)
+    wire = diagnosis.wire or Wire.OTHER
+    waited = waited_text((diagnosis.duration_ms or 0) / 1000, language)
+    return words.wire[wire.value].format(waited=waited)
+
+
+def _exact(moment: datetime | str | None, settings: Settings) -> str:
+    if moment is None:
+        return ""
+    when = datetime.fromisoformat(moment) if isinstance(moment, str) else moment
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    return exact_time(when, settings.timezone)
+
+
+def _incident_context(
+    incident: Incident, settings: Settings, group: Group, others: Sequence[Group]
+) -> dict[str, Any]:
+    language, role = group.language, group.role
+    words = words_of(language)
     diagnosis = incident.diagnosis
-    titles = [p.title if (p := settings.process(name)) else name for name in incident.processes]
-    headline, impact = process_wording(
+    variant = _variant(incident)
+    party = party_words(diagnosis.party if diagnosis else None, words)
+    titles = [title_of(name, settings.process(name), language) for name in incident.processes]
+    observed = observed_process(incident)
+    other = (
+        process_wording(observed, settings.process(observed), language).headline if observed else ""
+    )
+    wording = process_wording(
         incident.process,
         settings.process(incident.process),
         language,
-        variant=_variant(incident),
-        processes=titles,
+        variant=variant,
+        values={
+            "party": party["Party"],
+            "processes": join_names(titles, language),
+            "other": other,
+            "call": short_call(diagnosis.call) if diagnosis else "",
+        },
     )
-    explanation = explain(diagnosis, language) if diagnosis is not None else None
-    exchange = incident.exchange if incident.kind is not IncidentKind.RESOLVED else None
     ended = incident.ended_at
+    window = (
+        (
+            local_time(incident.first_seen, settings.timezone, language),
+            local_time(ended, settings.timezone, language),
+        )
+        if ended
+        else None
+    )
+    explanation = explain(diagnosis, language, role, window=window) if diagnosis else None
+    technical = role is not Role.CLIENT
+    exchange = incident.exchange if incident.kind is not IncidentKind.RESOLVED else None
+    action = explanation.action if explanation else ""
+    if role is Role.CLIENT and others:
+        names = join_names([g.name for g in others], language)
+        action = f"{action} {words.mail['also_told'].format(names=names)}".strip()
+
+    def seen(moment: datetime) -> str:
+        human = local_time(moment, settings.timezone, language)
+        return _exact(moment, settings) if technical else human
+
+    error = diagnosis.error if diagnosis else None
+    if diagnosis is not None and (
+        (diagnosis.status is None and diagnosis.call) or diagnosis.differences
+    ):
+        error = None  # said in the reader's words: the answer line, the differences
     return {
         "kind": incident.kind,
         "aspect": incident.aspect,
         "process": incident.process,
-        "headline": headline,
-        "impact": impact,
+        "title": wording.title,
+        "headline": wording.resolved
+        if incident.kind is IncidentKind.RESOLVED
+        else wording.headline,
+        "alert_headline": wording.headline,
+        "impact": wording.impact,
         "category": explanation.label if explanation else "",
         "what": explanation.what if explanation else "",
-        "action": explanation.action if explanation else "",
+        "action": action,
+        "checked": explanation.checked if explanation else "",
         "call": diagnosis.call if diagnosis else None,
         # The ERP answered fine, but what it holds is wrong: the call was checked, not failed.
-        "checked": bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
-        "short_call": short_call(diagnosis.call if diagnosis else None),
-        "subject_answer": subject_answer(diagnosis) if diagnosis else "",
+        "was_checked": bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
+        "answer": answer_text(diagnosis, language) if diagnosis and diagnosis.call else "",
         "status": diagnosis.status if diagnosis else None,
         # A slow call: how long it took against the agreed threshold.
         "took": seconds_text(diagnosis.duration_ms / 1000, language)
@@ -133,21 +244,31 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
         "threshold": seconds_text(diagnosis.threshold_ms / 1000, language)
         if diagnosis and diagnosis.threshold_ms
         else "",
-        "erp_code": diagnosis.erp_code if diagnosis else None,
+        "says": words.mail["says"].format(**party),
+        "holds": words.mail["holds"].format(**party),
         "erp_message": _one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
         "erp_field": diagnosis.erp_field if diagnosis else None,
+        "differences": [
+            (d.field, _value(d.expected, d.field, language), _value(d.actual, d.field, language))
+            for d in (diagnosis.differences if diagnosis else ())
+        ][:10],
         "correlation_id": diagnosis.correlation_id if diagnosis else None,
-        "error": _one_line(diagnosis.error if diagnosis else None, ERP_TEXT_LIMIT),
-        "reason": diagnosis.reason if diagnosis else "",
-        "first_seen": local_time(incident.first_seen, settings.timezone, language),
-        "last_seen": local_time(incident.last_seen, settings.timezone, language),
-        "ended_at": local_time(ended, settings.timezone, language) if ended else "",
+        "error": _one_line(error, ERP_TEXT_LIMIT),
+        # The exception's own words, for the engineers, marked as not translated.
+        "wire_original": _one_line(diagnosis.error, ERP_TEXT_LIMIT)
+        if technical and diagnosis and diagnosis.status is None and diagnosis.call
+        else "",
+        "first_seen": seen(incident.first_seen),
+        "last_seen": seen(incident.last_seen),
+        "since": local_time(incident.first_seen, settings.timezone, language),
+        "ended_at": seen(ended) if ended else "",
         "duration": duration_text((ended - incident.first_seen).total_seconds(), language)
         if ended
         else "",
         "runs": incident.runs,
         "monitors": incident.monitors,
-        "exchange": exchange,
+        "exchange": exchange if technical else None,
+        "sent_at": _exact(exchange.started_at, settings) if exchange and technical else "",
         "request_body": _clip(exchange.request_body, EXCERPT_LIMIT) if exchange else "",
         "response_body": _clip(exchange.response_body, EXCERPT_LIMIT) if exchange else "",
     }
@@ -156,24 +277,30 @@ def _incident_context(incident: Incident, settings: Settings, language: str) -> 
 def context(
     digest: Digest, settings: Settings, run: RunContext, *, report_attached: bool
 ) -> dict[str, Any]:
-    language = digest.group.language
+    group = digest.group
+    language = group.language
     others = [
         f"{g.name} ({', '.join(parseaddr(a)[1] for a in g.addresses)})" for g in digest.also_sent_to
     ]
     report_link = None if report_attached else settings.mail.report_url or run.run_url
     notes = [
         {
-            "title": p.title if (p := settings.process(note.process)) else note.process,
+            "title": title_of(note.process, settings.process(note.process), language),
             "monitor": note.monitor,
             "at": local_time(note.at, settings.timezone, language),
             "what": _one_line(note.what, ERP_TEXT_LIMIT),
         }
         for note in digest.notes
     ]
+    incidents = [
+        _incident_context(i, settings, group, digest.also_sent_to) for i in digest.incidents
+    ]
+    words = words_of(language)
     return {
-        "group": digest.group,
+        "group": group,
+        "role": group.role,
         "kind": digest.kind,
-        "incidents": [_incident_context(i, settings, language) for i in digest.incidents],
+        "incidents": incidents,
         "notes": notes,
         "others": others,
         "others_joined": join_names(others, language),
@@ -183,6 +310,9 @@ def context(
         "report_attached": report_attached,
         "report_link": report_link,
         "sent_at": local_time(run.finished_at, settings.timezone, language),
+        "colon": words.words["colon"],
+        "quote_open": words.words["quote_open"],
+        "quote_close": words.words["quote_close"],
     }
 
 

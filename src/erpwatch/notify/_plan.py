@@ -13,6 +13,8 @@ from ..result import RunResult
 from ._model import Digest, Incident, Note
 
 ROOT_CAUSES = (Category.UNREACHABLE, Category.AUTH)
+# The process name of an incident that stands for one cause shared by every process.
+ROOT_PROCESS = "_erp"
 
 
 def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
@@ -35,32 +37,54 @@ def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
     return sorted(merged.values(), key=lambda i: (i.kind.urgency, i.process))
 
 
-def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) -> list[Incident]:
-    """When the ERP is unreachable, or refuses the credentials, for every process,
-    that cause is one incident listing the processes, not one per process."""
-    failing = [
-        i for i in incidents if i.kind is not IncidentKind.RESOLVED and i.aspect is Aspect.FAILING
-    ]
-    categories = {i.diagnosis.category for i in failing if i.diagnosis is not None}
-    covered = {i.process for i in failing}
-    if (
-        len(failing) < 2
-        or len(categories) != 1
-        or next(iter(categories)) not in ROOT_CAUSES
-        or not processes_in_run <= covered
-    ):
-        return list(incidents)
-    first = min(failing, key=lambda i: (i.kind.urgency, i.first_seen))
-    cause = replace(
+def root_key(incident: Incident) -> str | None:
+    """The one cause an incident can share with every process: the party cannot
+    be reached, refuses the credentials, or does not know the configured address."""
+    diagnosis = incident.diagnosis
+    if diagnosis is None or incident.aspect is not Aspect.FAILING:
+        return None
+    if diagnosis.category in ROOT_CAUSES:
+        return diagnosis.category.value
+    if diagnosis.category is Category.UNEXPECTED_RESPONSE and diagnosis.status in (404, 410):
+        return "not_found"
+    return None
+
+
+def _as_one(incidents: Sequence[Incident], processes: Iterable[str]) -> Incident:
+    first = min(incidents, key=lambda i: (i.kind.urgency, i.first_seen))
+    return replace(
         first,
-        process="_erp",
-        processes=tuple(sorted(covered)),
-        monitors=tuple(m for i in failing for m in i.monitors),
-        first_seen=min(i.first_seen for i in failing),
-        last_seen=max(i.last_seen for i in failing),
-        runs=max(i.runs for i in failing),
+        process=ROOT_PROCESS,
+        processes=tuple(sorted(processes)),
+        monitors=tuple(m for i in incidents for m in i.monitors),
+        first_seen=min(i.first_seen for i in incidents),
+        last_seen=max(i.last_seen for i in incidents),
+        runs=max(i.runs for i in incidents),
+        ended_at=max(filter(None, (i.ended_at for i in incidents)), default=None),
     )
-    return [cause, *(i for i in incidents if i not in failing)]
+
+
+def _shared_cause(incidents: Sequence[Incident]) -> bool:
+    keys = {(root_key(i), i.diagnosis.party if i.diagnosis else None) for i in incidents}
+    return len(incidents) >= 2 and len(keys) == 1 and next(iter(keys))[0] is not None
+
+
+def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) -> list[Incident]:
+    """When the same party is unreachable, refuses the credentials or does not
+    know its address for every process, that cause is one incident listing the
+    processes, not one per process; and so is its end, with the same headline."""
+    result = list(incidents)
+    failing = [
+        i for i in result if i.kind is not IncidentKind.RESOLVED and i.aspect is Aspect.FAILING
+    ]
+    covered = {i.process for i in failing}
+    if _shared_cause(failing) and processes_in_run <= covered:
+        result = [_as_one(failing, covered), *(i for i in result if i not in failing)]
+    resolved = [i for i in result if i.kind is IncidentKind.RESOLVED and i.process != ROOT_PROCESS]
+    if _shared_cause(resolved):
+        together = _as_one(resolved, {i.process for i in resolved})
+        result = [i for i in result if i not in resolved] + [together]
+    return result
 
 
 def recipients_of(incident: Incident, mail: MailSettings) -> tuple[str, ...]:

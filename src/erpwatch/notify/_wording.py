@@ -1,12 +1,31 @@
-"""Words that depend on the language: process headlines and lists of people,
-from the language files (``languages/*.toml``) and the processes' own wording."""
+"""Words that depend on the language: process titles and headlines, and lists
+of people, from the language files (``languages/*.toml``) and the processes'
+own wording in erpwatch.toml."""
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
+from dataclasses import dataclass
 
 from .._words import words_of
 from ..config import ProcessSettings
+
+
+@dataclass(frozen=True)
+class Wording:
+    """How a process in trouble is named in one language."""
+
+    title: str
+    headline: str
+    impact: str
+    resolved: str  # the headline once it is over
+
+
+def title_of(process: str, settings: ProcessSettings | None, language: str) -> str:
+    if settings is not None:
+        return settings.title_in(language)
+    default = words_of(language).processes.get(process, {}).get("title")
+    return default or process
 
 
 def process_wording(
@@ -15,19 +34,25 @@ def process_wording(
     language: str,
     *,
     variant: str = "",
-    processes: Sequence[str] = (),
-) -> tuple[str, str]:
-    """(headline, impact) for a process in a language. ``variant``: "" for the
-    process's own wording (config overrides the defaults), or one of
-    ``_monitor_error``, ``_slow``, ``_resolved``, ``_root_unreachable``, ``_root_auth``."""
+    values: Mapping[str, str] | None = None,
+) -> Wording:
+    """The wording of a process in a language. ``variant``: "" for the process's
+    own wording (erpwatch.toml overrides the defaults), or a table starting with
+    ``_`` (``_monitor_error``, ``_slow``, ``_not_checked``, ``_root_<cause>``).
+    ``values`` fills the variant's own placeholders ({party}, {processes} …)."""
     defaults = words_of(language).processes
-    title = settings.title if settings is not None else process
+    title = title_of(process, settings, language)
     key = variant or (process if process in defaults else "_default")
     wording = dict(defaults[key])
     if settings is not None and not variant:
         wording.update(settings.wording.get(language, {}))
-    values = {"title": title, "processes": join_names(list(processes), language)}
-    return wording["headline"].format(**values), wording["impact"].format(**values)
+    filled = {**(values or {}), "title": title}
+    return Wording(
+        title=title,
+        headline=wording["headline"].format(**filled),
+        impact=wording["impact"].format(**filled),
+        resolved=wording["resolved"].format(**filled),
+    )
 
 
 def join_names(names: Sequence[str], language: str) -> str:
