@@ -69,20 +69,25 @@ def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rende
     values = {**context, "words": words_of(language).mail, "fit": _fitter(language)}
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
-        subject=" ".join(subject.split()),
+        subject=_one_line(subject, SUBJECT_LIMIT * 2),
         text=_environment(False).get_template("mail.txt.j2").render(values),
         html=_environment(True).get_template("mail.html.j2").render(values),
     )
 
 
 def _clip(text: str | None, limit: int) -> str:
+    """At most ``limit`` characters, the cut marked."""
     if not text:
         return ""
-    return text if len(text) <= limit else text[:limit].rstrip() + "…"
+    return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+# Line breaks and runs of spaces, not the no-break spaces French typography needs.
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
 
 
 def _one_line(text: str | None, limit: int) -> str:
-    return _clip(" ".join((text or "").split()), limit)
+    return _clip(_SPACES.sub(" ", text or "").strip(), limit)
 
 
 def short_call(call: str | None) -> str:
@@ -101,7 +106,7 @@ def _fitter(language: str) -> Callable[[str, str, int], str]:
         more_text = words_of(language).mail["more"].format(count=more)
         suffix = f" ({more_text})" if more else ""
         room = SUBJECT_LIMIT - len(frame.format(headline="")) - len(suffix)
-        return frame.format(headline=_clip(" ".join(headline.split()), max(room, 10))) + suffix
+        return frame.format(headline=_one_line(headline, max(room, 10))) + suffix
 
     return fit
 
