@@ -5,6 +5,7 @@ per group, the reminders that are due, and one resolved mail."""
 from __future__ import annotations
 
 import json
+import re
 import subprocess
 import sys
 from collections.abc import Iterator
@@ -152,13 +153,13 @@ def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
         assert completed.returncode == 1, completed.stdout
     mails = schedule.new_mail()
     assert subjects(mails, CLIENT) == [
-        "[erpwatch] Bestellingen bereiken het ERP niet — POST /salesOrders → 400 (vr 27 nov 21:00)",
-        "[erpwatch] Nog steeds sinds vr 27 nov 21:00: Bestellingen bereiken het ERP niet — POST /salesOrders → 400",
-        "[erpwatch] Nog steeds sinds vr 27 nov 21:00: Bestellingen bereiken het ERP niet — POST /salesOrders → 400",
+        "[erpwatch] Bestellingen bereiken het ERP niet",
+        "[erpwatch] Nog niet opgelost: Bestellingen bereiken het ERP niet",
+        "[erpwatch] Nog niet opgelost: Bestellingen bereiken het ERP niet",
     ]
     assert len(subjects(mails, PARTNER)) == 3
     reminder = next(
-        m for m in mails if CLIENT in str(m["To"]) and "Nog steeds" in str(m["Subject"])
+        m for m in mails if CLIENT in str(m["To"]) and "Nog niet opgelost" in str(m["Subject"])
     )
     assert "Een herinnering: het probleem hieronder is er nog steeds." in text_of(reminder)
 
@@ -167,17 +168,15 @@ def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
     assert schedule.new_mail() == []
     schedule.run(T0 + timedelta(hours=11))
     mails = schedule.new_mail()
-    assert subjects(mails, CLIENT) == [
-        "[erpwatch] Opgelost: Order submission werkt weer (storing van 10 u)"
-    ]
-    assert subjects(mails, PARTNER) == [
-        "[erpwatch] Resolved: Order submission works again (outage 10 h)"
-    ]
+    assert subjects(mails, CLIENT) == ["[erpwatch] Opgelost: Bestellingen bereiken het ERP weer"]
+    assert subjects(mails, PARTNER) == ["[erpwatch] Resolved: Orders reach the ERP again"]
     resolved = text_of(next(m for m in mails if PARTNER in str(m["To"])))
-    assert (
-        "Outage           from Fri 27 Nov 21:00 to Sat 28 Nov 07:00 (10 h, Europe/Brussels)"
-        in resolved
-    )
+    # The engineers get the outage to the second, with the offset.
+    assert re.search(
+        r"\nOutage +from 2026-11-27 21:00:\d\d CET \(20:00:\d\d UTC\) "
+        r"to 2026-11-28 07:00:\d\d CET \(06:00:\d\d UTC\) \(10 h, Europe/Brussels\)",
+        resolved,
+    ), resolved
     assert (
         "Last failure     POST /companies(…)/salesOrders → 400 Application_FieldValidationException"
         in resolved
@@ -243,13 +242,11 @@ def test_an_unreachable_erp_gives_one_root_cause_alert_listing_the_processes(
     completed = subprocess.run(args, cwd=REPO, env=env, capture_output=True, text=True, timeout=300)
     assert completed.returncode == 1
     mails = schedule.new_mail()
-    assert subjects(mails, CLIENT) == [
-        "[erpwatch] Het ERP is onbereikbaar — POST /oauth2/v2.0/token → geen antwoord (vr 27 nov 21:00)"
-    ]
+    assert subjects(mails, CLIENT) == ["[erpwatch] Het ERP is onbereikbaar"]
     text = text_of(next(m for m in mails if CLIENT in str(m["To"])))
     assert (
-        "Niets bereikt het ERP: Customer creation, Order submission, Payment status sync en "
-        "B2B punchout liggen allemaal stil."
+        "Er komt niets meer door: Klanten aanmaken, Bestellingen doorsturen, "
+        "Betaalstatussen synchroniseren en B2B-punchout liggen allemaal stil."
     ) in text
     assert text.count("Mislukte oproep") == 1
 
@@ -269,7 +266,7 @@ def test_a_maintenance_window_holds_failure_mail_until_it_ends(
     assert schedule.new_mail() == []
     schedule.run(night + timedelta(minutes=30), VAT)  # 04:40: still failing, so the alert goes out
     assert subjects(schedule.new_mail(), CLIENT) == [
-        "[erpwatch] Bestellingen bereiken het ERP niet — POST /salesOrders → 400 (za 28 nov 04:40)"
+        "[erpwatch] Bestellingen bereiken het ERP niet"
     ]
 
 
@@ -291,11 +288,10 @@ def test_an_alert_the_mail_server_did_not_take_is_sent_by_the_next_run(schedule:
     schedule.run(T0 + timedelta(minutes=15), VAT)
     mails = schedule.new_mail()
     # The alert itself, with its original start time; no reminder on top of it.
-    assert subjects(mails, CLIENT) == [
-        "[erpwatch] Bestellingen bereiken het ERP niet — POST /salesOrders → 400 (vr 27 nov 21:15)"
-    ]
-    assert "Eerst gezien     vr 27 nov 21:00" in text_of(
-        next(m for m in mails if CLIENT in str(m["To"]))
+    assert subjects(mails, CLIENT) == ["[erpwatch] Bestellingen bereiken het ERP niet"]
+    assert re.search(
+        r"\nEerst gezien +vr 27 nov 21:00",
+        text_of(next(m for m in mails if CLIENT in str(m["To"]))),
     )
     schedule.run(T0 + timedelta(minutes=30), VAT)
     assert schedule.new_mail() == []
@@ -346,9 +342,7 @@ def test_slowness_follows_its_own_quieter_lifecycle(
         assert schedule.run(T0 + timedelta(minutes=15 * step), slow).returncode == 0
     assert schedule.new_mail() == []  # degraded, not yet the third time
     schedule.run(T0 + timedelta(minutes=30), slow)
-    assert subjects(schedule.new_mail(), CLIENT) == [
-        "[erpwatch] Order submission is traag — POST /salesOrders → 201 (vr 27 nov 21:30)"
-    ]
+    assert subjects(schedule.new_mail(), CLIENT) == ["[erpwatch] Bestellingen doorsturen is traag"]
 
 
 def test_the_heartbeat_says_whether_the_run_went_well_and_never_fails_it(

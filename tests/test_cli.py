@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import re
 import socket
 import subprocess
 import sys
@@ -65,12 +66,9 @@ def test_preview_renders_an_example_alert_per_group_without_sending(tmp_path: Pa
     result = erpwatch("preview", "--example", "--show", cwd=project)
     assert result.returncode == 0, result.stderr
     assert "client (nl) → owner@webshop.example" in result.stdout
-    assert (
-        "Subject: [erpwatch] Bestellingen bereiken het ERP niet — POST /salesOrders → 400 ("
-        in result.stdout
-    )
+    assert "Subject: [erpwatch] Bestellingen bereiken het ERP niet\n" in result.stdout
     assert "erp_partner (en) → erp-support@acme.example" in result.stdout
-    assert "Failing call     POST /companies(…)/salesOrders" in result.stdout
+    assert re.search(r"\nFailing call +POST /companies\(…\)/salesOrders", result.stdout)
     written = sorted(p.name for p in (project / "reports" / "preview").iterdir())
     assert written == [
         f"example-alert-{g}.{ext}"

@@ -33,11 +33,7 @@ class ProcessSettings:
         language, else erpwatch's own for a process it knows, else the title."""
         if language in self.titles:
             return self.titles[language]
-        if not self.titles and not self.explicit_title:
-            return default_title(self.name, language) or self.title
-        return self.title
-
-    explicit_title: bool = False  # a single title was written: the same in every language
+        return default_title(self.name, language) or self.title
 
 
 def _wording(values: Mapping[str, Any], prefix: str, where: str) -> dict[str, dict[str, str]]:
@@ -108,7 +104,10 @@ def processes_of(
         if titles:
             title = titles.get(language) or titles.get("en") or next(iter(titles.values()))
         elif "title" in values:
+            # One title is the title in the report's language; the processes
+            # erpwatch knows keep its own titles in the other languages.
             title = text(values, "title", fallback, prefix, where)
+            titles = {language: title}
         else:
             title = default_title(name, language) or fallback
         processes[name] = ProcessSettings(
@@ -117,7 +116,6 @@ def processes_of(
             name=name,
             title=title,
             titles=titles,
-            explicit_title="title" in values and not titles,
             critical=critical,
             latency_threshold=optional_number(values, "latency_threshold", prefix, where),
         )

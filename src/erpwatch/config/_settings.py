@@ -95,7 +95,8 @@ class Settings:
             return None
         bases: list[tuple[str, Party]] = []
         if self.erp is not None:
-            bases.append((self.erp.base_url, Party.ERP))
+            # The ERP's login (Entra ID for Business Central) is the ERP's door too.
+            bases += [(self.erp.base_url, Party.ERP), (self.erp.token_url, Party.ERP)]
         if self.tryton is not None:
             bases.append((self.tryton.url, Party.ERP))
         if self.payments is not None:
