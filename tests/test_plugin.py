@@ -561,3 +561,78 @@ def test_each_run_adds_to_the_history_and_redraws_the_dashboard(project: pytest.
     assert "Customer creation" in dashboard
     assert "2 runs in the history" in dashboard
     assert "<script" not in dashboard
+
+
+MAILED = """
+[mail]
+from = "erpwatch <monitoring@agency.example>"
+
+[groups.client]
+name = "Brasserie"
+language = "nl"
+addresses = ["owner@webshop.example"]
+
+[routing]
+customers = ["client"]
+orders = ["client"]
+"""
+
+
+def outbox_text(project: pytest.Pytester) -> str:
+    mails = sorted((project.path / "reports" / "outbox").glob("*.eml"))
+    assert mails, "no mail was written"
+    return "".join(p.read_text(encoding="utf-8") for p in mails)
+
+
+def test_a_monitor_s_own_assert_on_a_missing_field_is_an_unexpected_answer_without_pytest_s_repr(
+    project: pytest.Pytester,
+) -> None:
+    project.makefile(".toml", erpwatch=CONFIG + MAILED)
+    project.makepyfile(
+        test_items="""
+        import pytest
+        pytestmark = pytest.mark.process("customers")
+
+        def test_inventory(erp):
+            item = erp.find("items", number="1896-S")[0]
+            assert "inventory_level" in item, f"item 1896-S has no inventory_level field"
+        """
+    )
+    project.runpytest().assert_outcomes(failed=1)
+    failed = monitor(summary(project), "test_inventory")
+    diagnosis = failed["diagnosis"]
+    assert diagnosis["category"] == "unexpected_response"
+    assert "inventory_level" in diagnosis["reason"]
+    # The author's words reach people; pytest's picture of the whole answer does not.
+    assert diagnosis["error"] == "item 1896-S has no inventory_level field"
+    mails = outbox_text(project)
+    assert "item 1896-S has no inventory_level field" in mails
+    assert "@odata" not in mails
+    assert "assert 'inventory_level' in" not in mails
+
+
+def test_every_call_answered_not_found_from_one_base_says_to_check_that_address(
+    project: pytest.Pytester, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpwatch.sandbox import start
+
+    critical = 'title = "Order submission"\ncritical = true'
+    project.makefile(
+        ".toml", erpwatch=CONFIG.replace('title = "Order submission"', critical) + MAILED
+    )
+    sandbox = start()
+    try:
+        for name, value in sandbox.settings().items():
+            monkeypatch.setenv(name, value)
+        # Without /api/v2.0: the mistake the README warns about.
+        monkeypatch.setenv("ERP_BASE_URL", sandbox.root_url)
+        project.makepyfile(test_customers=CUSTOMER_MONITOR, test_orders=ORDER_MONITOR)
+        result = project.runpytest()
+    finally:
+        sandbox.stop()
+    result.assert_outcomes(failed=2)
+    result.stdout.fnmatch_lines(["*[[]Address unknown[]]*"])
+    text = outbox_text(project)
+    # One cause for both processes, in the client's words, and not "unexpected answer".
+    assert "Subject: [erpwatch] Het ERP kent het ingestelde adres niet" in text
+    assert "Onverwacht antwoord" not in text
