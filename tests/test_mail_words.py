@@ -323,3 +323,25 @@ def test_process_titles_are_in_the_reader_s_language(tmp_path: Path) -> None:
     monitor_bug = (incident(IncidentKind.ALERT, Category.MONITOR_ERROR),)
     assert "Bestellingen doorsturen" in render(monitor_bug, Role.AGENCY, "nl")[0]
     assert "Transmission des commandes" in render(monitor_bug, Role.AGENCY, "fr")[0]
+
+
+def test_a_flaky_pass_is_noted_in_the_reader_s_words() -> None:
+    from erpwatch.notify import Note
+
+    note = Note(
+        "orders",
+        "monitors/test_order_submission.py::test_it",
+        WHEN,
+        "POST /companies(…)/salesOrders → no answer (ConnectionError: reset) "
+        "(retried: the ERP did not answer; a second try may pass)",
+    )
+    digest = Digest(
+        group=group(Role.CLIENT, "nl"),
+        incidents=(incident(IncidentKind.ALERT, Category.REJECTED),),
+        also_sent_to=(),
+        notes=(note,),
+    )
+    run = RunContext(run_id="42-1", run_url=None, report_path=None, finished_at=WHEN)
+    text = build_message("alert", "nl", context(digest, settings(), run, report_attached=False))
+    assert "de eerste mislukte met POST /companies(…)/salesOrders → geen antwoord" in text.text
+    assert "retried" not in text.text

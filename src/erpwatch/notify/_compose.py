@@ -279,6 +279,16 @@ def _incident_context(
     }
 
 
+def _first_try(text: str, language: str) -> str:
+    """A flaky pass's first failure (recorded in English for the log) as the
+    reader reads it: the call and its answer; anything else marked as original."""
+    words = words_of(language)
+    found = re.match(r"^(.+?) → (?:(\d{3})\b|no answer)", text)
+    if found:
+        return f"{found[1]} → {found[2] or words.mail['no_answer']}"
+    return f"{_one_line(text, ERP_TEXT_LIMIT)} ({words.mail['original']})"
+
+
 def context(
     digest: Digest, settings: Settings, run: RunContext, *, report_attached: bool
 ) -> dict[str, Any]:
@@ -293,7 +303,7 @@ def context(
             "title": title_of(note.process, settings.process(note.process), language),
             "monitor": note.monitor,
             "at": local_time(note.at, settings.timezone, language),
-            "what": _one_line(note.what, ERP_TEXT_LIMIT),
+            "what": _first_try(note.what, language),
         }
         for note in digest.notes
     ]
