@@ -249,7 +249,7 @@ class MonitorRun:
 def _metadata_table(config: pytest.Config) -> dict[str, Any] | None:
     """pytest-metadata's environment table, when that plugin (pytest-html's) is there."""
     try:
-        from pytest_metadata.plugin import metadata_key
+        from pytest_metadata.plugin import metadata_key  # type: ignore[import-untyped]
     except ImportError:
         return None
     table: dict[str, Any] | None = config.stash.get(metadata_key, None)

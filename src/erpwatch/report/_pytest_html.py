@@ -22,9 +22,7 @@ from ._labels import local_moment, report_words
 REDACTED = "[redacted]"
 
 
-def erp_facts(
-    settings: Settings, redactor: Redactor, language: str
-) -> list[tuple[str, str]]:
+def erp_facts(settings: Settings, redactor: Redactor, language: str) -> list[tuple[str, str]]:
     """Which ERP the run watched: its address without credentials, and what it speaks."""
     words = report_words(language)
     erp = settings.erp
@@ -95,9 +93,7 @@ def skip_reason(report: pytest.TestReport) -> str:
     return str(reason).removeprefix("Skipped: ")
 
 
-def row_log(
-    report: pytest.TestReport, data: list[str], language: str, redactor: Redactor
-) -> None:
+def row_log(report: pytest.TestReport, data: list[str], language: str, redactor: Redactor) -> None:
     """A skipped monitor's log says why as a sentence; a failed one's traceback and
     output are folded away (a closed ``<details>``) below the diagnosis and calls.
     ``data`` is pytest-html's list of already-escaped log parts, changed in place."""
@@ -112,5 +108,3 @@ def row_log(
             f'sans-serif;cursor:pointer">{html.escape(words["traceback"])}</summary>'
             f"{folded}</details>"
         ]
-
-
