@@ -120,8 +120,11 @@ def shoot(page: Path, width: int, screenshot: Path | None, folder: Path) -> tupl
     """The page as Chromium rendered it (scripts run) and how wide its content is;
     a screenshot of it too when ``screenshot`` is given."""
     assert CHROMIUM is not None
+    # Headless Chromium lays a page out at least 500 px wide when it dumps the DOM:
+    # the measured copy is made as narrow as a phone itself.
+    narrow = f"<style>html {{ width: {width}px; }}</style>" if width < 500 else ""
     measure = (
-        "<script>window.addEventListener('load', function () {"
+        narrow + "<script>window.addEventListener('load', function () {"
         "document.body.setAttribute('data-scroll-width', document.body.scrollWidth);});</script>"
     )
     copy = folder / f"shown-{width}-{page.name}"
