@@ -159,6 +159,8 @@ def assert_nothing_leaked(
     output: str, written: dict[str, str], forbidden: set[str], *, token: str
 ) -> None:
     assert "summary.json" in " ".join(written), output
+    # The run report per language (what a group's mail attaches) is checked like the rest.
+    assert {"reports/report.en.html", "reports/report.nl.html"} <= set(written), sorted(written)
     assert any(name.endswith(".eml") for name in written), f"no mail was composed\n{output}"
     summary = written["reports/summary.json"]
     assert "[redacted]" in summary, "nothing was echoed, so nothing was tested"

@@ -70,7 +70,11 @@ def phase_report(
     leftovers: list[Leftover] = []
     if call.when == "teardown":
         if exchanges:
-            _add_to_html_report(item, report, exchanges_html(exchanges))
+            _add_to_html_report(
+                item,
+                report,
+                exchanges_html(exchanges, settings.timezone, settings.report_language),
+            )
         # This attempt's: a later attempt reports its own.
         leftovers, item.stash[LEFTOVERS_KEY] = item.stash.get(LEFTOVERS_KEY, []), []
     _redact_report(report)

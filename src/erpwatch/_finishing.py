@@ -1,7 +1,7 @@
 """What the controller does once the monitors are over: the finishing steps.
 
 In order: write summary.json (before any mail is tried, so nothing is lost),
-decide alerts, mail, append the history, draw the dashboard, write the GitHub
+the run report per language (what mails attach), decide alerts, mail, append the history, draw the dashboard, write the GitHub
 job summary. If any of them broke, the maintainers are mailed; the heartbeat
 comes last. Each step runs on its own through ``run_steps``, so one fault does
 not cost the others. The result is the exit status the run ends with.
@@ -9,6 +9,7 @@ not cost the others. The result is the exit status the run ends with.
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 from pathlib import Path
@@ -37,6 +38,7 @@ class Finishing:
     plan: AlertPlan | None = None
     alerting: AlertOutcome | None = None
     dashboard: Path | None = None
+    reports: Mapping[str, Path] = field(default_factory=dict)  # the run report per language
     heartbeat_error: str | None = None
     history_warnings: list[str] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
@@ -61,6 +63,7 @@ class Finishing:
             [
                 *checks,
                 Step("summary", lambda: self._write_summary(run)),
+                Step("run reports", lambda: self._write_reports(run, report_path)),
                 Step("alerts", lambda: self._decide(run, now, report_path)),
                 Step("mail", lambda: self._mail(run)),
                 Step("history", lambda: self._append_history(run, now)),
@@ -91,10 +94,17 @@ class Finishing:
         run.write(self.summary_path)
         self.summary_written = self.summary_path
 
+    def _write_reports(self, run: RunResult, report_path: Path | None) -> None:
+        from .report import write_run_reports
+
+        # Next to report.html, which --html may have moved.
+        directory = report_path.parent if report_path else self.settings.reports_dir
+        self.reports = write_run_reports(run, self.settings, RECORDER.redactor, directory)
+
     def _decide(self, run: RunResult, now: datetime, report_path: Path | None) -> None:
         from .alerts._lifecycle import decide_alerts
 
-        self.plan = decide_alerts(run, self.settings, now, report_path)
+        self.plan = decide_alerts(run, self.settings, now, report_path, self.reports)
         self.alerting = self.plan.outcome
 
     def _mail(self, run: RunResult) -> None:

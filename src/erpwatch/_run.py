@@ -159,18 +159,34 @@ class MonitorRun:
         declared = self.settings.process(process)
         cells.insert(1, f"<td>{html.escape(declared.title if declared else process)}</td>")
 
+    def pytest_sessionstart(self, session: pytest.Session) -> None:
+        # pytest-html reads pytest-metadata's table at its (trylast) sessionstart;
+        # pytest_metadata itself may be called before this run is registered.
+        from .report._pytest_html import fill_environment
+
+        table = _metadata_table(self.config)
+        if table is not None:
+            fill_environment(table, self.settings, self.run_id, RECORDER.redactor)
+
     @pytest.hookimpl(optionalhook=True)
-    def pytest_metadata(self, metadata: dict[str, Any], config: pytest.Config) -> None:
-        """The report's environment table: erpwatch's facts, and no secret."""
-        erp = self.settings.erp
-        metadata["erpwatch"] = {
-            "run": self.run_id,
-            "environment": self.settings.environment,
-            "ERP": RECORDER.redactor.url(erp.base_url) if erp else "not configured",
-        }
-        for key in list(metadata):
-            if RECORDER.redactor.text(str(metadata[key])) != str(metadata[key]):
-                metadata[key] = "[redacted]"
+    def pytest_html_report_title(self, report: Any) -> None:
+        from .report._pytest_html import title
+
+        report.title = title(self.settings, self.run_id)
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_summary(
+        self, prefix: list[str], summary: list[str], postfix: list[str], session: pytest.Session
+    ) -> None:
+        from .report._pytest_html import summary_lines
+
+        prefix.extend(summary_lines(self.settings, self.started_at, datetime.now(UTC)))
+
+    @pytest.hookimpl(optionalhook=True)
+    def pytest_html_results_table_html(self, report: pytest.TestReport, data: list[str]) -> None:
+        from .report._pytest_html import row_log
+
+        row_log(report, data, self.settings.report_language, RECORDER.redactor)
 
     # -- folding and finishing, on the controller ----------------------------
 
@@ -228,3 +244,13 @@ class MonitorRun:
         terminalreporter.section("erpwatch")
         for line in summary_lines(self.run_result(), self.finishing, self.settings):
             terminalreporter.write_line(line.text, **line.markup)
+
+
+def _metadata_table(config: pytest.Config) -> dict[str, Any] | None:
+    """pytest-metadata's environment table, when that plugin (pytest-html's) is there."""
+    try:
+        from pytest_metadata.plugin import metadata_key  # type: ignore[import-untyped]
+    except ImportError:
+        return None
+    table: dict[str, Any] | None = config.stash.get(metadata_key, None)
+    return table

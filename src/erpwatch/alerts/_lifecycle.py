@@ -3,7 +3,7 @@ mail what is due (and what was not delivered last time), save the state."""
 
 from __future__ import annotations
 
-from collections.abc import Iterator
+from collections.abc import Iterator, Mapping
 from dataclasses import dataclass, field, replace
 from datetime import datetime, timedelta
 from pathlib import Path
@@ -145,7 +145,11 @@ class AlertPlan:
 
 
 def decide_alerts(
-    run: RunResult, settings: Settings, now: datetime, report_path: Path | None
+    run: RunResult,
+    settings: Settings,
+    now: datetime,
+    report_path: Path | None,
+    reports: Mapping[str, Path] | None = None,
 ) -> AlertPlan:
     """Decide under the state lock, and record before anything is sent: the mails
     this run is about to send move from ``pending`` to ``sending`` (this run's
@@ -153,7 +157,7 @@ def decide_alerts(
     dies mid-send leaves them to be sent by a later one."""
     alerts, mail = settings.alerts, settings.mail
     outcome = AlertOutcome()
-    context = RunContext(run.run_id, run.run_url, report_path, now)
+    context = RunContext(run.run_id, run.run_url, report_path, now, reports or {})
     digests: list[Digest] = []
     store = StateStore(alerts.state_file)
     with store.locked():

@@ -334,7 +334,7 @@ def context(
 def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage:
     """The digest as a standard-library e-mail: text, HTML alternative, report attached."""
     mail = settings.mail
-    report = run.report_path
+    report = run.report_for(digest.group.language)
     attach = (
         report is not None
         and report.is_file()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Mapping
 from dataclasses import dataclass, field
 from datetime import datetime
 from pathlib import Path
@@ -116,8 +117,15 @@ class RunContext:
 
     run_id: str
     run_url: str | None
-    report_path: Path | None
+    report_path: Path | None  # pytest-html's report.html, in the report language
     finished_at: datetime
+    # erpwatch's own run report per language (``report.nl.html``), when rendered.
+    reports: Mapping[str, Path] = field(default_factory=dict)
+
+    def report_for(self, language: str) -> Path | None:
+        """The report to attach for a reader of ``language``: the run report in
+        that language; report.html where none was rendered (an earlier step broke)."""
+        return self.reports.get(language, self.report_path)
 
 
 @dataclass(frozen=True)

@@ -12,6 +12,7 @@ if TYPE_CHECKING:
     from ._dashboard import render_dashboard, write_dashboard
     from ._history import History, record_of
     from ._job_summary import append_job_summary, job_summary
+    from ._run_report import render_run_report, report_name, write_run_reports
 
 # Test workers render report fragments only; what the controller writes at the
 # end of a run is imported when first used.
@@ -22,6 +23,9 @@ _LAZY = {
     "record_of": "_history",
     "append_job_summary": "_job_summary",
     "job_summary": "_job_summary",
+    "render_run_report": "_run_report",
+    "write_run_reports": "_run_report",
+    "report_name": "_run_report",
 }
 
 __getattr__ = lazy_attributes(__name__, _LAZY)
@@ -36,5 +40,8 @@ __all__ = [
     "job_summary",
     "record_of",
     "render_dashboard",
+    "render_run_report",
+    "report_name",
     "write_dashboard",
+    "write_run_reports",
 ]

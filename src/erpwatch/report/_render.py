@@ -1,5 +1,6 @@
-"""HTML fragments for the pytest-html report. Rendering only: the data comes
-from the diagnosis and the recorded exchanges."""
+"""HTML fragments for the run reports: pytest-html's report.html and erpwatch's
+own report per language. Rendering only: the data comes from the diagnosis and
+the recorded exchanges; the words from the ``[report]`` table of the language."""
 
 from __future__ import annotations
 
@@ -8,11 +9,14 @@ from functools import cache
 
 import jinja2
 
+from .._words import seconds_text, words_of
 from ..capture import Exchange
 from ..diagnosis import Category, Diagnosis, explain
+from ._labels import local_clock, report_words
 
 EXCERPT_CHARS = 4000
 _COLOURS = {Category.SLOW: "#b7791f", Category.MONITOR_ERROR: "#6b46c1"}
+DEFAULT_TIMEZONE = "UTC"  # where a caller names no zone, say so rather than guess
 
 
 @cache
@@ -31,25 +35,31 @@ def _excerpt(body: str | None) -> str:
     return body if len(body) <= EXCERPT_CHARS else body[:EXCERPT_CHARS] + "…"
 
 
-def evidence(diagnosis: Diagnosis) -> list[tuple[str, str]]:
+def evidence(diagnosis: Diagnosis, language: str = "en") -> list[tuple[str, str]]:
+    """The facts behind a diagnosis, labelled in ``language``; empty ones left out."""
+    words = report_words(language)
     rows = [
-        ("Call", diagnosis.call),
-        ("Status", str(diagnosis.status) if diagnosis.status is not None else None),
-        ("ERP code", diagnosis.erp_code),
-        ("ERP message", diagnosis.erp_message),
-        ("Field", diagnosis.erp_field),
-        ("Detail", diagnosis.erp_detail),
-        ("Correlation id", diagnosis.correlation_id),
+        (words["call"], diagnosis.call),
+        (words["status"], str(diagnosis.status) if diagnosis.status is not None else None),
+        (words["erp_code"], diagnosis.erp_code),
+        (words["erp_message"], diagnosis.erp_message),
+        (words["field"], diagnosis.erp_field),
+        (words["detail"], diagnosis.erp_detail),
+        (words["correlation_id"], diagnosis.correlation_id),
         (
-            "Retry after",
-            f"{diagnosis.retry_after:g} s" if diagnosis.retry_after is not None else None,
+            words["retry_after"],
+            f"{diagnosis.retry_after:g} s".replace(".", words_of(language).decimal_separator)
+            if diagnosis.retry_after is not None
+            else None,
         ),
         (
-            "Duration",
-            f"{diagnosis.duration_ms / 1000:.2f} s" if diagnosis.duration_ms is not None else None,
+            words["duration"],
+            seconds_text(diagnosis.duration_ms / 1000, language)
+            if diagnosis.duration_ms is not None
+            else None,
         ),
-        ("Error", diagnosis.error),
-        ("Why this category", diagnosis.reason),
+        (words["error"], diagnosis.error),
+        (words["why"], diagnosis.reason),
     ]
     return [(name, value) for name, value in rows if value]
 
@@ -64,7 +74,8 @@ def diagnosis_html(
         .get_template("diagnosis.html.j2")
         .render(
             explanation=explain(diagnosis, language),
-            evidence=evidence(diagnosis),
+            evidence=evidence(diagnosis, language),
+            words=report_words(language),
             colour=_COLOURS.get(diagnosis.category, "#c53030"),
             process=process,
             exchange=exchange,
@@ -74,6 +85,18 @@ def diagnosis_html(
     )
 
 
-def exchanges_html(exchanges: Sequence[Exchange]) -> str:
-    """Every call of a monitor: what was called, what came back, how fast."""
-    return environment().get_template("exchanges.html.j2").render(exchanges=exchanges)
+def exchanges_html(
+    exchanges: Sequence[Exchange], timezone: str = DEFAULT_TIMEZONE, language: str = "en"
+) -> str:
+    """Every call of a monitor: what was called, what came back, how fast, and
+    when on the reader's clock (the configured time zone, named in the header)."""
+    return (
+        environment()
+        .get_template("exchanges.html.j2")
+        .render(
+            exchanges=exchanges,
+            words=report_words(language),
+            timezone=timezone,
+            clock=lambda moment: local_clock(moment, timezone),
+        )
+    )
