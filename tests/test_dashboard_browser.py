@@ -9,21 +9,20 @@ README shows (docs/dashboard-{one-run,90-days}-{390,1280}.png)."""
 from __future__ import annotations
 
 import json
-import math
 import os
 import re
 import shutil
 import subprocess
-from datetime import UTC, datetime, timedelta
+from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
 import pytest
 
-from erpwatch.config import Settings, load_settings
 from erpwatch.report import History, render_dashboard
 
-from .support import REPO, clean_environment
+from .dashboard_history import LATEST, ninety_days, one_run, settings
+from .support import REPO
 
 PHONE, DESKTOP = 390, 1280
 CHROMIUM = shutil.which("chromium") or shutil.which("chromium-browser")
@@ -33,8 +32,6 @@ pytestmark = pytest.mark.skipif(
 FLAGS = ["--headless", "--no-sandbox", "--disable-gpu", "--disable-quic", "--no-first-run",
          "--disable-background-networking", "--disable-component-update", "--disable-sync",
          "--hide-scrollbars", "--force-device-scale-factor=1"]  # fmt: skip
-# The latest run of every history below: Friday 27 November, 20:00 in Brussels.
-LATEST = datetime(2026, 11, 27, 19, 0, tzinfo=UTC)
 
 # Test-only: the product page has no script. This one, added to a copy, lays the
 # page out at the given width (headless Chromium's window may be wider than a
@@ -79,91 +76,6 @@ document.addEventListener('DOMContentLoaded', function () {
   document.body.setAttribute('data-measure', JSON.stringify(out));
 });
 </script>"""
-
-
-def settings(tmp_path: Path, language: str = "en") -> Settings:
-    config = (REPO / "erpwatch.toml").read_text(encoding="utf-8")
-    path = tmp_path / "erpwatch.toml"
-    path.write_text(
-        config.replace('report_language = "en"', f'report_language = "{language}"'),
-        encoding="utf-8",
-    )
-    return load_settings(path, clean_environment(ERPWATCH_REPORTS=str(tmp_path / "reports")))
-
-
-def monitor(process: str, status: str, ms: list[int], failing: bool = False) -> dict[str, Any]:
-    return {
-        "nodeid": f"monitors/test_{process}.py::test_{process}",
-        "process": process,
-        "status": status,
-        "category": "rejected" if failing else None,
-        # ERP text, as the ERP sent it: it must reach the page as text.
-        "call": "POST /companies(…)/salesOrders → 400 Application_FieldValidationException: "
-        "<b>VAT Registration No.</b> must have a value"
-        if failing
-        else None,
-        "ms": ms,
-    }
-
-
-def one_run() -> list[dict[str, Any]]:
-    """The first run on a sandbox: every call answered in milliseconds."""
-    return [
-        {
-            "run_id": "first",
-            "at": LATEST.isoformat(),
-            "url": None,
-            "monitors": [
-                monitor("customers", "passed", [12, 31, 9]),
-                monitor("orders", "passed", [18, 44]),
-                monitor("payments", "passed", [7, 25, 11]),
-                monitor("punchout", "passed", [35, 60]),
-            ],
-            "mails": [],
-        }
-    ]
-
-
-def ninety_days() -> list[dict[str, Any]]:
-    """Runs every 15 minutes for 90 days: calls that grow from tens to hundreds of
-    milliseconds, a payment call over its limit now and then, an order incident
-    every week (alert and reminder mails to two groups, one not delivered) and
-    one going on now."""
-    records = []
-    runs = 90 * 96
-    for index in range(runs):
-        at = LATEST - timedelta(minutes=15 * (runs - 1 - index))
-        trend = 20 * math.exp(3 * index / runs)  # 20 ms → 400 ms
-        wave = 1 + 0.3 * math.sin(index / 40)
-        incident = index % 672 in range(100, 106) or index >= runs - 9
-        slow = index % 500 == 250
-        mails = []
-        if incident and (index % 672 in (100, 104) or index in (runs - 9, runs - 1)):
-            mails = [
-                {"group": "client", "status": "sent", "subject": "[erpwatch] Bestellingen bereiken het ERP niet"},
-                {"group": "erp_partner", "status": "failed" if index % 672 == 104 else "sent",
-                 "subject": "[erpwatch] Orders do not reach the ERP"},
-            ]  # fmt: skip
-        records.append(
-            {
-                "run_id": str(index),
-                "at": at.isoformat(),
-                "url": None,
-                "monitors": [
-                    monitor("customers", "passed", [round(trend * wave), 15]),
-                    monitor(
-                        "orders",
-                        "failed" if incident else "passed",
-                        [round(trend * wave * 1.2), 30],
-                        failing=incident,
-                    ),
-                    monitor("payments", "degraded" if slow else "passed", [6200 if slow else round(trend), 12]),
-                    monitor("punchout", "passed", [round(trend * 1.5 * wave), 40]),
-                ],
-                "mails": mails,
-            }
-        )  # fmt: skip
-    return records
 
 
 def stored(records: list[dict[str, Any]], tmp_path: Path) -> list[dict[str, Any]]:
@@ -301,3 +213,12 @@ def test_after_ninety_days_the_dashboard_fits_the_window_and_tells_the_incidents
     assert "and 11 earlier incidents" in text
     assert (tmp_path / "shot.png").stat().st_size > 10_000
     keep_screenshot(tmp_path / "shot.png", f"dashboard-90-days-{width}.png")
+
+
+@pytest.mark.parametrize("language", ["nl", "fr"])
+def test_the_longer_dutch_and_french_words_fit_a_phone_too(language: str, tmp_path: Path) -> None:
+    now = LATEST + timedelta(minutes=2)
+    page = render_dashboard(ninety_days(), settings(tmp_path, language), now)
+    _, measured = render(page, PHONE, tmp_path, tmp_path / "shot.png")
+    assert measured["width"] <= PHONE, "the page is wider than the window"
+    assert measured["sticking_out"] == []
