@@ -59,7 +59,9 @@ def evidence(diagnosis: Diagnosis, language: str = "en") -> list[tuple[str, str]
             else None,
         ),
         (words["error"], diagnosis.error),
-        (words["why"], diagnosis.reason),
+        # The classifier's evidence is written in English, for the developer; other
+        # languages read the same in the diagnosis's own sentence above it.
+        (words["why"], diagnosis.reason if language == "en" else None),
     ]
     return [(name, value) for name, value in rows if value]
 

@@ -66,6 +66,9 @@ def render_run_report(run: RunResult, settings: Settings, language: str, redacto
         return words[f"status_{status.value}"]
 
     def title_of(process: str | None) -> str:
+        declared = settings.process(process or "")
+        if declared is not None:
+            return declared.title_in(language)
         return run.titles.get(process or "", process or "")
 
     facts = [
@@ -79,7 +82,9 @@ def render_run_report(run: RunResult, settings: Settings, language: str, redacto
     if run.erp_base_url is not None:
         # What the run itself recorded (already masked) wins over the settings.
         facts = [(k, run.erp_base_url if k == words["erp"] else v) for k, v in facts]
-    processes = [ProcessView(p.title, p.outcome, status_word(p.outcome)) for p in run.processes]
+    processes = [
+        ProcessView(title_of(p.name), p.outcome, status_word(p.outcome)) for p in run.processes
+    ]
     monitors = [_view(m, title_of(m.process), settings, language) for m in _ordered(run.monitors)]
     return (
         environment()
