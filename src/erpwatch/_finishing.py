@@ -41,6 +41,8 @@ class Finishing:
     history_warnings: list[str] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
     told: list[str] = field(default_factory=list)  # how the maintainers heard that a step broke
+    # Per monitor naming no declared process: the line that says what to fix.
+    misconfigured: dict[str, str] = field(default_factory=dict)
 
     def run(
         self,
@@ -80,6 +82,13 @@ class Finishing:
             return pytest.ExitCode.INTERRUPTED
         if failed(self.steps) and exitstatus in (0, 1):
             return pytest.ExitCode.INTERNAL_ERROR
+        from ._collect import misconfigured
+
+        # A monitor naming an undeclared process is a mistake in the set-up, for
+        # whoever deploys the monitors to fix: a usage error, not a failed check.
+        self.misconfigured = misconfigured(run, self.settings)
+        if self.misconfigured and exitstatus in (0, 1):
+            return pytest.ExitCode.USAGE_ERROR
         # A live run that watched a critical process not at all is misconfigured,
         # not healthy: the schedule must not report it as a pass.
         unwatched = [p for p, _ in run.unmonitored() if p.critical]
