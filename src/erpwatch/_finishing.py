@@ -151,6 +151,10 @@ class Finishing:
             records = history.load()
         finally:
             self._keep_warnings(history.warnings)
+        if self.settings.dry_run:
+            # A dry run adds nothing to the history: redrawn now, the page would say
+            # "updated now" over the last real run's status. It stays as that run drew it.
+            raise StepSkipped("a dry run leaves the dashboard as the last real run drew it")
         write_dashboard(path, records, self.settings, now)
         self.dashboard = path
 

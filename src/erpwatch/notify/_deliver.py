@@ -3,6 +3,7 @@ is set; then hand each digest to every installed channel (erpwatch.extensions)."
 
 from __future__ import annotations
 
+import contextlib
 from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
@@ -13,6 +14,7 @@ from ..config import Settings, SmtpSettings
 from ..extensions import Channel, ChannelFailed, Notice, installed_channels
 from ._compose import compose
 from ._model import Delivery, Digest, RunContext
+from ._plan import PLAN_FILE, save_plan
 from ._refusal import Refusal
 from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
 
@@ -35,6 +37,10 @@ def deliver(
     A group in ``held`` was refused for good under these same settings: its mail
     is kept, not sent, and the delivery says why."""
     mail = settings.mail
+    # What `erpwatch preview` shows for this run: these very digests, none included.
+    # Only a convenience: a folder that cannot take it must not cost the mail.
+    with contextlib.suppress(OSError):
+        save_plan(settings.reports_dir / PLAN_FILE, run.run_id, digests)
     if not digests:
         return []
     composed: list[tuple[Digest, EmailMessage, Path]] = []

@@ -1,0 +1,216 @@
+"""Mail delivery errors, against real SMTP servers on loopback that refuse in the
+ways real ones do: each error names the setting to change, and a final refusal is
+not tried again on every run while nothing was changed."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+from datetime import timedelta
+from pathlib import Path
+from typing import Any
+
+from aiosmtpd.controller import Controller
+from aiosmtpd.smtp import SMTP, Envelope, Session
+
+from erpwatch.alerts._lifecycle import decide_alerts, record_deliveries, send_alerts
+from erpwatch.alerts._state import StateStore
+from erpwatch.config import Settings
+from erpwatch.notify import Delivery, summary_lines
+
+from .smtp_server import Inbox, free_port, start_smtp
+from .test_mail import WHEN, failing_run, notify_run, settings_for
+
+
+def errors(deliveries: list[Delivery]) -> set[str]:
+    return {d.error or "" for d in deliveries}
+
+
+def test_a_server_without_starttls_points_at_smtp_security(tmp_path: Path) -> None:
+    server = start_smtp(tmp_path, "none")
+    try:
+        settings = settings_for(tmp_path, **{**server.env, "SMTP_SECURITY": "starttls"})
+        deliveries = notify_run(
+            failing_run(erp_message="x", response_body="{}"), settings, None, WHEN
+        )
+    finally:
+        server.stop()
+    [error] = errors(deliveries)
+    assert error.startswith(f"the mail server 127.0.0.1:{server.port} does not offer STARTTLS: ")
+    assert "SMTP_SECURITY=tls" in error
+    assert "SMTP_SECURITY is starttls (port 587), tls (port 465) or none (port 25)" in error
+    assert all(d.permanent for d in deliveries)
+    assert server.inbox.messages == []
+
+
+def test_a_refused_login_points_at_the_user_and_password_and_is_final(tmp_path: Path) -> None:
+    server = start_smtp(tmp_path, "starttls", auth=True)
+    try:
+        settings = settings_for(tmp_path, **{**server.env, "SMTP_PASSWORD": "wrong"})
+        deliveries = notify_run(
+            failing_run(erp_message="x", response_body="{}"), settings, None, WHEN
+        )
+    finally:
+        server.stop()
+    [error] = errors(deliveries)
+    assert error == (
+        f"the mail server 127.0.0.1:{server.port} refused the login of SMTP_USERNAME (535): "
+        "check SMTP_USERNAME and SMTP_PASSWORD"
+    )
+    assert all(d.permanent for d in deliveries)
+    [line, *_] = summary_lines(deliveries, settings)
+    assert line.endswith("not tried again until a setting named above changes (or for a day)")
+
+
+def test_an_untrusted_certificate_points_at_smtp_ca_file(tmp_path: Path) -> None:
+    server = start_smtp(tmp_path, "starttls")
+    env = {k: v for k, v in server.env.items() if k != "SMTP_CA_FILE"}
+    try:
+        deliveries = notify_run(
+            failing_run(erp_message="x", response_body="{}"),
+            settings_for(tmp_path, **env),
+            None,
+            WHEN,
+        )
+    finally:
+        server.stop()
+    [error] = errors(deliveries)
+    assert error.startswith(
+        f"the certificate of the mail server 127.0.0.1:{server.port} is not trusted ("
+    )
+    assert "set SMTP_CA_FILE to the CA that signed it" in error
+    assert all(d.permanent for d in deliveries)
+
+
+def test_tls_on_a_plain_port_points_at_smtp_security_and_port(tmp_path: Path) -> None:
+    server = start_smtp(tmp_path, "none")
+    try:
+        settings = settings_for(tmp_path, **{**server.env, "SMTP_SECURITY": "tls"})
+        deliveries = notify_run(
+            failing_run(erp_message="x", response_body="{}"), settings, None, WHEN
+        )
+    finally:
+        server.stop()
+    [error] = errors(deliveries)
+    assert error.startswith(f"TLS with the mail server 127.0.0.1:{server.port} failed (")
+    assert "check SMTP_SECURITY and SMTP_PORT" in error
+
+
+@dataclass
+class RefusingInbox(Inbox):
+    """Refuses one address the way a real server refuses an unknown mailbox."""
+
+    unknown: str = "oncall@acme.example"
+
+    async def handle_RCPT(
+        self, server: SMTP, session: Session, envelope: Envelope, address: str, options: Any
+    ) -> str:
+        if address == self.unknown:
+            return "550 5.1.1 <oncall@acme.example>: Recipient address rejected: User unknown"
+        envelope.rcpt_tos.append(address)
+        return "250 OK"
+
+
+def test_a_refused_recipient_points_at_the_groups_addresses(tmp_path: Path) -> None:
+    inbox = RefusingInbox()
+    port = free_port()
+    controller = Controller(inbox, hostname="127.0.0.1", port=port)
+    controller.start()
+    try:
+        settings = settings_for(
+            tmp_path,
+            SMTP_HOST="127.0.0.1",
+            SMTP_PORT=str(port),
+            SMTP_SECURITY="none",
+            MAIL_FROM="monitoring@agency.example",
+        )
+        deliveries = notify_run(
+            failing_run(erp_message="x", response_body="{}"), settings, None, WHEN
+        )
+    finally:
+        controller.stop()
+    by_group = {d.group: d for d in deliveries}
+    assert by_group["client"].delivered
+    partner = by_group["erp_partner"]
+    assert not partner.delivered and partner.permanent
+    assert partner.error == (
+        "the mail server refused some recipients: oncall@acme.example (550 5.1.1 "
+        "<oncall@acme.example>: Recipient address rejected: User unknown): "
+        "check the addresses of group erp_partner in erpwatch.toml"
+    )
+
+
+def one_run(settings: Settings, hours: float = 0) -> list[Delivery]:
+    """One run's mail, the way the finishing steps do it: decide, send, record."""
+    now = WHEN + timedelta(hours=hours)
+    plan = decide_alerts(failing_run(erp_message="x", response_body="{}"), settings, now, None)
+    try:
+        send_alerts(plan, settings)
+    finally:
+        record_deliveries(plan, settings)
+    return plan.outcome.deliveries
+
+
+def test_a_refused_login_is_not_retried_every_run_until_the_password_changes(
+    tmp_path: Path,
+) -> None:
+    server = start_smtp(tmp_path, "starttls", auth=True)
+    wrong = settings_for(tmp_path, **{**server.env, "SMTP_PASSWORD": "wrong"})
+    refused = f"refused the login of SMTP_USERNAME (535)"
+    try:
+        first = one_run(wrong)
+        assert all(refused in (d.error or "") and not d.held for d in first)
+    finally:
+        server.stop()
+    state = StateStore(wrong.alerts.state_file).load()
+    assert set(state.refused) == {"client", "erp_partner"}
+    assert "wrong" not in wrong.alerts.state_file.read_text()  # a salted digest, not the password
+
+    # The next run, settings unchanged: not tried (the server is gone, and that
+    # would read "cannot reach"), still told, still kept for later.
+    second = one_run(wrong, hours=0.25)
+    assert all(
+        d.held and d.error and d.error.startswith("not tried: refused for good since")
+        for d in second
+    )
+    assert all(refused in (d.error or "") for d in second)
+    lines = summary_lines(second, wrong)
+    assert all("NOT SENT" in line for line in lines)
+    assert set(StateStore(wrong.alerts.state_file).load().pending) == {"client", "erp_partner"}
+
+    # The password is fixed: the very next run sends what was kept, and forgets the refusal.
+    server = start_smtp(tmp_path, "starttls", auth=True)
+    try:
+        fixed = settings_for(tmp_path, **server.env)
+        third = one_run(fixed, hours=0.5)
+    finally:
+        server.stop()
+    assert [(d.group, d.delivered) for d in third] == [("client", True), ("erp_partner", True)]
+    state = StateStore(fixed.alerts.state_file).load()
+    assert state.refused == {} and state.pending == {}
+
+
+def test_a_final_refusal_is_tried_again_after_a_day_with_the_same_settings(
+    tmp_path: Path,
+) -> None:
+    server = start_smtp(tmp_path, "none")
+    settings = settings_for(tmp_path, **{**server.env, "SMTP_SECURITY": "starttls"})
+    try:
+        assert all(d.permanent and not d.held for d in one_run(settings))
+        assert all(d.held for d in one_run(settings, hours=23))
+        # A day on, the server's side may have been fixed: tried (and refused) again.
+        later = one_run(settings, hours=25)
+    finally:
+        server.stop()
+    assert all(not d.held and d.permanent for d in later)
+    assert all("does not offer STARTTLS" in (d.error or "") for d in later)
+
+
+def test_a_passing_failure_is_still_tried_every_run(tmp_path: Path) -> None:
+    port = free_port()
+    settings = settings_for(
+        tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=str(port), SMTP_SECURITY="none"
+    )
+    assert all(not d.permanent for d in one_run(settings))
+    again = one_run(settings, hours=0.25)
+    assert all(not d.held and "Connection refused" in (d.error or "") for d in again)
+    assert StateStore(settings.alerts.state_file).load().refused == {}
