@@ -4,7 +4,9 @@ not tried again on every run while nothing was changed."""
 
 from __future__ import annotations
 
-from dataclasses import dataclass
+import subprocess
+import sys
+from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
@@ -15,9 +17,17 @@ from aiosmtpd.smtp import SMTP, Envelope, Session
 from erpwatch.alerts._lifecycle import decide_alerts, record_deliveries, send_alerts
 from erpwatch.alerts._state import StateStore
 from erpwatch.config import Settings
-from erpwatch.notify import Delivery, summary_lines
+from erpwatch.notify import (
+    Delivery,
+    RunContext,
+    compose,
+    incidents_of,
+    plan_digests,
+    summary_lines,
+)
 
-from .smtp_server import Inbox, free_port, start_smtp
+from .smtp_server import Inbox, free_port, start_smtp, text_of
+from .support import clean_environment
 from .test_mail import WHEN, failing_run, notify_run, settings_for
 
 
@@ -131,7 +141,8 @@ def test_a_refused_recipient_points_at_the_groups_addresses(tmp_path: Path) -> N
     by_group = {d.group: d for d in deliveries}
     assert by_group["client"].delivered
     partner = by_group["erp_partner"]
-    assert not partner.delivered and partner.permanent
+    assert not partner.delivered
+    assert partner.permanent
     assert partner.error == (
         "the mail server refused some recipients: oncall@acme.example (550 5.1.1 "
         "<oncall@acme.example>: Recipient address rejected: User unknown): "
@@ -155,7 +166,7 @@ def test_a_refused_login_is_not_retried_every_run_until_the_password_changes(
 ) -> None:
     server = start_smtp(tmp_path, "starttls", auth=True)
     wrong = settings_for(tmp_path, **{**server.env, "SMTP_PASSWORD": "wrong"})
-    refused = f"refused the login of SMTP_USERNAME (535)"
+    refused = "refused the login of SMTP_USERNAME (535)"
     try:
         first = one_run(wrong)
         assert all(refused in (d.error or "") and not d.held for d in first)
@@ -186,7 +197,8 @@ def test_a_refused_login_is_not_retried_every_run_until_the_password_changes(
         server.stop()
     assert [(d.group, d.delivered) for d in third] == [("client", True), ("erp_partner", True)]
     state = StateStore(fixed.alerts.state_file).load()
-    assert state.refused == {} and state.pending == {}
+    assert state.refused == {}
+    assert state.pending == {}
 
 
 def test_a_final_refusal_is_tried_again_after_a_day_with_the_same_settings(
@@ -214,3 +226,158 @@ def test_a_passing_failure_is_still_tried_every_run(tmp_path: Path) -> None:
     again = one_run(settings, hours=0.25)
     assert all(not d.held and "Connection refused" in (d.error or "") for d in again)
     assert StateStore(settings.alerts.state_file).load().refused == {}
+
+
+# -- preview: the same digests as the real mail --------------------------------------------
+
+
+def preview(project: Path, *args: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "preview", *args],
+        cwd=project,
+        env=clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_preview_shows_the_mail_a_second_failing_run_really_sent(tmp_path: Path) -> None:
+    """The first run's mail did not go out (no server); the second run sends it,
+    counting two runs. The preview of that run is that very mail, not a first alert."""
+    down = settings_for(
+        tmp_path, SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()), SMTP_SECURITY="none"
+    )
+    report = down.reports_dir / "report.html"
+    first = failing_run(erp_message="x", response_body="{}")
+    plan = decide_alerts(first, down, WHEN, report)
+    send_alerts(plan, down)
+    record_deliveries(plan, down)
+
+    server = start_smtp(tmp_path, "none")
+    try:
+        up = settings_for(tmp_path, **server.env, MAIL_FROM="erpwatch <monitoring@agency.example>")
+        later = WHEN + timedelta(minutes=15)
+        second = replace(
+            first, run_id="2611272019-cafe", finished_at=later.isoformat(timespec="seconds")
+        )
+        second.write(up.reports_dir / "summary.json")
+        plan = decide_alerts(second, up, later, report)
+        send_alerts(plan, up)
+        record_deliveries(plan, up)
+    finally:
+        server.stop()
+    [real] = server.inbox.for_address("owner@webshop.example")
+
+    result = preview(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert f"  Subject: {real['Subject']}" in result.stdout
+    shown = (up.reports_dir / "preview" / "2611272019-cafe-alert-client.txt").read_text()
+    assert shown == text_of(real).replace("\r\n", "\n")
+    # What the preview showed before: the same run as a first alert, which the
+    # real mail was not.
+    context = RunContext(second.run_id, second.run_url, report, later)
+    [first_alert, *_] = plan_digests(incidents_of(second, later), up.mail)
+    guessed = text_of(compose(first_alert, up, context))
+    assert guessed != shown
+    assert "(2 " in shown  # "sinds … (2 runs)"
+    assert "(2 " not in guessed
+
+
+def test_preview_of_a_run_that_sent_nothing_says_so(tmp_path: Path) -> None:
+    settings = settings_for(tmp_path)
+    run = replace(failing_run(erp_message="x", response_body="{}"), monitors=[])
+    run.write(settings.reports_dir / "summary.json")
+    plan = decide_alerts(run, settings, WHEN, None)
+    send_alerts(plan, settings)
+    result = preview(tmp_path)
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.startswith(
+        f"Run {run.run_id} sent no mail: nothing was due for any group."
+    )
+
+
+# -- erpwatch test-mail -----------------------------------------------------------------------
+
+
+def run_test_mail(project: Path, *args: str, **env: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "test-mail", *args],
+        cwd=project,
+        env=clean_environment(**env),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+
+
+def test_test_mail_sends_one_short_mail_per_group_in_its_language(tmp_path: Path) -> None:
+    settings_for(tmp_path)  # writes erpwatch.toml
+    server = start_smtp(tmp_path, "starttls", auth=True)
+    try:
+        result = run_test_mail(tmp_path, **server.env, MAIL_FROM="monitoring@agency.example")
+    finally:
+        server.stop()
+    assert result.returncode == 0, result.stderr
+    assert result.stdout.splitlines() == [
+        "client: sent to owner@webshop.example",
+        "erp_partner: sent to Support ERP <erp-support@acme.example>, oncall@acme.example",
+        "maintainers: sent to dev@agency.example",
+    ]
+    subjects = {str(m["Subject"]) for m in server.inbox.messages}
+    assert subjects == {
+        "[erpwatch] Testbericht voor Brasserie Zoë",
+        "[erpwatch] Message de test pour Partenaire ERP Liège",
+        "[erpwatch] Test mail for maintainers",
+    }
+    [partner] = server.inbox.for_address("oncall@acme.example")
+    text = text_of(partner)
+    assert "Tout va bien\u202f: vous n’avez rien à faire." in text
+    assert "Customer creation, Order submission, B2B punchout" in text
+    [maintainers] = server.inbox.for_address("dev@agency.example")
+    assert "when a monitor or erpwatch itself breaks" in text_of(maintainers)
+
+
+def test_test_mail_says_what_to_change_and_fails_when_the_login_is_refused(
+    tmp_path: Path,
+) -> None:
+    settings_for(tmp_path)
+    server = start_smtp(tmp_path, "starttls", auth=True)
+    try:
+        result = run_test_mail(
+            tmp_path,
+            "--group",
+            "client",
+            **{**server.env, "SMTP_PASSWORD": "wrong", "MAIL_FROM": "monitoring@agency.example"},
+        )
+    finally:
+        server.stop()
+    assert result.returncode == 1
+    assert result.stdout == (
+        f"client: FAILED to owner@webshop.example: the mail server 127.0.0.1:{server.port} "
+        "refused the login of SMTP_USERNAME (535): check SMTP_USERNAME and SMTP_PASSWORD\n"
+    )
+    assert server.inbox.messages == []
+
+
+def test_test_mail_without_a_mail_server_says_to_set_smtp_host(tmp_path: Path) -> None:
+    settings_for(tmp_path)
+    result = run_test_mail(tmp_path, "--group", "maintainers")
+    assert result.returncode == 1
+    [line] = result.stdout.splitlines()
+    assert line.startswith("maintainers: NOT SENT (no mail server): written to ")
+    assert result.stderr.startswith(
+        "erpwatch test-mail: no mail server is configured: set SMTP_HOST"
+    )
+
+
+def test_test_mail_names_the_groups_when_one_is_unknown(tmp_path: Path) -> None:
+    settings_for(tmp_path)
+    result = run_test_mail(tmp_path, "--group", "clients")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "erpwatch test-mail: no group clients in erpwatch.toml; "
+        "groups: client, erp_partner, maintainers\n"
+    )
