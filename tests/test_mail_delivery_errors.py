@@ -6,11 +6,13 @@ from __future__ import annotations
 
 import subprocess
 import sys
+from collections.abc import Iterator
 from dataclasses import dataclass, replace
 from datetime import timedelta
 from pathlib import Path
 from typing import Any
 
+import pytest
 from aiosmtpd.controller import Controller
 from aiosmtpd.smtp import SMTP, Envelope, Session
 
@@ -25,9 +27,11 @@ from erpwatch.notify import (
     plan_digests,
     summary_lines,
 )
+from erpwatch.sandbox import RunningSandbox
 
 from .smtp_server import Inbox, free_port, start_smtp, text_of
 from .support import clean_environment
+from .test_damaged_files import T0, Project
 from .test_mail import WHEN, failing_run, notify_run, settings_for
 
 
@@ -381,3 +385,31 @@ def test_test_mail_names_the_groups_when_one_is_unknown(tmp_path: Path) -> None:
         "erpwatch test-mail: no group clients in erpwatch.toml; "
         "groups: client, erp_partner, maintainers\n"
     )
+
+
+# -- a dry run ------------------------------------------------------------------------------------
+
+
+@pytest.fixture
+def project(tmp_path: Path, sandbox: RunningSandbox) -> Iterator[Project]:
+    smtp = start_smtp(tmp_path, "none")
+    yield Project(tmp_path, sandbox, smtp)
+    smtp.stop()
+
+
+def test_a_dry_run_says_so_and_leaves_the_dashboard_as_the_last_real_run_drew_it(
+    project: Project,
+) -> None:
+    passed = project.run(fault=None)
+    assert passed.returncode == 0, passed.stdout
+    page = (project.reports / "index.html").read_bytes()
+
+    dry = project.run(at=T0 + timedelta(hours=1), ERPWATCH_DRY_RUN="1")  # orders refused
+    assert dry.returncode == 1, dry.stdout
+    [line] = [line for line in dry.stdout.splitlines() if line.startswith("mail: ")]
+    assert line.startswith("mail: a dry run sends nothing; 1 digest(s) for client written to ")
+    assert "no SMTP server configured" not in dry.stdout  # SMTP_HOST is set
+    assert project.smtp.inbox.messages == []
+    # Redrawn, it would say "updated now" over the passing run's status.
+    assert (project.reports / "index.html").read_bytes() == page
+    assert "dashboard: " not in dry.stdout
