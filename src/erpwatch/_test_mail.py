@@ -39,7 +39,7 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
 
 
 @dataclass(frozen=True)
-class TestResult:
+class GroupResult:
     """What became of one group's test mail."""
 
     group: str
@@ -96,7 +96,7 @@ def compose_test(settings: Settings, group: Group, now: datetime) -> EmailMessag
     return message
 
 
-def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> list[TestResult]:
+def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> list[GroupResult]:
     """Every group's test mail into the outbox, then through one SMTP session."""
     outbox = outbox_of(settings)
     stamp = now.strftime("%Y%m%d-%H%M%S")
@@ -107,8 +107,8 @@ def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
     ]
     smtp = settings.mail.smtp
     if smtp is None:
-        return [TestResult(g.key, g.addresses, DeliveryStatus.OUTBOX, p) for g, _, p in composed]
-    results: list[TestResult] = []
+        return [GroupResult(g.key, g.addresses, DeliveryStatus.OUTBOX, p) for g, _, p in composed]
+    results: list[GroupResult] = []
     try:
         with smtp_connection(smtp, messages=len(composed)) as client:
             for group, message, path in composed:
@@ -116,18 +116,18 @@ def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
                     send(client, message, group.key)
                 except MailDeliveryFailed as error:
                     results.append(
-                        TestResult(
+                        GroupResult(
                             group.key, group.addresses, DeliveryStatus.FAILED, path, str(error)
                         )
                     )
                 else:
                     results.append(
-                        TestResult(group.key, group.addresses, DeliveryStatus.SENT, path)
+                        GroupResult(group.key, group.addresses, DeliveryStatus.SENT, path)
                     )
     except MailDeliveryFailed as error:
         done = {r.group for r in results}
         results += [
-            TestResult(g.key, g.addresses, DeliveryStatus.FAILED, p, str(error))
+            GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, str(error))
             for g, _, p in composed
             if g.key not in done
         ]

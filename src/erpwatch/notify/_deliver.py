@@ -61,6 +61,8 @@ def deliver(
         deliveries += _send_mail(
             [item for item in composed if item[0].group.key not in refused], mail.smtp
         )
+        order = {path: index for index, (_, _, path) in enumerate(composed)}
+        deliveries.sort(key=lambda d: order[d.eml])  # the groups in the order they were planned
     for name, channel in installed_channels(settings):
         deliveries += [
             _hand_over(name, channel, digest, message, path, run)
