@@ -39,6 +39,44 @@ def test_the_sandbox_refuses_an_unknown_fault_naming_the_known_ones() -> None:
     )
 
 
+def test_the_sandbox_refuses_a_mistyped_fault_target_in_one_line() -> None:
+    result = erpwatch("sandbox", "--port", "0", "--fault", "vat_required:salesOrder")
+    assert result.returncode == 2
+    assert result.stderr == (
+        "erpwatch sandbox: fault 'vat_required': unknown target 'salesOrder'; "
+        "targets: *, customers, salesOrders, salesInvoices\n"
+    )
+
+
+def test_sandbox_help_lists_every_fault_kind_with_its_options() -> None:
+    result = erpwatch("sandbox", "--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for kind in FAULT_KINDS:
+        assert f" {kind} " in text
+    assert (
+        "slow the right answer, after `delay` seconds (default 3). Options: target, method, times, delay"
+        in text
+    )
+    assert "webhook_lost the payment provider sends no webhooks. Options: times" in text
+    assert (
+        "TARGET is one of *, token, companies, customers, items, salesOrders, salesInvoices" in text
+    )
+
+
+def test_help_describes_every_command_in_a_line() -> None:
+    result = erpwatch("--help")
+    assert result.returncode == 0
+    text = " ".join(result.stdout.split())
+    for command in (
+        "sandbox run the built-in sandbox",
+        "preview render the mails",
+        "test-mail send one short test mail",
+    ):
+        assert command in text
+    assert "pytest --erpwatch-dry-run" in text
+
+
 def test_the_sandbox_says_clearly_when_its_port_is_taken() -> None:
     with socket.socket() as taken:
         taken.bind(("127.0.0.1", 0))

@@ -368,7 +368,8 @@ def test_an_unreachable_mail_server_leaves_the_outbox_intact_and_says_why(tmp_pa
     deliveries = notify_run(failing_run(erp_message="x", response_body="{}"), settings, None, WHEN)
     assert [d.delivered for d in deliveries] == [False, False]
     assert all(
-        d.error == f"cannot reach the mail server 127.0.0.1:{port}: Connection refused"
+        d.error == f"cannot reach the mail server 127.0.0.1:{port}: Connection refused: "
+        "check SMTP_HOST and SMTP_PORT"
         for d in deliveries
     )
     for delivery in deliveries:

@@ -182,16 +182,22 @@ def test_the_process_marker_is_registered(project: pytest.Pytester) -> None:
     result.stdout.fnmatch_lines(["@pytest.mark.process(name, critical=None): *"])
 
 
-def test_a_monitor_without_a_process_fails_with_a_clear_message(project: pytest.Pytester) -> None:
+def test_a_monitor_without_a_process_is_a_configuration_error_with_a_clear_message(
+    project: pytest.Pytester,
+) -> None:
     project.makepyfile(test_unmarked="def test_unmarked(erp):\n    pass\n")
     result = project.runpytest()
     result.assert_outcomes(errors=1)
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(
-        ["*does not say which process it guards: mark it with @pytest.mark.process*"]
+        [
+            "CONFIGURATION ERROR test_unmarked.py::test_unmarked does not say which process it "
+            "guards: mark it with @pytest.mark.process*"
+        ]
     )
 
 
-def test_a_monitor_naming_an_undeclared_process_fails_naming_the_declared_ones(
+def test_a_monitor_naming_an_undeclared_process_exits_4_naming_the_declared_ones(
     project: pytest.Pytester,
 ) -> None:
     project.makepyfile(
@@ -199,11 +205,16 @@ def test_a_monitor_naming_an_undeclared_process_fails_naming_the_declared_ones(
     )
     result = project.runpytest()
     result.assert_outcomes(errors=1)
+    # A configuration mistake, for whoever set the monitors up: exit 4, one line
+    # naming the process and erpwatch.toml, not a "[Monitor error]".
+    assert result.ret == pytest.ExitCode.USAGE_ERROR
     result.stdout.fnmatch_lines(
         [
-            "*process 'oders' of * is not declared in erpwatch.toml; declared processes: customers, orders*"
+            "CONFIGURATION ERROR process 'oders' of test_typo.py::test_typo is not declared in "
+            "erpwatch.toml; declared processes: customers, orders"
         ]
     )
+    assert "[Monitor error]" not in result.stdout.str()
 
 
 def test_the_config_decides_criticality_over_the_marker(project: pytest.Pytester) -> None:

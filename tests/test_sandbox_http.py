@@ -446,6 +446,18 @@ def test_faults_can_be_listed_and_cleared(api: Api) -> None:
     assert api("GET", "items").status_code == 200
 
 
+def test_a_mistyped_fault_target_is_refused_by_the_api_naming_the_targets(api: Api) -> None:
+    answer = requests.post(
+        f"{api.root}/_sandbox/faults", json={"kind": "unavailable", "target": "customer"}, timeout=5
+    )
+    assert answer.status_code == 400
+    assert (
+        "unknown target 'customer'; targets: *, token, companies, customers"
+        in (answer.json()["error"])
+    )
+    assert requests.get(f"{api.root}/_sandbox/faults", timeout=5).json()["faults"] == []
+
+
 def test_an_unknown_fault_kind_is_refused_with_the_known_kinds(api: Api) -> None:
     answer = requests.post(f"{api.root}/_sandbox/faults", json={"kind": "gremlins"}, timeout=5)
     assert answer.status_code == 400
@@ -505,6 +517,29 @@ def test_faults_are_parsed_from_the_command_line_form_with_options() -> None:
         ("renamed_on_read:items", "fault 'renamed_on_read' on 'items' needs a field"),
         ({"kind": "throttle", "times": 0}, "fault 'times' must be a whole number of at least 1"),
         ({"kind": "throttle", "colour": "red"}, "unknown option(s) colour"),
+        (
+            {"kind": "unavailable", "target": "customer"},
+            "fault 'unavailable': unknown target 'customer'; targets: *, token, companies, "
+            "customers, items, salesOrders, salesInvoices",
+        ),
+        (
+            "vat_required:salesOrder",
+            "fault 'vat_required': unknown target 'salesOrder'; targets: *, customers, "
+            "salesOrders, salesInvoices",
+        ),
+        ("vat_required:items", "fault 'vat_required': unknown target 'items'"),
+        (
+            "slow:salesOrders:SEND",
+            "fault 'slow': unknown method 'SEND'; methods: *, GET, POST, PATCH, PUT, DELETE",
+        ),
+        (
+            "unavailable,delay=3",
+            "fault 'unavailable' does not take delay; it takes: target, method, times",
+        ),
+        (
+            "webhook_lost:salesOrders",
+            "fault 'webhook_lost' does not take target; it takes: times",
+        ),
     ],
 )
 def test_a_fault_the_sandbox_cannot_understand_is_refused_with_the_reason(

@@ -3,7 +3,9 @@
 A monitor names its business process with ``@pytest.mark.process``; the
 process's criticality comes from erpwatch.toml when it is declared there. A
 monitor that names no process, or an undeclared one, fails at its setup with
-one line saying what to fix; ``--erpwatch-processes`` deselects the others.
+one line saying what to fix, and the run ends with exit status 4 (a usage
+error): a configuration mistake, not a broken monitor nor a failing process.
+``--erpwatch-processes`` deselects the others.
 """
 
 from __future__ import annotations
@@ -13,6 +15,7 @@ from dataclasses import dataclass
 import pytest
 
 from .config import Settings
+from .result import RunResult
 
 
 @dataclass(frozen=True)
@@ -47,6 +50,26 @@ def guard_of(item: pytest.Item, settings: Settings) -> Guard:
     if declared is not None and declared.critical is not None:
         critical = declared.critical
     return Guard(name, bool(critical))
+
+
+def misconfigured(run: RunResult, settings: Settings) -> dict[str, str]:
+    """Per monitor of the run whose process marker is a configuration mistake (no
+    process, or one erpwatch.toml does not declare), the line that says so."""
+    where = settings.config_path.name
+    known = ", ".join(sorted(settings.processes))
+    lines = {}
+    for monitor in run.monitors:
+        if monitor.process is None:
+            lines[monitor.nodeid] = (
+                f"{monitor.nodeid} does not say which process it guards: mark it with "
+                "@pytest.mark.process('orders')"
+            )
+        elif settings.processes and settings.process(monitor.process) is None:
+            lines[monitor.nodeid] = (
+                f"process '{monitor.process}' of {monitor.nodeid} is not declared in {where}; "
+                f"declared processes: {known}"
+            )
+    return lines
 
 
 def chosen(items: list[pytest.Item], settings: Settings) -> list[pytest.Item]:

@@ -43,6 +43,8 @@ class Finishing:
     history_warnings: list[str] = field(default_factory=list)
     steps: list[StepResult] = field(default_factory=list)
     told: list[str] = field(default_factory=list)  # how the maintainers heard that a step broke
+    # Per monitor naming no declared process: the line that says what to fix.
+    misconfigured: dict[str, str] = field(default_factory=dict)
 
     def run(
         self,
@@ -83,6 +85,13 @@ class Finishing:
             return pytest.ExitCode.INTERRUPTED
         if failed(self.steps) and exitstatus in (0, 1):
             return pytest.ExitCode.INTERNAL_ERROR
+        from ._collect import misconfigured
+
+        # A monitor naming an undeclared process is a mistake in the set-up, for
+        # whoever deploys the monitors to fix: a usage error, not a failed check.
+        self.misconfigured = misconfigured(run, self.settings)
+        if self.misconfigured and exitstatus in (0, 1):
+            return pytest.ExitCode.USAGE_ERROR
         # A live run that watched a critical process not at all is misconfigured,
         # not healthy: the schedule must not report it as a pass.
         unwatched = [p for p, _ in run.unmonitored() if p.critical]
@@ -152,6 +161,10 @@ class Finishing:
             records = history.load()
         finally:
             self._keep_warnings(history.warnings)
+        if self.settings.dry_run:
+            # A dry run adds nothing to the history: redrawn now, the page would say
+            # "updated now" over the last real run's status. It stays as that run drew it.
+            raise StepSkipped("a dry run leaves the dashboard as the last real run drew it")
         write_dashboard(path, records, self.settings, now)
         self.dashboard = path
 

@@ -1,4 +1,8 @@
-"""``erpwatch preview``: the mails a run would send, rendered but not sent."""
+"""``erpwatch preview``: the mails a run sent (or would send), rendered but not sent.
+
+For the last run it renders the digests that run planned (notify's mail plan,
+written by ``deliver``), so the preview cannot differ from the real mail: the
+same incidents, with the alert state's count of runs and kind of mail."""
 
 from __future__ import annotations
 
@@ -13,6 +17,7 @@ from .capture import Exchange
 from .config import ConfigError, Settings, find_config, load_settings, read_environment
 from .diagnosis import Category, Diagnosis
 from .notify import RunContext, compose, incidents_of, plan_digests
+from .notify._plan import PLAN_FILE, load_plan
 from .result import MonitorResult, RunResult
 
 
@@ -131,11 +136,28 @@ def run(args: argparse.Namespace) -> int:
         except (ValueError, KeyError, TypeError) as error:
             return _fail(f"{summary} is not a run result erpwatch can read ({error})")
     finished = datetime.fromisoformat(result.finished_at)
-    digests = plan_digests(incidents_of(result, finished), mail)
-    if not digests:
-        print(f"Run {result.run_id} has no failure routed to a group: it would send no mail.")
-        print("Use --example to see what an alert looks like.")
-        return 0
+    planned = (
+        None if args.example else load_plan(settings.reports_dir / PLAN_FILE, result.run_id, mail)
+    )
+    if planned is not None:
+        # The digests the run itself planned and mailed, state and all: the same
+        # reminder, the same "2 runs", rendered by the same compose.
+        digests = planned
+        if not digests:
+            print(f"Run {result.run_id} sent no mail: nothing was due for any group.")
+            print("Use --example to see what an alert looks like.")
+            return 0
+    else:
+        if not args.example:
+            print(
+                f"Run {result.run_id}'s own mail plan is not kept (another run came after it): "
+                "each failure is shown as a first alert."
+            )
+        digests = plan_digests(incidents_of(result, finished), mail)
+        if not digests:
+            print(f"Run {result.run_id} has no failure routed to a group: it would send no mail.")
+            print("Use --example to see what an alert looks like.")
+            return 0
     out = Path(args.out) if args.out else settings.reports_dir / "preview"
     out.mkdir(parents=True, exist_ok=True)
     context = RunContext(

@@ -53,7 +53,8 @@ def header_lines(settings: Settings, run_id: str) -> list[str]:
 def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -> list[Line]:
     lines: list[Line] = []
     skipped = {m.nodeid for m in result.monitors if m.status is Status.SKIPPED}
-    by_id = {m.nodeid: m for m in result.monitors}
+    # A monitor with a configuration mistake is told as that, below, not as a monitor error.
+    by_id = {m.nodeid: m for m in result.monitors if m.nodeid not in finishing.misconfigured}
     shown: set[str] = set()
     for process in result.processes:
         not_run = len(skipped.intersection(process.monitors))
@@ -66,8 +67,10 @@ def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -
                 shown.add(nodeid)
                 lines += _details(by_id[nodeid], settings)
     for monitor in result.monitors:
-        if monitor.nodeid not in shown:
+        if monitor.nodeid not in shown and monitor.nodeid in by_id:
             lines += _details(monitor, settings)
+    for problem in finishing.misconfigured.values():
+        lines.append(Line(f"CONFIGURATION ERROR {problem}", "red"))
     for process, reason in result.unmonitored():
         lines.append(Line(f"WARNING {process.title} was not monitored: {reason}", "yellow"))
     alerting = finishing.alerting

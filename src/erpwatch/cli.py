@@ -4,35 +4,89 @@ from __future__ import annotations
 
 import argparse
 import sys
+import textwrap
 from collections.abc import Sequence
 
 from . import __version__
 from . import _preview as preview
+from . import _test_mail as test_mail
 from .sandbox import server as sandbox_server
+from .sandbox.faults import TARGETS, kinds_help
+
+EPILOG = """\
+The monitors themselves run with pytest:
+  pytest                              run every monitor, mail what is due
+  pytest --erpwatch-dry-run           the same, mail only into the outbox
+  pytest --erpwatch-processes orders  only some processes
+
+Exit status of `erpwatch COMMAND`: 0 done, 1 a test mail failed,
+2 a usage or configuration mistake (one line on stderr says what to fix).
+"""
+
+SANDBOX_EPILOG = f"""\
+A fault is KIND[:TARGET[:METHOD]][,option=value...], e.g.
+  --fault vat_required:salesOrders:POST
+  --fault slow:customers,delay=2,times=3
+or JSON posted to /_sandbox/faults: {{"kind": "throttle", "target": "salesOrders"}}.
+{
+    textwrap.fill(
+        f"TARGET is one of {', '.join(TARGETS)} (default *); METHOD one of GET, POST, PATCH, "
+        "PUT, DELETE (default all); times=N limits it to N requests (default: until cleared). "
+        "Shop kinds (payments, punchout) take no target or method.",
+        78,
+    )
+}
+
+Fault kinds and their options:
+{kinds_help()}
+"""
 
 
 def build_parser() -> argparse.ArgumentParser:
     parser = argparse.ArgumentParser(
         prog="erpwatch",
-        description="Synthetic monitoring of webshop-ERP business processes. "
-        "Run the monitors with pytest; this command holds the tools around them.",
+        description=textwrap.fill(
+            "Synthetic monitoring of webshop-ERP business processes. "
+            "The monitors run with pytest; this command holds the tools around them.",
+            78,
+        ),
+        epilog=EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument("--version", action="version", version=f"erpwatch {__version__}")
-    commands = parser.add_subparsers(dest="command", metavar="COMMAND")
+    commands = parser.add_subparsers(dest="command", metavar="COMMAND", title="commands")
     sandbox = commands.add_parser(
         "sandbox",
-        help="run the built-in sandbox ERP (Business Central API v2.0 subset) on loopback",
-        description="Run the built-in sandbox ERP and print the .env lines that point monitors at it.",
+        help="run the built-in sandbox ERP, payment provider and punchout shop on loopback, "
+        "with faults on request",
+        description=textwrap.fill(
+            "Run the built-in sandbox ERP (Business Central API v2.0 subset), payment "
+            "provider and punchout shop on loopback, and print the .env lines that point the "
+            "monitors at it. Faults make it misbehave, to see what an alert looks like.",
+            78,
+        ),
+        epilog=SANDBOX_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox_server.build_parser(sandbox)
     sandbox.set_defaults(handler=sandbox_server.run)
     preview_command = commands.add_parser(
         "preview",
-        help="render the mails a run would send, without sending them",
-        description="Render the mails of the last run (or an example) per recipient group, without sending.",
+        help="render the mails the last run sent (or an example), per group, without sending",
+        description="Render the mails of the last run (or an example) per recipient group, "
+        "exactly as the run composed them, without sending.",
     )
     preview.build_parser(preview_command)
     preview_command.set_defaults(handler=preview.run)
+    test_command = commands.add_parser(
+        "test-mail",
+        help="send one short test mail to each recipient group, through the configured SMTP",
+        description="Send one short mail to each recipient group, in its language, through the "
+        "same SMTP delivery as the real mails; one line per group says sent, or what to change. "
+        "Exit status 1 when any was not sent.",
+    )
+    test_mail.build_parser(test_command)
+    test_command.set_defaults(handler=test_mail.run)
     return parser
 
 

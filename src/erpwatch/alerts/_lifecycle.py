@@ -23,6 +23,7 @@ from ..notify import (
     plan_digests,
     root_cause_first,
 )
+from ..notify._refusal import Refusal, refusal
 from ..result import MonitorResult, RunResult
 from ._policy import decide, rules_for
 from ._state import MonitorState, State, StateStore, Track
@@ -142,6 +143,8 @@ class AlertPlan:
     digests: list[Digest]
     context: RunContext
     silenced: bool
+    # Groups the mail server refused for good under these same settings: not tried.
+    held: dict[str, Refusal] = field(default_factory=dict)
 
 
 def decide_alerts(
@@ -159,6 +162,7 @@ def decide_alerts(
     outcome = AlertOutcome()
     context = RunContext(run.run_id, run.run_url, report_path, now, reports or {})
     digests: list[Digest] = []
+    untried: dict[str, Refusal] = {}
     store = StateStore(alerts.state_file)
     with store.locked():
         state = store.load()
@@ -204,6 +208,12 @@ def decide_alerts(
                 state.notes.pop(digest.group.key, None)
             if digests:
                 state.sending[run.run_id] = claim
+            untried = {
+                d.group.key: known
+                for d in digests
+                if (known := _refusal_of(state, d.group.key)) is not None
+                and known.holds(mail, d.group, now)
+            }
         outcome.since = {
             nodeid: entry.failing.since
             for nodeid, entry in state.monitors.items()
@@ -212,12 +222,19 @@ def decide_alerts(
         state.updated_at = now.isoformat(timespec="seconds")
         if not settings.dry_run:
             store.save(state)
-    return AlertPlan(outcome, digests, context, outcome.silenced is not None)
+    return AlertPlan(outcome, digests, context, outcome.silenced is not None, untried)
+
+
+def _refusal_of(state: State, group: str) -> Refusal | None:
+    known = state.refused.get(group)
+    return Refusal.from_dict(known) if known is not None else None
 
 
 def send_alerts(plan: AlertPlan, settings: Settings) -> list[Delivery]:
     """Talk to the mail server, holding no lock: a slow server delays this run only."""
-    plan.outcome.deliveries = deliver(plan.digests, settings, plan.context, outbox_of(settings))
+    plan.outcome.deliveries = deliver(
+        plan.digests, settings, plan.context, outbox_of(settings), plan.held
+    )
     return plan.outcome.deliveries
 
 
@@ -245,7 +262,27 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
         for group, claimed in claim["groups"].items():
             if group not in delivered:
                 _give_back(state, group, claimed)
+        _remember_refusals(state, plan, settings)
         store.save(state)
+
+
+def _remember_refusals(state: State, plan: AlertPlan, settings: Settings) -> None:
+    """A final refusal is remembered with the settings it came under; a mail that
+    went out, or failed for a passing reason, clears it. An untried (held) group
+    keeps its refusal as it was."""
+    mail = settings.mail
+    now = plan.context.finished_at
+    for delivery in plan.outcome.deliveries:
+        group = mail.groups.get(delivery.group)
+        if delivery.channel != "mail" or delivery.held or group is None:
+            continue
+        if delivery.status is DeliveryStatus.FAILED and delivery.permanent:
+            earlier = _refusal_of(state, delivery.group)
+            state.refused[delivery.group] = refusal(
+                delivery.error or "", mail, group, now, earlier
+            ).to_dict()
+        else:
+            state.refused.pop(delivery.group, None)
 
 
 def _release_stale_claims(state: State, run_id: str, now: datetime) -> None:

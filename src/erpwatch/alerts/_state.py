@@ -70,6 +70,9 @@ class State:
     # Per run: mails it took from ``pending`` and is sending, outside the lock.
     sending: dict[str, dict[str, Any]] = field(default_factory=dict)
     updated_at: str | None = None
+    # Per group: the mail server's final refusal, not retried with the same
+    # settings (notify/_refusal.py).
+    refused: dict[str, dict[str, Any]] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, **asdict(self)}
@@ -178,8 +181,27 @@ def parse_state(data: object) -> tuple[State, list[str]]:
         notes=_groups(data, "notes", note_shape, problems),
         sending=_claims(data, incident_shape, note_shape, problems),
         updated_at=updated_at,
+        refused=_refusals(data, problems),
     )
     return state, problems
+
+
+def _refusals(data: Mapping[str, Any], problems: list[str]) -> dict[str, dict[str, Any]]:
+    """The remembered refusals that have their shape; a missing one only means the
+    next run tries that group's mail again."""
+    value = data.get("refused", {})
+    if not isinstance(value, dict):
+        problems.append("refused: not an object")
+        return {}
+    shape = {"error": str, "since": MOMENT, "tried": MOMENT, "salt": str, "fingerprint": str}
+    kept: dict[str, dict[str, Any]] = {}
+    for group, refusal in value.items():
+        problem = problem_of(refusal, shape)
+        if problem is None:
+            kept[group] = refusal
+        else:
+            problems.append(f"refused.{group}: {problem}")
+    return kept
 
 
 def _claims(

@@ -3,7 +3,8 @@ is set; then hand each digest to every installed channel (erpwatch.extensions)."
 
 from __future__ import annotations
 
-from collections.abc import Sequence
+import contextlib
+from collections.abc import Mapping, Sequence
 from email.message import EmailMessage
 from pathlib import Path
 
@@ -13,6 +14,8 @@ from ..config import Settings, SmtpSettings
 from ..extensions import Channel, ChannelFailed, Notice, installed_channels
 from ._compose import compose
 from ._model import Delivery, Digest, RunContext
+from ._plan import PLAN_FILE, save_plan
+from ._refusal import Refusal
 from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
 
 # What a run keeps of an installed channel's failure: a reason, not a dump.
@@ -24,10 +27,20 @@ def outbox_of(settings: Settings) -> Path:
 
 
 def deliver(
-    digests: Sequence[Digest], settings: Settings, run: RunContext, outbox: Path
+    digests: Sequence[Digest],
+    settings: Settings,
+    run: RunContext,
+    outbox: Path,
+    held: Mapping[str, Refusal] | None = None,
 ) -> list[Delivery]:
-    """Write every mail to the outbox first, so nothing is lost, then send them."""
+    """Write every mail to the outbox first, so nothing is lost, then send them.
+    A group in ``held`` was refused for good under these same settings: its mail
+    is kept, not sent, and the delivery says why."""
     mail = settings.mail
+    # What `erpwatch preview` shows for this run: these very digests, none included.
+    # Only a convenience: a folder that cannot take it must not cost the mail.
+    with contextlib.suppress(OSError):
+        save_plan(settings.reports_dir / PLAN_FILE, run.run_id, digests)
     if not digests:
         return []
     composed: list[tuple[Digest, EmailMessage, Path]] = []
@@ -39,7 +52,17 @@ def deliver(
     if mail.smtp is None:
         deliveries = [_record(d, m, p, DeliveryStatus.OUTBOX, None) for d, m, p in composed]
     else:
-        deliveries = _send_mail(composed, mail.smtp)
+        refused = held or {}
+        deliveries = [
+            _record(d, m, p, DeliveryStatus.FAILED, _held_line(refused[d.group.key]), held=True)
+            for d, m, p in composed
+            if d.group.key in refused
+        ]
+        deliveries += _send_mail(
+            [item for item in composed if item[0].group.key not in refused], mail.smtp
+        )
+        order = {path: index for index, (_, _, path) in enumerate(composed)}
+        deliveries.sort(key=lambda d: order[d.eml])  # the groups in the order they were planned
     for name, channel in installed_channels(settings):
         deliveries += [
             _hand_over(name, channel, digest, message, path, run)
@@ -48,14 +71,32 @@ def deliver(
     return deliveries
 
 
+def _held_line(refusal: Refusal) -> str:
+    return f"not tried: refused for good since {refusal.since[:16].replace('T', ' ')} UTC: {refusal.error}"
+
+
 def _record(
-    digest: Digest, message: EmailMessage, path: Path, status: DeliveryStatus, error: str | None
+    digest: Digest,
+    message: EmailMessage,
+    path: Path,
+    status: DeliveryStatus,
+    error: str | None,
+    *,
+    permanent: bool = False,
+    held: bool = False,
 ) -> Delivery:
     # A mail server's reply can echo what it was sent (the password in AUTH):
     # masked before it is stored or shown.
     shown = RECORDER.redactor.text(error) if error is not None else None
     return Delivery(
-        digest.group.key, digest.group.addresses, str(message["Subject"]), path, status, shown
+        digest.group.key,
+        digest.group.addresses,
+        str(message["Subject"]),
+        path,
+        status,
+        shown,
+        permanent=permanent or held,
+        held=held,
     )
 
 
@@ -63,21 +104,30 @@ def _send_mail(
     composed: Sequence[tuple[Digest, EmailMessage, Path]], smtp: SmtpSettings
 ) -> list[Delivery]:
     deliveries: list[Delivery] = []
+    if not composed:
+        return deliveries
     try:
         with smtp_connection(smtp, messages=len(composed)) as client:
             for digest, message, path in composed:
                 try:
-                    send(client, message)
+                    send(client, message, digest.group.key)
                 except MailDeliveryFailed as error:
                     deliveries.append(
-                        _record(digest, message, path, DeliveryStatus.FAILED, str(error))
+                        _record(
+                            digest,
+                            message,
+                            path,
+                            DeliveryStatus.FAILED,
+                            str(error),
+                            permanent=error.permanent,
+                        )
                     )
                 else:
                     deliveries.append(_record(digest, message, path, DeliveryStatus.SENT, None))
     except MailDeliveryFailed as error:
         done = {d.eml for d in deliveries}
         deliveries += [
-            _record(d, m, p, DeliveryStatus.FAILED, str(error))
+            _record(d, m, p, DeliveryStatus.FAILED, str(error), permanent=error.permanent)
             for d, m, p in composed
             if p not in done
         ]
@@ -137,8 +187,14 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
     lines = []
     in_outbox = [d.group for d in deliveries if d.status is DeliveryStatus.OUTBOX]
     if in_outbox:
+        # A dry run never talks to the mail server, whether or not SMTP_HOST is set.
+        why = (
+            "a dry run sends nothing"
+            if settings.dry_run
+            else "no SMTP server configured (SMTP_HOST)"
+        )
         lines.append(
-            f"mail: no SMTP server configured (SMTP_HOST); {len(in_outbox)} digest(s) for "
+            f"mail: {why}; {len(in_outbox)} digest(s) for "
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
     sent = [d.group for d in deliveries if d.status is DeliveryStatus.SENT and d.channel == "mail"]
@@ -157,8 +213,13 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
         if delivery.status is DeliveryStatus.FAILED and delivery.channel != "mail":
             lines.append(f"{delivery.channel}: NOT SENT to {delivery.group}: {delivery.error}")
         elif delivery.status is DeliveryStatus.FAILED:
+            then = (
+                "not tried again until a setting named above changes (or for a day)"
+                if delivery.permanent
+                else "and the next run sends it again"
+            )
             lines.append(
                 f"mail: NOT SENT to {delivery.group}: {delivery.error}; kept in {delivery.eml}, "
-                "and the next run sends it again"
+                + then
             )
     return lines

@@ -141,6 +141,10 @@ class Delivery:
     status: DeliveryStatus
     error: str | None = None
     channel: str = "mail"
+    # A final refusal (a login, a TLS set-up, the recipients): not tried again
+    # until a setting changes. ``held`` when this run did not try at all.
+    permanent: bool = False
+    held: bool = False
 
     @property
     def delivered(self) -> bool:

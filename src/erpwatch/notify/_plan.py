@@ -3,10 +3,13 @@ routing policy in one function."""
 
 from __future__ import annotations
 
+import json
 from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import replace
 from datetime import datetime
+from pathlib import Path
 
+from .._files import write_atomically
 from .._vocabulary import Aspect, Category, IncidentKind, Outcome
 from ..config import MailSettings
 from ..result import RunResult
@@ -156,3 +159,45 @@ def incidents_of(run: RunResult, now: datetime) -> list[Incident]:
     ]
     processes = {m.process or "unassigned" for m in run.monitors}
     return root_cause_first(merge_incidents(items), processes)
+
+
+# The last run's digests, as it planned them: what `erpwatch preview` renders, so
+# a preview shows the mail the run sent (a reminder, "2 runs"), not a guess.
+PLAN_FILE = "mail-plan.json"
+
+
+def save_plan(path: Path, run_id: str, digests: Sequence[Digest]) -> None:
+    data = {
+        "run_id": run_id,
+        "digests": [
+            {
+                "group": d.group.key,
+                "incidents": [i.to_dict() for i in d.incidents],
+                "also_sent_to": [g.key for g in d.also_sent_to],
+                "notes": [n.to_dict() for n in d.notes],
+            }
+            for d in digests
+        ],
+    }
+    write_atomically(path, json.dumps(data, ensure_ascii=False))
+
+
+def load_plan(path: Path, run_id: str, mail: MailSettings) -> list[Digest] | None:
+    """The digests run ``run_id`` planned, for the groups still configured; None
+    when the file holds another run's plan, or none erpwatch can read."""
+    try:
+        data = json.loads(path.read_text(encoding="utf-8"))
+        if data.get("run_id") != run_id:
+            return None
+        return [
+            Digest(
+                group=mail.groups[d["group"]],
+                incidents=tuple(Incident.from_dict(i) for i in d["incidents"]),
+                also_sent_to=tuple(mail.groups[g] for g in d["also_sent_to"] if g in mail.groups),
+                notes=tuple(Note.from_dict(n) for n in d["notes"]),
+            )
+            for d in data["digests"]
+            if d["group"] in mail.groups
+        ]
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
+        return None

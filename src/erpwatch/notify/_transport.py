@@ -16,9 +16,18 @@ from ..config import SmtpSettings
 
 
 class MailDeliveryFailed(Exception):
-    """SMTP did not take the mail; the message says why in one line. Whatever the
-    cause, the alert lifecycle keeps a digest that was not taken and the next run
-    sends it again."""
+    """SMTP did not take the mail; the message says why and what to change, in one
+    line. The alert lifecycle keeps a digest that was not taken; a transient failure
+    (no answer, connection refused) is tried again by the next run, a ``permanent``
+    one (a refused login, a TLS set-up that cannot work, refused recipients) only
+    once the settings it names have changed."""
+
+    def __init__(self, message: str, *, permanent: bool = False) -> None:
+        super().__init__(message)
+        self.permanent = permanent
+
+
+SECURITY_HINT = "SMTP_SECURITY is starttls (port 587), tls (port 465) or none (port 25)"
 
 
 def write_eml(message: EmailMessage, outbox: Path, name: str) -> Path:
@@ -116,33 +125,94 @@ def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
             yield client
     except smtplib.SMTPAuthenticationError as error:
         raise MailDeliveryFailed(
-            f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code})"
+            f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code}): "
+            "check SMTP_USERNAME and SMTP_PASSWORD",
+            # 5xx is final by SMTP's rules; 454 is the server's own trouble.
+            permanent=error.smtp_code >= 500,
         ) from None
     except smtplib.SMTPNotSupportedError as error:
+        raise MailDeliveryFailed(_unsupported(str(error), where), permanent=True) from None
+    except ssl.SSLCertVerificationError as error:
         raise MailDeliveryFailed(
-            f"the mail server {where} does not support this: {error}"
+            f"the certificate of the mail server {where} is not trusted "
+            f"({error.verify_message or error.reason}): set SMTP_CA_FILE to the CA that "
+            "signed it, or SMTP_HOST to the name on it",
+            permanent=True,
+        ) from None
+    except (ssl.SSLEOFError, ssl.SSLZeroReturnError) as error:
+        # The connection ended during the handshake: the network's doing, not a setting.
+        raise MailDeliveryFailed(
+            f"the mail server {where} closed the connection during TLS ({error.reason or error})"
         ) from None
     except ssl.SSLError as error:
         raise MailDeliveryFailed(
-            f"TLS with the mail server {where} failed: {error.reason or error} (check SMTP_SECURITY and SMTP_CA_FILE)"
+            f"TLS with the mail server {where} failed ({error.reason or error}): "
+            f"check SMTP_SECURITY and SMTP_PORT ({SECURITY_HINT})",
+            permanent=True,
         ) from None
     except TimeoutError:
         raise MailDeliveryFailed(
-            f"the mail server {where} did not answer in {settings.timeout:g} s"
+            f"the mail server {where} did not answer in {settings.timeout:g} s: "
+            "check SMTP_HOST and SMTP_PORT, or raise SMTP_TIMEOUT"
+        ) from None
+    except socket.gaierror as error:
+        # Not permanent: a name server can be down for a while too.
+        raise MailDeliveryFailed(
+            f"the mail server name {settings.host!r} is not known ({error.strerror}): "
+            "check SMTP_HOST"
         ) from None
     except (ConnectionError, OSError) as error:
         reason = getattr(error, "strerror", None) or str(error)
-        raise MailDeliveryFailed(f"cannot reach the mail server {where}: {reason}") from None
+        raise MailDeliveryFailed(
+            f"cannot reach the mail server {where}: {reason}: check SMTP_HOST and SMTP_PORT"
+        ) from None
     except smtplib.SMTPException as error:
         raise MailDeliveryFailed(f"the mail server {where} failed: {error}") from None
 
 
-def send(client: smtplib.SMTP, message: EmailMessage) -> None:
+def _unsupported(what: str, where: str) -> str:
+    """What to change when the server lacks an extension the settings need."""
+    if "STARTTLS" in what.upper():
+        return (
+            f"the mail server {where} does not offer STARTTLS: set SMTP_SECURITY=tls if it "
+            "expects TLS from the first byte, or none for a relay on a trusted network "
+            f"({SECURITY_HINT})"
+        )
+    if "AUTH" in what.upper():
+        return (
+            f"the mail server {where} offers no login on this connection: use "
+            "SMTP_SECURITY=starttls or tls (many servers offer login only over TLS), or "
+            "unset SMTP_USERNAME and SMTP_PASSWORD for a relay that needs none"
+        )
+    return f"the mail server {where} does not support this: {what}"
+
+
+def _refusals(refused: dict[str, tuple[int, bytes]]) -> tuple[str, bool]:
+    """The refused addresses with the server's code, and whether every refusal is final."""
+    shown = ", ".join(
+        f"{address} ({code} {answer.decode('utf-8', 'replace').strip()})"
+        for address, (code, answer) in refused.items()
+    )
+    return shown, all(code >= 500 for code, _ in refused.values())
+
+
+def send(client: smtplib.SMTP, message: EmailMessage, group: str | None = None) -> None:
+    """One mail on an open session; ``group`` names whose addresses a refusal is about."""
+    addresses = f"the addresses of group {group} in erpwatch.toml" if group else "the addresses"
     try:
         refused = client.send_message(message)
     except smtplib.SMTPRecipientsRefused as error:
-        addresses = ", ".join(error.recipients)
-        raise MailDeliveryFailed(f"the mail server refused every recipient: {addresses}") from None
+        shown, final = _refusals(error.recipients)
+        raise MailDeliveryFailed(
+            f"the mail server refused every recipient: {shown}: check {addresses}",
+            permanent=final,
+        ) from None
+    except smtplib.SMTPSenderRefused as error:
+        raise MailDeliveryFailed(
+            f"the mail server refused the sender {error.sender} ({error.smtp_code}): "
+            "check MAIL_FROM (the server may only take its own domain or SMTP_USERNAME)",
+            permanent=error.smtp_code >= 500,
+        ) from None
     except smtplib.SMTPException as error:
         if deadline_passed():
             raise MailDeliveryFailed(
@@ -151,4 +221,8 @@ def send(client: smtplib.SMTP, message: EmailMessage) -> None:
             ) from None
         raise MailDeliveryFailed(f"the mail server did not take the mail: {error}") from None
     if refused:
-        raise MailDeliveryFailed(f"the mail server refused some recipients: {', '.join(refused)}")
+        shown, final = _refusals(refused)
+        raise MailDeliveryFailed(
+            f"the mail server refused some recipients: {shown}: check {addresses}",
+            permanent=final,
+        )

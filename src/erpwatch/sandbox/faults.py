@@ -9,11 +9,14 @@ and options of its kind (``delay``, ``retry_after``, ``field``, ``renamed_to``).
 from __future__ import annotations
 
 import itertools
+import textwrap
 import threading
 from collections.abc import Callable, Mapping
 from dataclasses import asdict, dataclass, field, replace
 from enum import StrEnum
 from typing import Any
+
+from .bc_schema import ENTITY_SETS
 
 
 class FaultKind(StrEnum):
@@ -115,6 +118,44 @@ DEFAULT_DRIFT_FIELDS = {
 DEFAULT_DELAYS = {FaultKind.TIMEOUT: 120.0, FaultKind.SLOW: 3.0, FaultKind.WEBHOOK_LATE: 10.0}
 _OPTIONS = {"kind", "target", "method", "times", "retry_after", "delay", "field", "renamed_to"}
 
+# What a request fault can hit: the names the sandbox gives a request (app.py).
+# A fault on any other name would be accepted and never fire: refused instead.
+TARGETS = ("*", "token", "companies", *ENTITY_SETS)
+METHODS = ("*", "GET", "POST", "PATCH", "PUT", "DELETE")
+# The options each kind reads besides kind, target, method and times; any other
+# option would be ignored silently, so it is refused.
+KIND_OPTIONS: dict[FaultKind, tuple[str, ...]] = {
+    FaultKind.TIMEOUT: ("delay",),
+    FaultKind.SLOW: ("delay",),
+    FaultKind.WEBHOOK_LATE: ("delay",),
+    FaultKind.THROTTLE: ("retry_after",),
+    FaultKind.RENAMED_ON_READ: ("field", "renamed_to"),
+    FaultKind.UNKNOWN_ON_WRITE: ("field",),
+}
+# Kinds that act only on some targets (vat_required: creates of customers and orders).
+KIND_TARGETS: dict[FaultKind, tuple[str, ...]] = {
+    FaultKind.VAT_REQUIRED: ("*", "customers", "salesOrders", "salesInvoices"),
+}
+
+
+def options_of(kind: FaultKind) -> tuple[str, ...]:
+    """The options a fault of ``kind`` takes, in the order the help lists them."""
+    where = () if kind in SHOP_KINDS else ("target", "method")
+    return (*where, "times", *KIND_OPTIONS.get(kind, ()))
+
+
+def kinds_help() -> str:
+    """Every fault kind, what it does and the options it takes: for ``--help``."""
+    lines = []
+    for kind, what in KINDS.items():
+        text = f"{what}. Options: {', '.join(options_of(kind))}"
+        if kind in KIND_TARGETS:
+            text += f"; targets: {', '.join(KIND_TARGETS[kind])}"
+        lines += textwrap.wrap(
+            text, 78, initial_indent=f"  {kind:<24} ", subsequent_indent=" " * 27
+        )
+    return "\n".join(lines)
+
 
 class FaultSpecError(ValueError):
     """A fault description the sandbox cannot understand."""
@@ -187,10 +228,29 @@ def parse_fault(spec: Mapping[str, Any] | str) -> Fault:
         raise FaultSpecError(
             f"fault kind '{spec.get('kind')}' is unknown; known kinds: {', '.join(KINDS)}"
         ) from None
+    takes = options_of(kind)
+    given = {
+        key for key, value in spec.items() if not (key in ("target", "method") and value == "*")
+    }
+    unused = sorted(given - {"kind", *takes})
+    if unused:
+        raise FaultSpecError(
+            f"fault '{kind}' does not take {', '.join(unused)}; it takes: {', '.join(takes)}"
+        )
     times = spec.get("times")
     if times is not None and (isinstance(times, bool) or not isinstance(times, int) or times < 1):
         raise FaultSpecError("fault 'times' must be a whole number of at least 1")
     target = str(spec.get("target", "*"))
+    targets = KIND_TARGETS.get(kind, TARGETS)
+    if target not in targets:
+        raise FaultSpecError(
+            f"fault '{kind}': unknown target '{target}'; targets: {', '.join(targets)}"
+        )
+    method = str(spec.get("method", "*")).upper()
+    if method not in METHODS:
+        raise FaultSpecError(
+            f"fault '{kind}': unknown method '{spec.get('method')}'; methods: {', '.join(METHODS)}"
+        )
     drift_field = str(spec.get("field") or DEFAULT_DRIFT_FIELDS.get(target, ""))
     if kind in (FaultKind.RENAMED_ON_READ, FaultKind.UNKNOWN_ON_WRITE) and not drift_field:
         raise FaultSpecError(
@@ -199,7 +259,7 @@ def parse_fault(spec: Mapping[str, Any] | str) -> Fault:
     return Fault(
         kind=kind,
         target=target,
-        method=str(spec.get("method", "*")).upper(),
+        method=method,
         times=times,
         retry_after=int(_number(spec, "retry_after", 5)),
         delay=_number(spec, "delay", DEFAULT_DELAYS.get(kind, 0.0)),

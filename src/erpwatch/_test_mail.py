@@ -1,0 +1,176 @@
+"""``erpwatch test-mail``: one short mail to each recipient group before going live.
+
+It goes through the mail server the way the real mails do (notify's transport:
+the same session, TLS, login, deadline and error lines), so a mail that arrives
+here proves the real ones will, and a failure says which setting to change.
+"""
+
+from __future__ import annotations
+
+import argparse
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+
+from ._vocabulary import DeliveryStatus
+from ._words import _read, _table, words_of
+from .config import ConfigError, Group, Settings, find_config, load_settings, read_environment
+from .notify import MailDeliveryFailed, outbox_of
+from .notify._transport import send, smtp_connection, write_eml
+
+
+def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
+    parser.add_argument(
+        "--config", metavar="PATH", help="the erpwatch config file (default: erpwatch.toml here)"
+    )
+    parser.add_argument(
+        "--group",
+        metavar="NAME",
+        action="append",
+        default=[],
+        help="only this recipient group (repeat for more; default: every group)",
+    )
+    return parser
+
+
+@dataclass(frozen=True)
+class GroupResult:
+    """What became of one group's test mail."""
+
+    group: str
+    addresses: tuple[str, ...]
+    status: DeliveryStatus
+    eml: Path
+    error: str | None = None
+
+    @property
+    def line(self) -> str:
+        to = ", ".join(self.addresses)
+        if self.status is DeliveryStatus.SENT:
+            return f"{self.group}: sent to {to}"
+        if self.status is DeliveryStatus.OUTBOX:
+            return f"{self.group}: NOT SENT (no mail server): written to {self.eml}"
+        return f"{self.group}: FAILED to {to}: {self.error}"
+
+
+def words(code: str) -> dict[str, str]:
+    """The [test_mail] texts of a language (checked against English by words_of)."""
+    words_of(code)
+    return _table(_read(code)["test_mail"], code, "test_mail")
+
+
+def compose_test(settings: Settings, group: Group, now: datetime) -> EmailMessage:
+    """A short plain-text mail in the group's language: what this group will hear about."""
+    mail = settings.mail
+    texts = words(group.language)
+    language = words_of(group.language)
+    processes = [p for p, groups in mail.routing.items() if group.key in groups]
+    titles = [
+        p.title_in(group.language)
+        for name in processes
+        if (p := settings.process(name)) is not None
+    ]
+    titles += [name for name in processes if settings.process(name) is None]
+    body = [texts["intro"].format(addresses=", ".join(group.addresses)), ""]
+    if titles:
+        listed = (
+            f"{', '.join(titles[:-1])} {language.and_} {titles[-1]}"
+            if len(titles) > 1
+            else titles[0]
+        )
+        body.append(texts["watches"].format(processes=listed))
+    if group.key == mail.maintainers:
+        body.append(texts["maintainers"])
+    body += ["", texts["nothing"]]
+    message = EmailMessage(policy=policy.SMTP)
+    message["Subject"] = texts["subject"].format(group=group.name)
+    message["From"] = mail.sender
+    message["To"] = ", ".join(group.addresses)
+    if mail.reply_to:
+        message["Reply-To"] = mail.reply_to
+    message["Date"] = format_datetime(now)
+    message["Message-ID"] = make_msgid(domain="erpwatch")
+    message["Content-Language"] = group.language
+    message.set_content("\n".join(body) + "\n")
+    return message
+
+
+def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> list[GroupResult]:
+    """Every group's test mail into the outbox, then through one SMTP session."""
+    outbox = outbox_of(settings)
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    composed = [
+        (group, message, write_eml(message, outbox, f"test-mail-{stamp}-{group.key}"))
+        for group in groups
+        for message in (compose_test(settings, group, now),)
+    ]
+    smtp = settings.mail.smtp
+    if smtp is None:
+        return [GroupResult(g.key, g.addresses, DeliveryStatus.OUTBOX, p) for g, _, p in composed]
+    results: list[GroupResult] = []
+    try:
+        with smtp_connection(smtp, messages=len(composed)) as client:
+            for group, message, path in composed:
+                try:
+                    send(client, message, group.key)
+                except MailDeliveryFailed as error:
+                    results.append(
+                        GroupResult(
+                            group.key, group.addresses, DeliveryStatus.FAILED, path, str(error)
+                        )
+                    )
+                else:
+                    results.append(
+                        GroupResult(group.key, group.addresses, DeliveryStatus.SENT, path)
+                    )
+    except MailDeliveryFailed as error:
+        done = {r.group for r in results}
+        results += [
+            GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, str(error))
+            for g, _, p in composed
+            if g.key not in done
+        ]
+    return results
+
+
+def _fail(message: str) -> int:
+    print(f"erpwatch test-mail: {message}", file=sys.stderr)
+    return 2
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        config_path = find_config(Path.cwd(), args.config, read_environment(Path.cwd()))
+        if config_path is None:
+            return _fail(f"no erpwatch.toml in {Path.cwd()}; give --config PATH")
+        settings = load_settings(config_path, read_environment(config_path.parent))
+    except ConfigError as error:
+        return _fail(str(error))
+    mail = settings.mail
+    if not mail.groups:
+        return _fail(f"{config_path.name} has no recipient groups ([groups.NAME]): nobody to mail")
+    unknown = [name for name in args.group if name not in mail.groups]
+    if unknown:
+        return _fail(
+            f"no group {', '.join(unknown)} in {config_path.name}; groups: {', '.join(mail.groups)}"
+        )
+    groups = [mail.groups[name] for name in (args.group or mail.groups)]
+    now = settings.alerts.fixed_now or datetime.now(UTC)
+    results = send_tests(settings, groups, now)
+    for result in results:
+        print(result.line)
+    if mail.smtp is None:
+        why = (
+            "ERPWATCH_DRY_RUN is set, and a dry run sends nothing"
+            if settings.dry_run
+            else "no mail server is configured: set SMTP_HOST (and SMTP_PORT, SMTP_SECURITY, "
+            "SMTP_USERNAME, SMTP_PASSWORD, MAIL_FROM) to send"
+        )
+        print(f"erpwatch test-mail: {why}", file=sys.stderr)
+        return 1
+    return 1 if any(r.status is not DeliveryStatus.SENT for r in results) else 0
