@@ -18,6 +18,7 @@ from .config import ConfigError, Settings, find_config, load_settings, read_envi
 from .diagnosis import Category, Diagnosis
 from .notify import RunContext, compose, incidents_of, plan_digests
 from .notify._plan import PLAN_FILE, load_plan
+from .report._run_report import languages_to_report, report_name
 from .result import MonitorResult, RunResult
 
 
@@ -160,8 +161,14 @@ def run(args: argparse.Namespace) -> int:
             return 0
     out = Path(args.out) if args.out else settings.reports_dir / "preview"
     out.mkdir(parents=True, exist_ok=True)
+    # The run's own reports, as its mails attached them: each group's language.
+    written = {
+        language: path
+        for language in languages_to_report(settings)
+        if (path := settings.reports_dir / report_name(language)).is_file()
+    }
     context = RunContext(
-        result.run_id, result.run_url, settings.reports_dir / "report.html", finished
+        result.run_id, result.run_url, settings.reports_dir / "report.html", finished, written
     )
     for digest in digests:
         message = compose(digest, settings, context)
