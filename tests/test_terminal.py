@@ -75,16 +75,18 @@ def test_a_closed_port_erp_prints_a_screenful_per_failed_monitor_with_the_diagno
         assert diagnosis < first_frame, text
         assert "[ERP unreachable] POST /oauth2/v2.0/token → no answer" in block[diagnosis]
         # The monitor's own line, with its source, and the exception it got.
-        assert re.match(rf"monitors/test_\w+\.py:\d+: in ", block[first_frame]), text
+        assert re.match(r"monitors/test_\w+\.py:\d+: in ", block[first_frame]), text
         assert re.match(r"    \S.*\(", block[first_frame + 1]), text  # the call it made
         assert any(line.startswith("E   erpwatch.erp.ErpAuthFailed") for line in block), text
         frames = [line for line in block if FRAME.match(line)]
         assert all(line.startswith("monitors/") for line in frames), text
-        assert "The above exception" not in text and "site-packages" not in text, text
+        assert "The above exception" not in text, text
+        assert "site-packages" not in text, text
         assert "--tb=long shows them" in block[-1], name
     # The report keeps the full traceback for the developer.
     report = (tmp_path / "reports" / "report.html").read_text(encoding="utf-8")
-    assert "MaxRetryError" in report and "urllib3" in report
+    assert "MaxRetryError" in report
+    assert "urllib3" in report
 
 
 @pytest.mark.parametrize(
@@ -238,8 +240,9 @@ def test_a_failure_nobody_is_routed_to_says_so(tmp_path: Path, sandbox: RunningS
     ), line
 
 
-def test_the_readme_terminal_example_matches_what_a_failing_run_prints() -> None:
+def test_the_readme_shows_the_alert_line_and_where_the_library_frames_went() -> None:
     readme = (REPO / "README.md").read_text(encoding="utf-8")
     assert "--tb=long" in readme
-    assert "already alerted" in readme and "next reminder" in readme
+    assert "already alerted" in readme
+    assert "next reminder" in readme
     assert "(left out:" in readme

@@ -186,7 +186,9 @@ def _recipients(process: ProcessResult, tracks: list[Track], settings: Settings)
 
     mail = settings.mail
     bugs = [t for t in tracks if t.diagnosis]
-    if bugs and all(Diagnosis.from_dict(t.diagnosis or {}).category.for_maintainers_only for t in bugs):
+    if bugs and all(
+        Diagnosis.from_dict(t.diagnosis or {}).category.for_maintainers_only for t in bugs
+    ):
         groups = [mail.maintainers] if mail.maintainers in mail.groups else []
     else:
         groups = [g for g in mail.routing.get(process.name, ()) if g in mail.groups]
@@ -197,4 +199,3 @@ def _rules(settings: Settings, process: ProcessResult) -> AlertRules:
     from .alerts import rules_for
 
     return rules_for(settings, process.name, process.critical, Aspect.FAILING)
-

@@ -31,8 +31,8 @@ from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest._io import TerminalWriter
 from _pytest._code.code import TerminalRepr
+from _pytest._io import TerminalWriter
 
 from ._payload import DamagedPayload, read
 
@@ -65,9 +65,7 @@ def is_library(path: object) -> bool:
     return any(resolved.is_relative_to(root) for root in _LIBRARY_ROOTS)
 
 
-def render(
-    excinfo: pytest.ExceptionInfo[BaseException], config: pytest.Config
-) -> str | None:
+def render(excinfo: pytest.ExceptionInfo[BaseException], config: pytest.Config) -> str | None:
     """The monitor's frames and the exception, with a note on what was left out;
     None where pytest's own output is already short or is asked for."""
     if not shortened(config) or isinstance(excinfo.value, pytest.fail.Exception):
