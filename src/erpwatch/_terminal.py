@@ -26,13 +26,10 @@ from __future__ import annotations
 import copy
 import sysconfig
 from dataclasses import dataclass
-from io import StringIO
 from pathlib import Path
 from typing import Any
 
 import pytest
-from _pytest._code.code import TerminalRepr
-from _pytest._io import TerminalWriter
 
 from ._payload import DamagedPayload, read
 
@@ -84,11 +81,8 @@ def render(excinfo: pytest.ExceptionInfo[BaseException], config: pytest.Config) 
     shown = excinfo.getrepr(
         style="short", tbfilter=own_frames, chain=False, abspath=abspath, funcargs=False
     )
-    out = StringIO()
-    writer = TerminalWriter(out)
-    writer.hasmarkup = False
-    shown.toterminal(writer)
-    lines = out.getvalue().rstrip("\n").splitlines()
+    # str() of pytest's representation: its terminal output without colour.
+    lines = str(shown).splitlines()
     if config.get_verbosity() < 2 and len(lines) > MAX_LINES:
         cut = len(lines) - MAX_LINES + 1
         lines = [*lines[: MAX_LINES - 1], f"E   … {cut} more line(s): -vv shows them"]
@@ -149,15 +143,19 @@ class Crash:
     message: str
 
 
-class FailureView(TerminalRepr):
-    """erpwatch's view of one failure, as the terminal's failure summary prints it."""
+class FailureView:
+    """erpwatch's view of one failure, as the terminal's failure summary prints it:
+    pytest prints any ``longrepr`` that has ``toterminal``."""
 
     def __init__(self, headline: str | None, pointer: str) -> None:
         self.headline = headline
         self.pointer = pointer
         self.reprcrash = Crash(headline or pointer.splitlines()[-1])
 
-    def toterminal(self, tw: TerminalWriter) -> None:
+    def __str__(self) -> str:
+        return "\n".join(filter(None, (self.headline, self.pointer)))
+
+    def toterminal(self, tw: Any) -> None:  # pytest's TerminalWriter
         if self.headline:
             tw.line(self.headline, red=True, bold=True)
             tw.line("")
@@ -203,5 +201,5 @@ def shorten_failures(stats: dict[str, list[Any]], config: pytest.Config, languag
             if pointer is None:
                 continue
             view = copy.copy(report)
-            view.longrepr = FailureView(headline, pointer)
+            view.longrepr = FailureView(headline, pointer)  # type: ignore[assignment]
             reports[index] = view
