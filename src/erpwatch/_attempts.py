@@ -23,6 +23,7 @@ import pytest
 from ._calls import CallFailed
 from ._collect import Guard, guard_of
 from ._payload import PhaseReport, attach
+from ._terminal import render
 from .alerts import RetryDecision, retry_decision
 from .capture import RECORDER, Exchange, ExchangeLog
 from .config import Settings
@@ -97,6 +98,7 @@ def phase_report(
         diagnosis=diagnosis,
         leftovers=tuple(leftovers),
         retried=item.stash.get(RETRIED_KEY, None) if attempt > 1 else None,
+        pointer=_pointer(item, report, call),
     )
 
 
@@ -158,6 +160,16 @@ def _plan_retry(
 
 def _one_line(text: str) -> str:
     return " ".join(text.split())
+
+
+def _pointer(
+    item: pytest.Item, report: pytest.TestReport, call: pytest.CallInfo[None]
+) -> str | None:
+    """The failure as the terminal shows it by default, masked like the report."""
+    if not report.failed or call.excinfo is None:
+        return None
+    pointer = render(call.excinfo, item.config)
+    return RECORDER.redactor.text(pointer) if pointer is not None else None
 
 
 def _message(report: pytest.TestReport, call: pytest.CallInfo[None]) -> str | None:

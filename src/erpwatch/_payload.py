@@ -48,6 +48,9 @@ class PhaseReport:
     unfinished: str | None = None  # why an interruption stopped the monitor
     # Stopped by the run deadline, not by a person: a process too slow to finish.
     overran: bool = False
+    # A failure as the terminal shows it by default: the monitor's own frames,
+    # rendered where the exception lives (see ``_terminal``).
+    pointer: str | None = None
 
     def to_json(self) -> dict[str, Any]:
         return {
@@ -63,6 +66,7 @@ class PhaseReport:
             "retried": self.retried,
             "unfinished": self.unfinished,
             "overran": self.overran,
+            "pointer": self.pointer,
         }
 
     @classmethod

@@ -34,6 +34,7 @@ from ._fold import Results
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
 from ._payload import DamagedPayload, attach, read
 from ._summary import header_lines, summary_lines
+from ._terminal import shorten_failures
 from ._xdist import Workers
 from .capture import RECORDER
 from .config import Settings
@@ -71,6 +72,8 @@ class MonitorRun:
         controller = not self.is_worker and getattr(self.config.option, "dist", "no") != "no"
         grace = CONTROLLER_GRACE if controller else 0.0
         self.interruptions.install(self.deadline_at + grace - time.time())
+        # A hook of the same name as MonitorRun's own, at another place in the order.
+        self.config.pluginmanager.register(FailureSummary(self), "erpwatch-failures")
 
     def stop(self) -> None:
         self.interruptions.uninstall()
@@ -254,3 +257,19 @@ def _metadata_table(config: pytest.Config) -> dict[str, Any] | None:
         return None
     table: dict[str, Any] | None = config.stash.get(metadata_key, None)
     return table
+
+
+class FailureSummary:
+    """Before pytest prints its failure summary (the outermost wrapper, so ahead
+    of the terminal reporter's): the failures as erpwatch shows them by default."""
+
+    def __init__(self, run: MonitorRun) -> None:
+        self.run = run
+
+    @pytest.hookimpl(wrapper=True, tryfirst=True)
+    def pytest_terminal_summary(self, terminalreporter: Any) -> Generator[None, None, None]:
+        if not self.run.is_worker:
+            shorten_failures(
+                terminalreporter.stats, self.run.config, self.run.settings.report_language
+            )
+        yield

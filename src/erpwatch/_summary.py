@@ -6,9 +6,11 @@ Lines with their colour, as plain data; the hooks write them.
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ._finish import StepStatus
 from ._finishing import Finishing
+from ._standing import standing_lines
 from ._vocabulary import Status
 from .capture import RECORDER
 from .config import Settings
@@ -52,6 +54,13 @@ def header_lines(settings: Settings, run_id: str) -> list[str]:
 
 def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -> list[Line]:
     lines: list[Line] = []
+    standing = standing_lines(
+        result,
+        finishing.alerting,
+        finishing.plan.digests if finishing.plan is not None else [],
+        settings,
+        settings.alerts.fixed_now or datetime.now(UTC),
+    )
     skipped = {m.nodeid for m in result.monitors if m.status is Status.SKIPPED}
     # A monitor with a configuration mistake is told as that, below, not as a monitor error.
     by_id = {m.nodeid: m for m in result.monitors if m.nodeid not in finishing.misconfigured}
@@ -61,6 +70,8 @@ def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -
         ran = len(process.monitors) - not_run
         counts = f"{ran} monitor(s)" + (f", {not_run} skipped" if not_run else "")
         lines.append(Line(f"{process.outcome.upper():8} {process.title} ({counts})"))
+        if process.name in standing:
+            lines.append(Line(f"  {standing[process.name]}"))
         # Each monitor's details under its own process, not after all of them.
         for nodeid in process.monitors:
             if nodeid in by_id and nodeid not in shown:

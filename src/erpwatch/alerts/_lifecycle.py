@@ -37,6 +37,9 @@ class AlertOutcome:
     warnings: list[str] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     since: dict[str, str] = field(default_factory=dict)  # monitor → when its open failure began
+    # Monitor → its failing track before and after this run's decision: read by
+    # the terminal summary (since when, who was told, the next reminder).
+    tracks: dict[str, tuple[Track, Track]] = field(default_factory=dict)
 
 
 def _observations(monitor: MonitorResult) -> Iterator[tuple[Aspect, bool]]:
@@ -169,9 +172,15 @@ def decide_alerts(
         outcome.warnings += store.warnings
         _release_stale_claims(state, run.run_id, now)
         outcome.silenced = silenced_by(alerts, now, settings.timezone)
+        before = {nodeid: replace(entry.failing) for nodeid, entry in state.monitors.items()}
         incidents, outcome.decisions = evaluate(
             state, run, settings, now, outcome.silenced is not None
         )
+        outcome.tracks = {
+            m.nodeid: (before.get(m.nodeid, Track()), state.monitors[m.nodeid].failing)
+            for m in run.monitors
+            if m.nodeid in state.monitors
+        }
         if mail.groups:
             for note in _flaky_notes(run, now):
                 for group in mail.routing.get(note.process, ()):
