@@ -196,6 +196,7 @@ def test_the_report_attached_to_a_dutch_groups_mail_is_dutch(
     for name, message in (("client", client), ("partner", partner)):
         [attachment] = list(message.iter_attachments())
         assert attachment.get_filename() == "erpwatch-report.html"
+        assert attachment.get_content_charset() == "utf-8"
         # Bytes as attached; the page says its charset (<meta charset="utf-8">).
         payload = attachment.get_payload(decode=True)
         assert isinstance(payload, bytes)

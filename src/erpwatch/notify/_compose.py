@@ -361,7 +361,13 @@ def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage
     message.set_content(rendered.text)
     message.add_alternative(rendered.html, subtype="html")
     if attach and report is not None:
+        # The charset in the MIME header too: a client that trusts it over the
+        # page's own <meta> would otherwise garble "é" and "€".
         message.add_attachment(
-            report.read_bytes(), maintype="text", subtype="html", filename="erpwatch-report.html"
+            report.read_bytes(),
+            maintype="text",
+            subtype="html",
+            filename="erpwatch-report.html",
+            params={"charset": "utf-8"},
         )
     return message
