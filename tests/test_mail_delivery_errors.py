@@ -339,7 +339,8 @@ def test_test_mail_sends_one_short_mail_per_group_in_its_language(tmp_path: Path
     [partner] = server.inbox.for_address("oncall@acme.example")
     text = text_of(partner)
     assert "Tout va bien\u202f: vous n’avez rien à faire." in text
-    assert "Customer creation, Order submission, B2B punchout" in text
+    # The process titles in the group's language, not the config's English.
+    assert "Création des clients, Transmission des commandes, Punchout B2B" in text
     [maintainers] = server.inbox.for_address("dev@agency.example")
     assert "when a monitor or erpwatch itself breaks" in text_of(maintainers)
 

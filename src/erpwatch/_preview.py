@@ -12,9 +12,10 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
+from ._command import NoProject, settings_here
 from ._vocabulary import Outcome
 from .capture import Exchange
-from .config import ConfigError, Settings, find_config, load_settings, read_environment
+from .config import ConfigError, Settings
 from .diagnosis import Category, Diagnosis
 from .notify import RunContext, compose, incidents_of, plan_digests
 from .notify._plan import PLAN_FILE, load_plan
@@ -115,11 +116,8 @@ def example_run(settings: Settings) -> RunResult:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config_path = find_config(Path.cwd(), args.config, read_environment(Path.cwd()))
-        if config_path is None:
-            return _fail(f"no erpwatch.toml in {Path.cwd()}; give --config PATH")
-        settings = load_settings(config_path, read_environment(config_path.parent))
-    except ConfigError as error:
+        config_path, settings = settings_here(args.config)
+    except (ConfigError, NoProject) as error:
         return _fail(str(error))
     mail = settings.mail
     if not mail.groups:

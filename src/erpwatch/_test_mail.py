@@ -9,7 +9,7 @@ from __future__ import annotations
 
 import argparse
 import sys
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from email import policy
@@ -17,9 +17,10 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
+from ._command import NoProject, settings_here
 from ._vocabulary import DeliveryStatus
-from ._words import _read, _table, words_of
-from .config import ConfigError, Group, Settings, find_config, load_settings, read_environment
+from ._words import words_of, words_table
+from .config import ConfigError, Group, Settings
 from .notify import MailDeliveryFailed, outbox_of
 from .notify._transport import send, smtp_connection, write_eml
 
@@ -58,10 +59,9 @@ class GroupResult:
         return f"{self.group}: FAILED to {to}: {self.error}"
 
 
-def words(code: str) -> dict[str, str]:
+def words(code: str) -> Mapping[str, str]:
     """The [test_mail] texts of a language (checked against English by words_of)."""
-    words_of(code)
-    return _table(_read(code)["test_mail"], code, "test_mail")
+    return words_table(code, "test_mail")
 
 
 def compose_test(settings: Settings, group: Group, now: datetime) -> EmailMessage:
@@ -145,11 +145,8 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config_path = find_config(Path.cwd(), args.config, read_environment(Path.cwd()))
-        if config_path is None:
-            return _fail(f"no erpwatch.toml in {Path.cwd()}; give --config PATH")
-        settings = load_settings(config_path, read_environment(config_path.parent))
-    except ConfigError as error:
+        config_path, settings = settings_here(args.config)
+    except (ConfigError, NoProject) as error:
         return _fail(str(error))
     mail = settings.mail
     if not mail.groups:

@@ -11,6 +11,7 @@ from datetime import datetime
 from functools import cache
 from importlib import resources
 from importlib.resources.abc import Traversable
+from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
 # English is the reference: every other language must have exactly its keys.
@@ -121,6 +122,14 @@ def words_of(code: str) -> Language:
         processes=_tables(data["processes"], code, "processes"),
         diagnosis=_tables(data["diagnosis"], code, "diagnosis"),
     )
+
+
+@cache
+def words_table(code: str, name: str) -> Mapping[str, str]:
+    """One table of a language file ([report], [dashboard], [test_mail]): the
+    words of one kind of page or message, checked against English like the rest."""
+    words_of(code)  # refuses an unknown language and a file that does not match en.toml
+    return MappingProxyType(_table(_read(code)[name], code, name))
 
 
 def _texts(value: object, code: str, where: str) -> tuple[str, ...]:

@@ -13,14 +13,13 @@ import math
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass, field
 from datetime import datetime, timedelta
-from functools import cache
 from pathlib import Path
 from typing import Any
 from zoneinfo import ZoneInfo
 
 from .._files import write_atomically
 from .._vocabulary import DeliveryStatus, Status
-from .._words import _read, _table, duration_text, local_time, words_of
+from .._words import duration_text, local_time, words_of, words_table
 from ..config import Settings
 from ._render import environment
 
@@ -52,11 +51,9 @@ WINDOWS = (
 NBSP = "\u00a0"  # between a number and its unit: "120 ms" never breaks
 
 
-@cache
 def dashboard_words(code: str) -> Mapping[str, str]:
     """The [dashboard] table of a language file (checked against English by words_of)."""
-    words_of(code)
-    return _table(_read(code)["dashboard"], code, "dashboard")
+    return words_table(code, "dashboard")
 
 
 class Words:

@@ -8,20 +8,14 @@ from __future__ import annotations
 
 from collections.abc import Mapping
 from datetime import UTC, datetime
-from functools import cache
-from types import MappingProxyType
 from zoneinfo import ZoneInfo
 
-from .._words import _read, words_of
+from .._words import words_of, words_table
 
 
-@cache
 def report_words(code: str) -> Mapping[str, str]:
     """The ``[report]`` table of a language: every word a report reader sees."""
-    words_of(code)  # refuses an unknown language and a file that does not match en.toml
-    table = _read(code)["report"]
-    assert isinstance(table, dict)  # checked against en.toml by words_of
-    return MappingProxyType({key: str(value) for key, value in table.items()})
+    return words_table(code, "report")
 
 
 def local_moment(moment: datetime | str, timezone: str, code: str) -> str:
