@@ -85,6 +85,14 @@ def explain(
     )
 
 
+def label_of(situation_key: str, language: str, party: Party | None = None) -> str | None:
+    """The few words for a category or situation (``Refused by the ERP``); None
+    for a word this erpwatch does not know (an older history's)."""
+    words = words_of(language)
+    entry = words.diagnosis.get(situation_key)
+    return entry["label"].format(**party_words(party, words)) if entry else None
+
+
 def missing_entries() -> list[str]:
     """Situation/language/part combinations the catalogue lacks (a test keeps this empty)."""
     return [

@@ -21,6 +21,7 @@ from .._files import write_atomically
 from .._vocabulary import DeliveryStatus, Status
 from .._words import duration_text, local_time, words_of, words_table
 from ..config import Settings
+from ..diagnosis._catalogue import label_of
 from ._render import environment
 
 STRIP_RUNS = 48  # the last twelve hours at a 15-minute schedule
@@ -325,7 +326,6 @@ def _incident(
     timezone = settings.timezone
     zone = ZoneInfo(timezone)
     category = failing.get("category")
-    labels = words_of(words.code).diagnosis
     groups = settings.mail.groups
     shown = [
         Mail(
@@ -355,8 +355,8 @@ def _incident(
             else None
         ),
         duration=duration_text((until - start).total_seconds(), words.code),
-        category=labels[category]["label"]
-        if isinstance(category, str) and category in labels
+        category=(label_of(category, words.code) or category)
+        if isinstance(category, str)
         else category,
         call=failing.get("call"),
         mails_summary=summary,
