@@ -345,3 +345,44 @@ def test_a_flaky_pass_is_noted_in_the_reader_s_words() -> None:
     text = build_message("alert", "nl", context(digest, settings(), run, report_attached=False))
     assert "de eerste mislukte met POST /companies(…)/salesOrders → geen antwoord" in text.text
     assert "retried" not in text.text
+
+
+def test_french_never_writes_a_preposition_before_an_article_it_should_contract() -> None:
+    for role in Role:
+        for kind, category in CASES:
+            for party in Party:
+                found = replace(
+                    incident(kind, category), diagnosis=replace(diagnosis(category), party=party)
+                )
+                _, text, _ = render((found,), role, "fr")
+                for wrong in (" à le ", " à les "):
+                    assert wrong not in human_part(text), (kind, category, role, party, wrong)
+
+
+def test_a_mismatch_says_the_records_arrived_with_other_data_and_its_end_says_so_too() -> None:
+    alert = render((incident(IncidentKind.ALERT, Category.DATA_MISMATCH),), Role.CLIENT, "nl")
+    assert alert[0] == "[erpwatch] Bestellingen komen met andere gegevens in het ERP"
+    assert "het ERP ontvangt ze niet" not in alert[1]
+    ended = render(
+        (incident(IncidentKind.RESOLVED, Category.DATA_MISMATCH),), Role.ERP_PARTNER, "en"
+    )
+    assert ended[0] == "[erpwatch] Resolved: Orders reach the ERP with the right data again"
+    assert "Last failure" not in ended[1]  # a 200 is no failure
+
+
+def test_slowness_is_never_called_an_outage() -> None:
+    reminder = render((incident(IncidentKind.REMINDER, Category.SLOW),), Role.CLIENT, "fr")
+    assert reminder[0].startswith("[erpwatch] Toujours lent\u202f: ")
+    ended = render((incident(IncidentKind.RESOLVED, Category.SLOW),), Role.CLIENT, "nl")[1]
+    assert "Storing" not in ended
+    assert "Traag" in ended
+
+
+def test_a_cut_subject_ends_on_a_whole_word() -> None:
+    for language in LANGUAGES:
+        for kind, category in CASES:
+            subject = render((incident(kind, category, "payments"),), Role.AGENCY, language)[0]
+            if subject.endswith("…"):
+                assert subject[-2] != " "
+                body = render((incident(kind, category, "payments"),), Role.AGENCY, language)[1]
+                assert subject[:-1].rsplit(" ", 1)[-1] in body, subject

@@ -50,7 +50,10 @@ def _wording(values: Mapping[str, Any], prefix: str, where: str) -> dict[str, di
                 f"{prefix}wording.{language}", "must be a table with headline and impact", where
             )
         reject_unknown(
-            texts, {"headline", "impact", "resolved"}, f"{prefix}wording.{language}.", where
+            texts,
+            {"headline", "impact", "resolved", "mismatch", "mismatch_resolved"},
+            f"{prefix}wording.{language}.",
+            where,
         )
         for key in texts:
             text(texts, key, "", f"{prefix}wording.{language}.", where)

@@ -67,6 +67,14 @@ def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rende
     """Render the subject, text and HTML of a message kind in a language: the
     templates are the same for every language, which only brings its words."""
     values = {**context, "words": words_of(language).mail, "fit": _fitter(language)}
+    if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.SLOW:
+        # Slowness is not an outage: "Still slow", not "Still failing".
+        mail = words_of(language).mail
+        values["words"] = {
+            **mail,
+            "subject_reminder": mail["subject_reminder_slow"],
+            "still_failing": mail["still_slow"],
+        }
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
         subject=_one_line(subject, SUBJECT_LIMIT * 2),
@@ -80,6 +88,15 @@ def _clip(text: str | None, limit: int) -> str:
     if not text:
         return ""
     return text if len(text) <= limit else text[: limit - 1].rstrip() + "…"
+
+
+def _word_cut(text: str, limit: int) -> str:
+    """At most ``limit`` characters, cut after a whole word."""
+    if len(text) <= limit:
+        return text
+    cut = text[: limit - 1]
+    head = cut.rsplit(" ", 1)[0] if " " in cut else cut
+    return head.rstrip(" ,;:\u202f") + "…"
 
 
 # Line breaks and runs of spaces, not the no-break spaces French typography needs.
@@ -106,7 +123,7 @@ def _fitter(language: str) -> Callable[[str, str, int], str]:
         more_text = words_of(language).mail["more"].format(count=more)
         suffix = f" ({more_text})" if more else ""
         room = SUBJECT_LIMIT - len(frame.format(headline="")) - len(suffix)
-        return frame.format(headline=_one_line(headline, max(room, 10))) + suffix
+        return frame.format(headline=_word_cut(_one_line(headline, 1000), max(room, 10))) + suffix
 
     return fit
 
@@ -196,6 +213,7 @@ def _incident_context(
             "other": other,
             "call": short_call(diagnosis.call) if diagnosis else "",
         },
+        mismatch=bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
     )
     ended = incident.ended_at
     window = (
@@ -207,6 +225,9 @@ def _incident_context(
         else None
     )
     explanation = explain(diagnosis, language, role, window=window) if diagnosis else None
+    impact = wording.impact
+    if explanation and diagnosis and diagnosis.category is Category.DATA_MISMATCH and not variant:
+        impact = explanation.impact  # the records arrived: what the wrong data may cost
     technical = role is not Role.CLIENT
     exchange = incident.exchange if incident.kind is not IncidentKind.RESOLVED else None
     action = explanation.action if explanation else ""
@@ -232,7 +253,9 @@ def _incident_context(
         if incident.kind is IncidentKind.RESOLVED
         else wording.headline,
         "alert_headline": wording.headline,
-        "impact": wording.impact,
+        "impact": impact,
+        # Only a failure is a "last failure": a slow call or a mismatch answered 2xx.
+        "failed_call": bool(diagnosis and (diagnosis.status is None or diagnosis.status >= 400)),
         "category": explanation.label if explanation else "",
         "what": explanation.what if explanation else "",
         "action": action,

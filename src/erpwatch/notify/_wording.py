@@ -35,11 +35,14 @@ def process_wording(
     *,
     variant: str = "",
     values: Mapping[str, str] | None = None,
+    mismatch: bool = False,
 ) -> Wording:
     """The wording of a process in a language. ``variant``: "" for the process's
     own wording (erpwatch.toml overrides the defaults), or a table starting with
     ``_`` (``_monitor_error``, ``_slow``, ``_not_checked``, ``_root_<cause>``).
-    ``values`` fills the variant's own placeholders ({party}, {processes} …)."""
+    ``values`` fills the variant's own placeholders ({party}, {processes} …).
+    ``mismatch``: the records arrived, with other data: the process's own
+    ``mismatch`` headline, not the one that says they do not arrive."""
     defaults = words_of(language).processes
     title = title_of(process, settings, language)
     key = variant or (process if process in defaults else "_default")
@@ -47,11 +50,14 @@ def process_wording(
     if settings is not None and not variant:
         wording.update(settings.wording.get(language, {}))
     filled = {**(values or {}), "title": title}
+    headline, resolved = wording["headline"], wording["resolved"]
+    if mismatch and "mismatch" in wording:
+        headline, resolved = wording["mismatch"], wording["mismatch_resolved"]
     return Wording(
         title=title,
-        headline=wording["headline"].format(**filled),
+        headline=headline.format(**filled),
         impact=wording["impact"].format(**filled),
-        resolved=wording["resolved"].format(**filled),
+        resolved=resolved.format(**filled),
     )
 
 
