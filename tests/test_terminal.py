@@ -231,6 +231,34 @@ def test_each_run_says_since_when_a_process_fails_and_who_was_told(
     )
 
 
+def test_without_a_mail_server_the_second_run_says_the_alert_waits_in_the_outbox(
+    tmp_path: Path, sandbox: RunningSandbox
+) -> None:
+    config = write_config(tmp_path)
+    config.write_text(
+        config.read_text().replace("[erpwatch]", '[erpwatch]\ntimezone = "Europe/Brussels"')
+        + MAILED_CONFIG
+    )
+    sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
+
+    def at(moment: str) -> str:
+        completed = run_pytest(
+            "monitors",
+            f"--erpwatch-config={config}",
+            env=clean_environment(**sandbox.settings(), ERPWATCH_NOW=moment),
+        )
+        return standing_of(completed.stdout, "Order submission")
+
+    assert at("2026-11-28T21:27:00+01:00").startswith(
+        "failing since Sat 21:27; alerted now (client [outbox], erp_partner [outbox])"
+    )
+    # Nobody has read an alert that never left the outbox: the line does not say "alerted".
+    assert at("2026-11-28T21:49:00+01:00") == (
+        "failing since Sat 21:27; alert in the outbox since Sat 21:27 (client, erp_partner); "
+        "no SMTP_HOST; next reminder 01:27"
+    )
+
+
 def test_a_failure_nobody_is_routed_to_says_so(tmp_path: Path, sandbox: RunningSandbox) -> None:
     sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
     completed = run(tmp_path, sandbox.settings())

@@ -121,6 +121,9 @@ def _failing(
         return f"{parts[0]}; nobody is mailed: no [groups] configured"
     elif not who:
         return f"{parts[0]}; nobody is mailed: [routing] names no group for {process.name}"
+    elif notified is not None and settings.mail.smtp is None:
+        # Without a mail server the alert went to the outbox: nobody has read it.
+        parts.append(f"alert in the outbox since {clock.at(notified)} ({who}); no SMTP_HOST")
     elif notified is not None:
         parts.append(f"already alerted {clock.at(notified)} ({who})")
     elif alerting.silenced:
