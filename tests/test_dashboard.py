@@ -43,9 +43,9 @@ def long_page(tmp_path: Path, language: str) -> str:
     ("language", "expected"),
     [
         ("nl", ["Status van de koppeling", "werkt niet", "sinds vr 27 nov 18:00 (2 u 2 min)",
-                "8640 runs in de geschiedenis", "Traagste oproep per 12 uur",
+                "8640 controles in de geschiedenis", "Traagste oproep per 12 uur",
                 "logaritmische schaal", "Storingen", "4 mails aan", "1 niet afgeleverd",
-                "98,9\u00a0%", "van 2880 runs", "en 11 eerdere storingen"]),
+                "98,9\u00a0%", "van 2880 controles", "en 11 eerdere storingen"]),
         ("fr", ["État de l’intégration", "en panne", "8640 exécutions dans l’historique",
                 "Appel le plus lent par tranche de 12 heures", "échelle logarithmique",
                 "4 e-mails à", "1 non distribué", "98,9\u00a0%", "sur 2880 exécutions",
@@ -80,7 +80,7 @@ def test_french_words_have_a_narrow_no_break_space_before_high_punctuation() -> 
     ("language", "counts"),
     [
         ("en", {0: "0 runs", 1: "1 run", 2: "2 runs"}),
-        ("nl", {0: "0 runs", 1: "1 run", 2: "2 runs"}),
+        ("nl", {0: "0 controles", 1: "1 controle", 2: "2 controles"}),
         ("fr", {0: "0 exécution", 1: "1 exécution", 2: "2 exécutions"}),
     ],
 )
