@@ -7,7 +7,7 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-from collections.abc import Iterator
+from collections.abc import Callable, Iterator
 from pathlib import Path
 
 import pytest
@@ -189,23 +189,31 @@ def standing_of(stdout: str, title: str) -> str:
     return section[at + 1].strip()
 
 
-def test_each_run_says_since_when_a_process_fails_and_who_was_told(
-    tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
-) -> None:
+def order_standing(tmp_path: Path, env: dict[str, str]) -> Callable[[str], str]:
+    """Runs the monitors at a given moment (ERPWATCH_NOW) against one state file,
+    with mail configured; each run gives the line under Order submission."""
     config = write_config(tmp_path)
     config.write_text(
         config.read_text().replace("[erpwatch]", '[erpwatch]\ntimezone = "Europe/Brussels"')
         + MAILED_CONFIG
     )
-    sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
 
     def at(moment: str) -> str:
         completed = run_pytest(
             "monitors",
             f"--erpwatch-config={config}",
-            env=clean_environment(**sandbox.settings(), **smtp.env, ERPWATCH_NOW=moment),
+            env=clean_environment(**env, ERPWATCH_NOW=moment),
         )
         return standing_of(completed.stdout, "Order submission")
+
+    return at
+
+
+def test_each_run_says_since_when_a_process_fails_and_who_was_told(
+    tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
+) -> None:
+    sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
+    at = order_standing(tmp_path, {**sandbox.settings(), **smtp.env})
 
     # Saturday 28 November, Brussels time (UTC+1).
     assert at("2026-11-28T21:27:00+01:00") == (
@@ -234,20 +242,8 @@ def test_each_run_says_since_when_a_process_fails_and_who_was_told(
 def test_without_a_mail_server_the_second_run_says_the_alert_waits_in_the_outbox(
     tmp_path: Path, sandbox: RunningSandbox
 ) -> None:
-    config = write_config(tmp_path)
-    config.write_text(
-        config.read_text().replace("[erpwatch]", '[erpwatch]\ntimezone = "Europe/Brussels"')
-        + MAILED_CONFIG
-    )
     sandbox.app.faults.add(parse_fault("vat_required:salesOrders"))
-
-    def at(moment: str) -> str:
-        completed = run_pytest(
-            "monitors",
-            f"--erpwatch-config={config}",
-            env=clean_environment(**sandbox.settings(), ERPWATCH_NOW=moment),
-        )
-        return standing_of(completed.stdout, "Order submission")
+    at = order_standing(tmp_path, sandbox.settings())  # no SMTP_HOST
 
     assert at("2026-11-28T21:27:00+01:00").startswith(
         "failing since Sat 21:27; alerted now (client [outbox], erp_partner [outbox])"
