@@ -174,7 +174,7 @@ def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
     # The engineers get the outage to the second, with the offset.
     assert re.search(
         r"\nOutage +from 2026-11-27 21:00:\d\d CET \(20:00:\d\d UTC\) "
-        r"to 2026-11-28 07:00:\d\d CET \(06:00:\d\d UTC\) \(10 h, Europe/Brussels\)",
+        r"to 2026-11-28 07:00:\d\d CET \(06:00:\d\d UTC\) \(10 h\)",
         resolved,
     ), resolved
     assert re.search(

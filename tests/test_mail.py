@@ -140,7 +140,9 @@ def test_a_failing_process_mails_each_routed_group_once_in_its_language(
         r"oncall@acme\.example\)",
         text,
     )
-    assert re.search(rf"\nControle +{re.escape(RUN_URL)}   Rapport in bijlage\.", text)
+    assert re.search(
+        rf"\nControle +{re.escape(RUN_URL)}\r?\nRapport +in bijlage bij deze mail", text
+    )
     # The shop owner is told who acts, and gets no HTTP dump.
     assert "U hoeft niets te doen: wij onderzoeken het." in text
     assert "Partenaire ERP Liège kreeg deze melding ook." in text

@@ -285,8 +285,8 @@ def test_preview_shows_the_mail_a_second_failing_run_really_sent(tmp_path: Path)
     [first_alert, *_] = plan_digests(incidents_of(second, later), up.mail)
     guessed = text_of(compose(first_alert, up, context))
     assert guessed != shown
-    assert "(2 " in shown  # "sinds … (2 runs)"
-    assert "(2 " not in guessed
+    assert "· 2 controles" in shown  # "Laatst gezien … · 2 controles"
+    assert "· 2 controles" not in guessed
 
 
 def test_preview_of_a_run_that_sent_nothing_says_so(tmp_path: Path) -> None:

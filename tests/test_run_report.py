@@ -107,7 +107,7 @@ def test_the_dutch_run_report_fits_a_phone_and_folds_the_technical_detail(
     dom, width = shoot(page, PHONE, None, tmp_path)
     assert width <= PHONE
     assert '<html lang="nl">' in dom
-    assert re.search(r"<title>erpwatch-rapport · sandbox · run [\w-]+</title>", dom)
+    assert re.search(r"<title>erpwatch-rapport · sandbox · controle [\w-]+</title>", dom)
     assert "Geweigerd door het ERP" in dom  # the diagnosis, in Dutch
     assert "werkt niet" in dom
     assert "Processen" in dom
