@@ -11,7 +11,6 @@ from . import __version__
 from . import _preview as preview
 from . import _test_mail as test_mail
 from .sandbox import server as sandbox_server
-from .sandbox.faults import TARGETS, kinds_help
 
 EPILOG = """\
 The monitors themselves run with pytest:
@@ -21,24 +20,6 @@ The monitors themselves run with pytest:
 
 Exit status of `erpwatch COMMAND`: 0 done, 1 a test mail failed,
 2 a usage or configuration mistake (one line on stderr says what to fix).
-"""
-
-SANDBOX_EPILOG = f"""\
-A fault is KIND[:TARGET[:METHOD]][,option=value...], e.g.
-  --fault vat_required:salesOrders:POST
-  --fault slow:customers,delay=2,times=3
-or JSON posted to /_sandbox/faults: {{"kind": "throttle", "target": "salesOrders"}}.
-{
-    textwrap.fill(
-        f"TARGET is one of {', '.join(TARGETS)} (default *); METHOD one of GET, POST, PATCH, "
-        "PUT, DELETE (default all); times=N limits it to N requests (default: until cleared). "
-        "Shop kinds (payments, punchout) take no target or method.",
-        78,
-    )
-}
-
-Fault kinds and their options:
-{kinds_help()}
 """
 
 
@@ -65,7 +46,7 @@ def build_parser() -> argparse.ArgumentParser:
             "monitors at it. Faults make it misbehave, to see what an alert looks like.",
             78,
         ),
-        epilog=SANDBOX_EPILOG,
+        epilog=sandbox_server.HELP_EPILOG,
         formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     sandbox_server.build_parser(sandbox)

@@ -7,6 +7,7 @@ import json
 import logging
 import socket
 import sys
+import textwrap
 import threading
 from collections.abc import Sequence
 from dataclasses import dataclass
@@ -14,7 +15,7 @@ from dataclasses import dataclass
 from werkzeug.serving import BaseWSGIServer, make_server
 
 from .app import API_ROOT, TOKEN_PATH, Credentials, SandboxApp
-from .faults import KINDS, FaultSpecError, parse_fault
+from .faults import TARGETS, FaultSpecError, kinds_help, parse_fault
 
 
 @dataclass
@@ -89,9 +90,32 @@ def start(app: SandboxApp | None = None, host: str = "127.0.0.1", port: int = 0)
     return RunningSandbox(app=app, server=server, thread=thread)
 
 
+# What --help says after the options: how to write a fault, and every kind.
+HELP_EPILOG = f"""\
+A fault is KIND[:TARGET[:METHOD]][,option=value...], e.g.
+  --fault vat_required:salesOrders:POST
+  --fault slow:customers,delay=2,times=3
+or JSON posted to /_sandbox/faults: {{"kind": "throttle", "target": "salesOrders"}}.
+{
+    textwrap.fill(
+        f"TARGET is one of {', '.join(TARGETS)} (default *); METHOD one of GET, POST, PATCH, "
+        "PUT, DELETE (default all); times=N limits it to N requests (default: until cleared). "
+        "Shop kinds (payments, punchout) take no target or method.",
+        78,
+    )
+}
+
+Fault kinds and their options:
+{kinds_help()}
+"""
+
+
 def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.ArgumentParser:
     parser = parser or argparse.ArgumentParser(
-        prog="erpwatch sandbox", description="Run the built-in sandbox ERP."
+        prog="erpwatch sandbox",
+        description="Run the built-in sandbox ERP.",
+        epilog=HELP_EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
     )
     parser.add_argument(
         "--host", default="127.0.0.1", help="address to listen on (default: %(default)s)"
@@ -100,14 +124,19 @@ def build_parser(parser: argparse.ArgumentParser | None = None) -> argparse.Argu
         "--port", type=int, default=8765, help="port; 0 picks a free one (default: %(default)s)"
     )
     parser.add_argument(
-        "--token-ttl", type=int, default=3599, metavar="SECONDS", help="lifetime of access tokens"
+        "--token-ttl",
+        type=int,
+        default=3599,
+        metavar="SECONDS",
+        help="lifetime of access tokens (default: 3599, as Entra ID's)",
     )
     parser.add_argument(
         "--fault",
         action="append",
         default=[],
-        metavar="KIND[:TARGET[:METHOD]]",
-        help=f"inject a fault from the start, e.g. throttle:salesOrders:POST (kinds: {', '.join(KINDS)})",
+        metavar="KIND[:TARGET[:METHOD]][,option=value…]",
+        help="inject a fault from the start, e.g. throttle:salesOrders:POST; "
+        "repeat for more faults (the kinds and their options are listed below)",
     )
     parser.add_argument(
         "--json", action="store_true", help="print one JSON line with the settings, for programs"
