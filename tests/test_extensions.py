@@ -153,7 +153,7 @@ def test_a_partners_dialect_channel_and_client_fixture_work_in_a_real_run(
     assert notice["subject"].startswith("[erpwatch] Orders are not reaching the ERP")
     assert notice["incidents"][0]["diagnosis"]["erp_code"] == "ACME-042"
     assert "ACME-042" in notice["text"]
-    assert "json-file: sent 1 digest(s) to client" in output
+    assert "json-file: sent 1 digest to client" in output
     deliveries = {(m["channel"], m["group"], m["status"]) for m in summary["mails"]}
     assert deliveries == {("mail", "client", "outbox"), ("json-file", "client", "sent")}
 

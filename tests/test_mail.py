@@ -115,7 +115,7 @@ def test_a_failing_process_mails_each_routed_group_once_in_its_language(
     )
     output = completed.stdout + completed.stderr
     assert completed.returncode == 1, output
-    assert "mail: sent 2 digest(s) via 127.0.0.1:" in output
+    assert "mail: sent 2 digests via 127.0.0.1:" in output
 
     assert len(smtp.inbox.messages) == 2  # one digest per group, the maintainers get nothing
     assert smtp.inbox.for_address("dev@agency.example") == []
@@ -190,7 +190,7 @@ def test_without_an_smtp_server_the_mails_land_in_the_outbox(
     )
     outbox = tmp_path / "reports" / "outbox"
     assert (
-        f"mail: no SMTP server configured (SMTP_HOST); 2 digest(s) for client, erp_partner written to {outbox}"
+        f"mail: no SMTP server configured (SMTP_HOST); 2 digests for client, erp_partner written to {outbox}"
         in completed.stdout
     )
     assert len(list(outbox.glob("*.eml"))) == 2

@@ -408,7 +408,7 @@ def test_a_dry_run_says_so_and_leaves_the_dashboard_as_the_last_real_run_drew_it
     dry = project.run(at=T0 + timedelta(hours=1), ERPWATCH_DRY_RUN="1")  # orders refused
     assert dry.returncode == 1, dry.stdout
     [line] = [line for line in dry.stdout.splitlines() if line.startswith("mail: ")]
-    assert line.startswith("mail: a dry run sends nothing; 1 digest(s) for client written to ")
+    assert line.startswith("mail: a dry run sends nothing; 1 digest for client written to ")
     assert "no SMTP server configured" not in dry.stdout  # SMTP_HOST is set
     assert project.smtp.inbox.messages == []
     # Redrawn, it would say "updated now" over the passing run's status.

@@ -12,6 +12,7 @@ from ._finish import StepStatus
 from ._finishing import Finishing
 from ._standing import standing_lines
 from ._vocabulary import Status
+from ._words import counted
 from .capture import RECORDER
 from .config import Settings
 from .diagnosis import explain
@@ -68,7 +69,7 @@ def summary_lines(result: RunResult, finishing: Finishing, settings: Settings) -
     for process in result.processes:
         not_run = len(skipped.intersection(process.monitors))
         ran = len(process.monitors) - not_run
-        counts = f"{ran} monitor(s)" + (f", {not_run} skipped" if not_run else "")
+        counts = counted(ran, "monitor") + (f", {not_run} skipped" if not_run else "")
         lines.append(Line(f"{process.outcome.upper():8} {process.title} ({counts})"))
         if process.name in standing:
             lines.append(Line(f"  {standing[process.name]}"))

@@ -157,6 +157,11 @@ def _tables(value: object, code: str, where: str) -> dict[str, dict[str, str]]:
     return {key: _table(table, code, f"{where}.{key}") for key, table in value.items()}
 
 
+def counted(n: int, noun: str) -> str:
+    """``1 monitor``, ``2 monitors``: a count in erpwatch's English log lines."""
+    return f"{n} {noun}" if n == 1 else f"{n} {noun}s"
+
+
 def seconds_text(seconds: float, code: str) -> str:
     """``0.52 s`` in English, ``0,52 s`` in Dutch and French."""
     return f"{seconds:.2f} s".replace(".", words_of(code).decimal_separator)

@@ -24,6 +24,7 @@ from .._files import (
     write_atomically,
 )
 from .._vocabulary import Aspect, IncidentKind
+from .._words import counted
 
 SCHEMA_VERSION = 1
 
@@ -282,11 +283,11 @@ class StateStore:
         aside = set_aside(self.path)
         pending = sum(len(items) for items in kept.pending.values())
         salvaged = (
-            f"kept {len(kept.monitors)} monitor(s) and {pending} pending mail(s) from it"
+            f"kept {counted(len(kept.monitors), 'monitor')} and {counted(pending, 'pending mail')} from it"
             if kept != State()
             else "alerting starts afresh"
         )
-        more = f" and {len(problems) - 1} more problem(s)" if len(problems) > 1 else ""
+        more = f" and {counted(len(problems) - 1, 'more problem')}" if len(problems) > 1 else ""
         self.warnings.append(
             f"the alert state {self.path} was damaged ({_brief(problems[0])}{more}); "
             f"it was set aside as {aside.name}; {salvaged}"

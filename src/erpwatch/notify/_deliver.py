@@ -9,6 +9,7 @@ from email.message import EmailMessage
 from pathlib import Path
 
 from .._vocabulary import DeliveryStatus
+from .._words import counted
 from ..capture import RECORDER
 from ..config import Settings, SmtpSettings
 from ..extensions import Channel, ChannelFailed, Notice, installed_channels
@@ -194,21 +195,21 @@ def summary_lines(deliveries: Sequence[Delivery], settings: Settings) -> list[st
             else "no SMTP server configured (SMTP_HOST)"
         )
         lines.append(
-            f"mail: {why}; {len(in_outbox)} digest(s) for "
+            f"mail: {why}; {counted(len(in_outbox), 'digest')} for "
             f"{', '.join(in_outbox)} written to {outbox_of(settings)}"
         )
     sent = [d.group for d in deliveries if d.status is DeliveryStatus.SENT and d.channel == "mail"]
     smtp = settings.mail.smtp
     if sent and smtp is not None:
         lines.append(
-            f"mail: sent {len(sent)} digest(s) via {smtp.host}:{smtp.port} to {', '.join(sent)}"
+            f"mail: sent {counted(len(sent), 'digest')} via {smtp.host}:{smtp.port} to {', '.join(sent)}"
         )
     for channel in dict.fromkeys(d.channel for d in deliveries if d.channel != "mail"):
         done = [
             d.group for d in deliveries if d.channel == channel and d.status is DeliveryStatus.SENT
         ]
         if done:
-            lines.append(f"{channel}: sent {len(done)} digest(s) to {', '.join(done)}")
+            lines.append(f"{channel}: sent {counted(len(done), 'digest')} to {', '.join(done)}")
     for delivery in deliveries:
         if delivery.status is DeliveryStatus.FAILED and delivery.channel != "mail":
             lines.append(f"{delivery.channel}: NOT SENT to {delivery.group}: {delivery.error}")
