@@ -3,6 +3,7 @@ found from the current folder, or one line saying what is missing."""
 
 from __future__ import annotations
 
+import argparse
 from pathlib import Path
 
 from .config import Settings, find_config, load_settings, read_environment
@@ -19,3 +20,10 @@ def settings_here(config: str | None) -> tuple[Path, Settings]:
     if config_path is None:
         raise NoProject(f"no erpwatch.toml in {Path.cwd()}; give --config PATH")
     return config_path, load_settings(config_path, read_environment(config_path.parent))
+
+
+def add_config_option(parser: argparse.ArgumentParser) -> None:
+    """``--config PATH``, as every subcommand that reads the project takes it."""
+    parser.add_argument(
+        "--config", metavar="PATH", help="the erpwatch config file (default: erpwatch.toml here)"
+    )

@@ -12,7 +12,7 @@ import sys
 from datetime import UTC, datetime
 from pathlib import Path
 
-from ._command import NoProject, settings_here
+from ._command import NoProject, add_config_option, settings_here
 from ._vocabulary import Outcome
 from .capture import Exchange
 from .config import ConfigError, Settings
@@ -24,9 +24,7 @@ from .result import MonitorResult, RunResult
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "--config", metavar="PATH", help="the erpwatch config file (default: erpwatch.toml here)"
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--summary",
         metavar="PATH",

@@ -17,7 +17,7 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 
-from ._command import NoProject, settings_here
+from ._command import NoProject, add_config_option, settings_here
 from ._vocabulary import DeliveryStatus
 from ._words import words_of, words_table
 from .config import ConfigError, Group, Settings
@@ -26,9 +26,7 @@ from .notify._transport import send, smtp_connection, write_eml
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
-    parser.add_argument(
-        "--config", metavar="PATH", help="the erpwatch config file (default: erpwatch.toml here)"
-    )
+    add_config_option(parser)
     parser.add_argument(
         "--group",
         metavar="NAME",

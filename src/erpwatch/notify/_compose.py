@@ -277,7 +277,11 @@ def _incident_context(
         "erp_message": _one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
         "erp_field": diagnosis.erp_field if diagnosis else None,
         "differences": [
-            (d.field, _value(d.expected, d.field, language), _value(d.actual, d.field, language))
+            (
+                _clip(d.field, 100),  # a field name from the answer: bounded like its values
+                _value(d.expected, d.field, language),
+                _value(d.actual, d.field, language),
+            )
             for d in (diagnosis.differences if diagnosis else ())
         ][:10],
         "correlation_id": diagnosis.correlation_id if diagnosis else None,
