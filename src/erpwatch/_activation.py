@@ -90,12 +90,13 @@ def new_run_id(env: Mapping[str, str]) -> str:
     return datetime.now(UTC).strftime("%y%m%d%H%M") + "-" + secrets.token_hex(2).upper()
 
 
-def includes_monitors(config: pytest.Config, monitors_dir: Path) -> bool:
+def includes_monitors(config: pytest.Config, monitors: tuple[Path, ...]) -> bool:
     invocation_dir = config.invocation_params.dir
     for arg in config.args:
         path = (invocation_dir / arg.split("::", 1)[0]).resolve()
-        if path == monitors_dir or monitors_dir in path.parents or path in monitors_dir.parents:
-            return True
+        for monitor in monitors:
+            if path == monitor or monitor in path.parents or path in monitor.parents:
+                return True
     return False
 
 
@@ -122,10 +123,9 @@ def _activate(config: pytest.Config) -> Activation:
     if config.getoption("erpwatch_dry_run"):
         env["ERPWATCH_DRY_RUN"] = "1"
     settings = load_settings(config_path, env)
-    if not includes_monitors(config, settings.monitors_dir):
-        return Activation(
-            None, f"this run does not include the monitors directory {settings.monitors_dir}"
-        )
+    if not includes_monitors(config, settings.monitors):
+        where = ", ".join(str(path) for path in settings.monitors)
+        return Activation(None, f"this run does not include the monitors ({where})")
     check_installed()  # a broken partner package stops the run here, in one line
 
     sent = getattr(config, "workerinput", {}).get("erpwatch")

@@ -203,3 +203,29 @@ class Wire(StrEnum):
         if any(t in text for t in ("closed", "reset", "aborted", "remotedisconnected")):
             return cls.CLOSED
         return cls.OTHER
+
+
+class ClientEnd(StrEnum):
+    """How one client's run in a fleet ended, from its exit status (pytest's codes)."""
+
+    PASSED = "passed"  # 0, or 5: nothing to run
+    FAILED = "failed"  # 1: a monitor failed; its mails went out
+    INTERRUPTED = "interrupted"  # 2: stopped (Ctrl+C, SIGTERM, its run deadline)
+    BROKEN = "broken"  # 3, a crash or a kill: erpwatch itself broke
+    CONFIG_ERROR = "config_error"  # 4, or refused before it started: a setting to fix
+    NOT_RUN = "not_run"  # the fleet was stopped before this client's turn
+
+    @classmethod
+    def of_exit(cls, code: int) -> ClientEnd:
+        return {0: cls.PASSED, 5: cls.PASSED, 1: cls.FAILED, 2: cls.INTERRUPTED,
+                4: cls.CONFIG_ERROR}.get(code, cls.BROKEN)  # fmt: skip
+
+    @property
+    def exit_code(self) -> int:
+        """The fleet's exit status when this is its worst client."""
+        return {ClientEnd.PASSED: 0, ClientEnd.FAILED: 1, ClientEnd.INTERRUPTED: 2,
+                ClientEnd.NOT_RUN: 2, ClientEnd.BROKEN: 3, ClientEnd.CONFIG_ERROR: 4}[self]  # fmt: skip
+
+    @property
+    def severity(self) -> int:
+        return list(ClientEnd).index(self) if self is not ClientEnd.NOT_RUN else 2

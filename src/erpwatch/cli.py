@@ -10,6 +10,7 @@ from collections.abc import Sequence
 from . import __version__
 from . import _preview as preview
 from . import _test_mail as test_mail
+from .fleet import _command as fleet
 from .sandbox import server as sandbox_server
 
 EPILOG = """\
@@ -68,6 +69,22 @@ def build_parser() -> argparse.ArgumentParser:
     )
     test_mail.build_parser(test_command)
     test_command.set_defaults(handler=test_mail.run)
+    fleet_command = commands.add_parser(
+        "fleet",
+        help="run every client of clients/<name>/ (each its own pytest session), then write "
+        "the agency overview reports/index.html",
+        description=textwrap.fill(
+            "Run the monitors of every client (clients/<name>/erpwatch.toml) or of some, each "
+            "as its own pytest session with its own settings, alert state, mail and "
+            "reports/<name>/, several at a time; then write the agency overview "
+            "(reports/index.html, reports/fleet.json).",
+            78,
+        ),
+        epilog=fleet.EPILOG,
+        formatter_class=argparse.RawDescriptionHelpFormatter,
+    )
+    fleet.build_parser(fleet_command)
+    fleet_command.set_defaults(handler=fleet.run)
     return parser
 
 

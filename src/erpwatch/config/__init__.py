@@ -55,7 +55,15 @@ from ._settings import (
     run_deadline_of,
     with_sandbox,
 )
-from ._sources import CONFIG_FILE_NAME, dotenv_text, find_config, load_config_file, read_environment
+from ._sources import (
+    CONFIG_FILE_NAME,
+    SETTING_NAMES,
+    dotenv_text,
+    find_config,
+    load_config_file,
+    parse_dotenv,
+    read_environment,
+)
 from ._tryton import TrytonSettings, tryton_settings
 
 __all__ = [
@@ -69,6 +77,7 @@ __all__ = [
     "LANGUAGES",
     "RUN_DEADLINE",
     "SECRET_VARIABLES",
+    "SETTING_NAMES",
     "SPANS",
     "WHERE_ENV",
     "AlertRules",
@@ -100,6 +109,7 @@ __all__ = [
     "load_config_file",
     "load_settings",
     "mail_settings",
+    "parse_dotenv",
     "payment_settings",
     "prepare_folders",
     "punchout_settings",

@@ -59,7 +59,9 @@ class Settings:
     root: Path
     environment: str
     timezone: str
-    monitors_dir: Path
+    # The monitors this config runs: folders or files (a client in a fleet
+    # names the shared ones it uses, and may add its own).
+    monitors: tuple[Path, ...]
     reports_dir: Path
     processes: Mapping[str, ProcessSettings]
     erp_timeout: float
@@ -171,7 +173,7 @@ def load_settings(
         ).value
     )
     reports_dir = reports_dir if reports_dir.is_absolute() else root / reports_dir
-    monitors_dir = (root / text(general, "monitors", "monitors", "erpwatch.", where)).resolve()
+    monitors = monitors_of(general, root, where)
     processes = processes_of(data, where, report_language)
     run_deadline = run_deadline_of(general, env, where)
     dry_run = env.get("ERPWATCH_DRY_RUN", "").lower() in ("1", "true", "yes")
@@ -183,7 +185,7 @@ def load_settings(
         root=root,
         environment=environment.value,
         timezone=timezone,
-        monitors_dir=monitors_dir,
+        monitors=monitors,
         reports_dir=reports_dir,
         processes=processes,
         erp_timeout=timeouts.timeout,
@@ -199,6 +201,24 @@ def load_settings(
         tryton=tryton_settings(env, timeouts),
         **_parties(data, env, sandbox, where, timeouts),
     )
+
+
+def monitors_of(general: Mapping[str, Any], root: Path, where: str) -> tuple[Path, ...]:
+    """``[erpwatch] monitors``: one path or a list, folders or files, relative to the
+    config file. (pytest, and ``erpwatch fleet`` before it starts, say when one is missing.)"""
+    value = general.get("monitors", "monitors")
+    given = [value] if isinstance(value, str) else value
+    if (
+        not isinstance(given, list)
+        or not given
+        or not all(isinstance(item, str) and item.strip() for item in given)
+    ):
+        raise ConfigError(
+            "erpwatch.monitors",
+            f"must be a path or a list of paths (folders or files), not {value!r}",
+            where,
+        )
+    return tuple((root / item).resolve() for item in given)
 
 
 def with_sandbox(settings: Settings, sandbox: Mapping[str, str]) -> Settings:

@@ -14,6 +14,23 @@ from typing import Any
 from ._schema import ConfigError, env_error, is_http_url
 
 CONFIG_FILE_NAME = "erpwatch.toml"
+# Every variable erpwatch reads, as .env.example lists them (a test keeps the two
+# equal): a fleet takes these from the CI secrets without a line per variable.
+SETTING_NAMES = (
+    "ERP_BASE_URL", "ERP_COMPANY_ID", "ERP_TOKEN_URL", "ERP_CLIENT_ID", "ERP_CLIENT_SECRET",
+    "ERP_SCOPE", "ERP_TEST_ITEM", "TRYTON_URL", "TRYTON_DATABASE", "TRYTON_USER",
+    "TRYTON_PASSWORD", "ERPWATCH_ENVIRONMENT", "ERPWATCH_CONFIG", "ERPWATCH_REPORTS",
+    "ERPWATCH_DOTENV", "ERPWATCH_RUN_ID", "ERPWATCH_STATE", "ERPWATCH_SILENCE_UNTIL",
+    "ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL", "ERPWATCH_RUN_DEADLINE_MINUTES",
+    "ERPWATCH_PROCESSES", "ERPWATCH_DRY_RUN", "ERPWATCH_NOW", "SMTP_HOST", "SMTP_PORT",
+    "SMTP_SECURITY", "SMTP_USERNAME", "SMTP_PASSWORD", "SMTP_TIMEOUT", "SMTP_CA_FILE",
+    "MAIL_FROM", "MAIL_REPLY_TO", "CLIENT_EMAILS", "ERP_PARTNER_EMAILS", "MAINTAINER_EMAILS",
+    "PSP_BASE_URL", "PSP_API_KEY", "PAYMENT_WEBHOOK_URL", "PUNCHOUT_SETUP_URL",
+    "PUNCHOUT_ORDER_URL", "PUNCHOUT_FROM_DOMAIN", "PUNCHOUT_FROM_IDENTITY",
+    "PUNCHOUT_TO_DOMAIN", "PUNCHOUT_TO_IDENTITY", "PUNCHOUT_SENDER_DOMAIN",
+    "PUNCHOUT_SENDER_IDENTITY", "PUNCHOUT_SHARED_SECRET", "PUNCHOUT_DEPLOYMENT_MODE",
+    "OCI_URL", "OCI_USERNAME", "OCI_PASSWORD",
+)  # fmt: skip
 
 
 def find_config(root: Path, explicit: str | None, environ: Mapping[str, str]) -> Path | None:
@@ -55,21 +72,35 @@ def read_environment(root: Path, environ: Mapping[str, str] | None = None) -> di
     dotenv_path = Path(environ.get("ERPWATCH_DOTENV", root / ".env"))
     values: dict[str, str] = {}
     if dotenv_path.is_file():
-        from dotenv import dotenv_values  # only when there is a .env: it imports a lot
-
-        text = dotenv_text(dotenv_path)
-        read = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
-        for name, value in read.items():
-            if "\0" in name or "\0" in value:
-                # No program takes a NUL in a name, path or password: it is damage.
-                raise ConfigError(
-                    name.replace("\0", "\\0"),
-                    "holds a NUL character; save .env as plain UTF-8 text",
-                    str(dotenv_path),
-                )
-        values.update(read)
+        values.update(parse_dotenv(dotenv_text(dotenv_path), str(dotenv_path)))
     values.update(environ)
     return {key: value.strip() for key, value in values.items()}
+
+
+def parse_dotenv(text: str, where: str) -> dict[str, str]:
+    """The variables of `.env` text (a file, or a secret holding a file's text),
+    checked the same way wherever the text comes from; ``where`` names it in errors."""
+    from dotenv import dotenv_values  # only when there is .env text: it imports a lot
+    from dotenv.parser import parse_stream
+
+    text = text.removeprefix("\ufeff")  # a byte-order mark pasted along with the text
+    # python-dotenv skips a line it cannot read with a log message nobody sees;
+    # a setting lost that way would quietly change what is watched.
+    broken = next((b.original.line for b in parse_stream(io.StringIO(text)) if b.error), None)
+    if broken is not None:
+        raise ConfigError(
+            f"line {broken}", "is not NAME=value (quote a value that spans lines)", where
+        )
+    read = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+    for name, value in read.items():
+        if "\0" in name or "\0" in value:
+            # No program takes a NUL in a name, path or password: it is damage.
+            raise ConfigError(
+                name.replace("\0", "\\0"),
+                "holds a NUL character; save .env as plain UTF-8 text",
+                where,
+            )
+    return {name: value.strip() for name, value in read.items()}
 
 
 # Text that says what it is: a byte-order mark leaves no doubt about the encoding.

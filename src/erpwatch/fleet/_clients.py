@@ -1,0 +1,147 @@
+"""The clients of a fleet: `clients/<name>/erpwatch.toml` each, and the settings
+each client's run gets, layered from the fleet's environment, the shared `.env`
+text and the client's own (a local file, or a CI secret holding its text)."""
+
+from __future__ import annotations
+
+import json
+import re
+from collections.abc import Mapping
+from dataclasses import dataclass
+from pathlib import Path
+
+from ..config import CONFIG_FILE_NAME, SETTING_NAMES, dotenv_text, parse_dotenv
+from ..config import ConfigError as ConfigError
+
+CLIENTS_DIR = "clients"
+# GitHub secret names are letters, digits and underscores: a folder name must map
+# onto one, so a client's secret is found without anyone writing it down.
+_NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
+SHARED_SECRET = "ERPWATCH_ENV"
+ALL_SECRETS = "ERPWATCH_SECRETS"  # ${{ toJSON(secrets) }} in the workflow
+# Set by the fleet per client, or meant for the fleet alone: never inherited.
+_FLEET_ONLY = {ALL_SECRETS, SHARED_SECRET, "ERPWATCH_CONFIG", "ERPWATCH_DOTENV",
+               "ERPWATCH_REPORTS", "ERPWATCH_STATE", "GITHUB_STEP_SUMMARY"}  # fmt: skip
+
+
+class FleetError(Exception):
+    """A fleet that cannot start: ``str()`` is the one line saying what to fix."""
+
+
+@dataclass(frozen=True)
+class Client:
+    """One client: its folder's name ("" for a project with one erpwatch.toml) and config."""
+
+    name: str
+    config_path: Path
+
+    @property
+    def secret_name(self) -> str:
+        """The CI secret that holds this client's `.env` text."""
+        if not self.name:
+            return SHARED_SECRET
+        return f"{SHARED_SECRET}_{self.name.upper().replace('-', '_')}"
+
+    @property
+    def label(self) -> str:
+        return self.name or "(this project)"
+
+
+def discover(root: Path) -> list[Client]:
+    """Every client under ``root/clients``; without that folder, the project's own
+    erpwatch.toml as the one client. Raises FleetError saying what is missing."""
+    folder = root / CLIENTS_DIR
+    if not folder.is_dir():
+        if (root / CONFIG_FILE_NAME).is_file():
+            return [Client("", root / CONFIG_FILE_NAME)]
+        raise FleetError(
+            f"no {CLIENTS_DIR}/<name>/{CONFIG_FILE_NAME} and no {CONFIG_FILE_NAME} in {root}"
+        )
+    clients = []
+    for entry in sorted(folder.iterdir()):
+        if not entry.is_dir() or entry.name.startswith("."):
+            continue
+        if not _NAME.fullmatch(entry.name):
+            raise FleetError(
+                f"{CLIENTS_DIR}/{entry.name}: a client's folder name is lower-case letters, "
+                "digits, - and _ (at most 63), starting with a letter or digit; rename it"
+            )
+        if (entry / CONFIG_FILE_NAME).is_file():
+            clients.append(Client(entry.name, entry / CONFIG_FILE_NAME))
+    if not clients:
+        raise FleetError(f"no {CLIENTS_DIR}/<name>/{CONFIG_FILE_NAME} in {root}")
+    seen: dict[str, str] = {}
+    for client in clients:
+        other = seen.setdefault(client.secret_name, client.name)
+        if other != client.name:
+            raise FleetError(
+                f"{CLIENTS_DIR}/{other} and {CLIENTS_DIR}/{client.name} would share the secret "
+                f"{client.secret_name}; rename one"
+            )
+    return clients
+
+
+def select(clients: list[Client], wanted: str | None) -> list[Client]:
+    """The clients named in ``--clients a,b`` (all when None), in the fleet's order."""
+    if not wanted:
+        return clients
+    names = [name.strip() for name in wanted.split(",") if name.strip()]
+    known = {client.name for client in clients}
+    unknown = [name for name in names if name not in known]
+    if unknown:
+        raise FleetError(
+            f"--clients: no client {unknown[0]!r}; clients: {', '.join(sorted(known)) or '(none)'}"
+        )
+    return [client for client in clients if client.name in names]
+
+
+def secrets_of(environ: Mapping[str, str]) -> dict[str, str]:
+    """The CI secrets handed over as one JSON object (``ERPWATCH_SECRETS``)."""
+    raw = environ.get(ALL_SECRETS, "")
+    if not raw.strip():
+        return {}
+    try:
+        data = json.loads(raw)
+    except ValueError:
+        data = None
+    if not isinstance(data, dict) or not all(isinstance(v, str) for v in data.values()):
+        # Its text is secrets: the error says what it should be, never what it holds.
+        raise FleetError(
+            f"{ALL_SECRETS} must be a JSON object of texts, as ${{{{ toJSON(secrets) }}}} gives"
+        )
+    return {str(key).upper(): value for key, value in data.items()}
+
+
+def client_environment(client: Client, root: Path, environ: Mapping[str, str]) -> dict[str, str]:
+    """The variables ``client``'s run starts with. From least to most specific:
+    the fleet's own environment, the settings among the CI secrets, the shared
+    `.env` text (``clients/.env``, secret ERPWATCH_ENV), the client's own
+    (``clients/<name>/.env``, secret ERPWATCH_ENV_<NAME>): the more specific wins.
+    A project with one erpwatch.toml reads its `.env` itself, as pytest would."""
+    secrets = secrets_of(environ)
+    env = {
+        name: value
+        for name, value in environ.items()
+        if name not in _FLEET_ONLY and not name.startswith(f"{SHARED_SECRET}_")
+    }
+    for name in SETTING_NAMES:
+        if name in secrets and name not in env:
+            env[name] = secrets[name]
+    layers: list[tuple[str, str | None]] = []
+    if client.name:
+        layers.append(_file_layer(root / CLIENTS_DIR / ".env"))
+    layers.append(
+        (f"secret {SHARED_SECRET}", environ.get(SHARED_SECRET) or secrets.get(SHARED_SECRET))
+    )
+    if client.name:
+        layers.append(_file_layer(client.config_path.parent / ".env"))
+        secret = client.secret_name
+        layers.append((f"secret {secret}", environ.get(secret) or secrets.get(secret)))
+    for where, text in layers:
+        if text:
+            env.update(parse_dotenv(text, where))
+    return env
+
+
+def _file_layer(path: Path) -> tuple[str, str | None]:
+    return str(path), dotenv_text(path) if path.is_file() else None

@@ -1,0 +1,175 @@
+"""``erpwatch fleet``: run every client (or some), then write the agency overview."""
+
+from __future__ import annotations
+
+import argparse
+import json
+import os
+import sys
+import time
+from pathlib import Path
+
+from .._vocabulary import ClientEnd
+from ..config import ConfigError
+from ..redact import safe_text
+from . import _overview as overview
+from ._clients import Client, FleetError, discover, select
+from ._model import ClientEntry, Fleet, write_entry
+
+_WORDS = {ClientEnd.PASSED: "passed", ClientEnd.FAILED: "FAILED", ClientEnd.INTERRUPTED: "interrupted",
+          ClientEnd.BROKEN: "BROKEN", ClientEnd.CONFIG_ERROR: "CONFIG ERROR",
+          ClientEnd.NOT_RUN: "not run"}  # fmt: skip
+EPILOG = """\
+Each client is clients/<name>/erpwatch.toml; its settings come from the fleet's
+environment, clients/.env and the secret ERPWATCH_ENV (shared), then
+clients/<name>/.env and the secret ERPWATCH_ENV_<NAME> (its own; the more specific
+wins). In CI, pass every secret at once: ERPWATCH_SECRETS=${{ toJSON(secrets) }}.
+Without a clients/ folder the project's erpwatch.toml is the one client.
+
+Exit status: the worst of the clients: 0 all passed, 1 a monitor failed,
+2 interrupted, 3 erpwatch broke, 4 a configuration to fix.
+"""
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    parser.add_argument("--clients", metavar="A,B", help="only these clients (folder names)")
+    parser.add_argument(
+        "--jobs", type=int, metavar="N", default=None,
+        help="clients run at the same time (default: 8 per CPU core, at most 64)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--reports", metavar="DIR", default="reports",
+        help="where the overview and each client's reports/<name>/ go (default: reports)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--state", metavar="DIR",
+        help="keep each client's alert state and history in DIR/<name>/ (default: its reports)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--timezone", metavar="ZONE", default="Europe/Brussels",
+        help="the overview's times (default: Europe/Brussels)",
+    )  # fmt: skip
+    action = parser.add_mutually_exclusive_group()
+    action.add_argument(
+        "--plan", type=int, metavar="N",
+        help="print the clients in groups of N as a JSON list (a CI matrix), run nothing",
+    )  # fmt: skip
+    action.add_argument(
+        "--overview-only", action="store_true",
+        help="run nothing: write the overview from the reports folder (after shards)",
+    )  # fmt: skip
+
+
+def run(args: argparse.Namespace) -> int:
+    root = Path.cwd()
+    reports = Path(args.reports).resolve()
+    try:
+        if args.overview_only:
+            return _overview(reports, args.timezone, named=True)
+        clients = select(discover(root), args.clients)
+        if args.plan is not None:
+            if args.plan < 1:
+                raise FleetError("--plan: give the number of clients per job, at least 1")
+            names = [c.name for c in clients]
+            print(
+                json.dumps(
+                    [",".join(names[i : i + args.plan]) for i in range(0, len(names), args.plan)]
+                )
+            )
+            return 0
+        return _run(root, clients, reports, args)
+    except (FleetError, ConfigError) as error:
+        print(f"erpwatch fleet: {error}", file=sys.stderr)
+        return 4
+
+
+def _run(root: Path, clients: list[Client], reports: Path, args: argparse.Namespace) -> int:
+    from ._runner import FleetRun, Prepared, prepare
+
+    state = Path(args.state).resolve() if args.state else None
+    environ = dict(os.environ)
+    total = len(clients)
+    jobs = args.jobs if args.jobs is not None else min(64, 8 * (os.cpu_count() or 1))
+    if jobs < 1:
+        raise FleetError("--jobs: at least 1")
+    named = any(client.name for client in clients)
+    print(
+        f"erpwatch fleet: {total} client{'s' if total != 1 else ''}, at most {min(jobs, total)} at a time",
+        flush=True,
+    )
+    began = time.monotonic()
+    ready: list[Prepared] = []
+    done = 0
+    for client in clients:
+        prepared = prepare(client, root, environ, reports, state)
+        if isinstance(prepared, ClientEntry):
+            done += 1
+            _record(reports, prepared)
+            _say(prepared, done, total)
+        else:
+            ready.append(prepared)
+
+    def finished(entry: ClientEntry, count: int, of: int) -> None:
+        _record(reports, entry)
+        _say(entry, count, of)
+
+    def still(names: list[str], seconds: float) -> None:
+        print(f"  … still running after {seconds:.0f} s: {', '.join(names)}", flush=True)
+
+    FleetRun(root, jobs, finished, still).run(ready, total, done)
+    code = _overview(reports, args.timezone, named=named)
+    print(
+        f"erpwatch fleet: done in {time.monotonic() - began:.0f} s, exit status {code}", flush=True
+    )
+    return code
+
+
+def _record(reports: Path, entry: ClientEntry) -> None:
+    """The entry beside the client's reports, where the overview (of any shard) reads it."""
+    write_entry(reports / entry.client if entry.client else reports, entry)
+
+
+def _say(entry: ClientEntry, done: int, total: int) -> None:
+    width = len(str(total))
+    took = f"{entry.seconds:5.1f} s" if entry.end is not ClientEnd.CONFIG_ERROR else "       "
+    line = f"  [{done:>{width}}/{total}] {entry.client or entry.title:<28} {_WORDS[entry.end]:<12} {took}"
+    if entry.problem:
+        line += f"  {safe_text(entry.problem)}"
+    print(line, flush=True)
+
+
+def _overview(reports: Path, timezone: str, named: bool) -> int:
+    fleet = overview.build(reports)
+    if not fleet.clients:
+        raise FleetError(f"no client entries (*/fleet-entry.json) in {reports}")
+    for path in overview.write(reports, fleet, timezone, with_page=named):
+        print(f"{'overview' if path.suffix == '.html' else 'fleet result'}: {path}", flush=True)
+    _job_summary(fleet)
+    return fleet.exit_code
+
+
+def _job_summary(fleet: Fleet) -> None:
+    """A table of the clients in the GitHub Actions job summary, when there is one."""
+    path = os.environ.get("GITHUB_STEP_SUMMARY")
+    if not path or not any(entry.client for entry in fleet.clients):
+        return
+    lines = [
+        "### erpwatch · every client",
+        "",
+        "| client | result | failing | took |",
+        "| --- | --- | --- | --- |",
+    ]
+    for entry in fleet.clients:
+        failing = ", ".join(p.title for p in entry.processes if p.status == "failed")
+        cells = [entry.title, _WORDS[entry.end], failing or entry.problem, f"{entry.seconds:.0f} s"]
+        lines.append(
+            "| " + " | ".join(safe_text(c).replace("|", "\\|")[:200] for c in cells) + " |"
+        )
+    try:
+        with open(path, "a", encoding="utf-8") as stream:
+            stream.write("\n".join(lines) + "\n")
+    except OSError as error:
+        print(
+            f"erpwatch fleet: the job summary could not be written: {error.strerror}",
+            file=sys.stderr,
+        )

@@ -1,0 +1,121 @@
+"""What a fleet run knows of each client: one typed entry per client, written as
+``reports/<client>/fleet-entry.json`` when its run ends, and the overview's data
+(``reports/fleet.json``), built from those entries alone, so shards that ran on
+different machines make one overview once their report folders are put together."""
+
+from __future__ import annotations
+
+import json
+from dataclasses import asdict, dataclass, field
+from pathlib import Path
+from typing import Any
+
+from .._files import Maybe, OneOf, dataclass_shape, problem_of, write_atomically
+from .._vocabulary import ClientEnd, Status
+
+ENTRY_FILE = "fleet-entry.json"
+FLEET_SCHEMA = 1
+
+
+@dataclass(frozen=True)
+class ProcessLine:
+    """One process of one client, as the overview shows it."""
+
+    name: str
+    title: str
+    status: Status
+    failing_since: str | None = None  # ISO time: the open incident's start
+    last_mail: str | None = None  # ISO time: the last alert, reminder or resolved mail
+
+
+@dataclass(frozen=True)
+class ClientEntry:
+    """One client's run in a fleet: how it ended, and its processes."""
+
+    client: str  # the folder name under clients/ ("" for a project with one config)
+    title: str  # the client's name as its mails give it
+    end: ClientEnd
+    exit_code: int
+    started_at: str
+    seconds: float
+    problem: str = ""  # one line: why it did not run, or broke
+    run_id: str | None = None
+    processes: tuple[ProcessLine, ...] = ()
+    dashboard: str | None = None  # relative to the fleet's reports folder
+    report: str | None = None
+
+    def to_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+    @classmethod
+    def from_dict(cls, data: object) -> ClientEntry:
+        """An entry read back; ValueError naming what is wrong with it."""
+        problem = problem_of(data, _ENTRY_SHAPE)
+        if problem is None and isinstance(data, dict):
+            lines = data["processes"]
+            problem = next((p for p in map(_line_problem, lines) if p), None)
+        if problem is not None or not isinstance(data, dict):
+            raise ValueError(problem or "not an object")
+        values = dict(data)
+        values["end"] = ClientEnd(values["end"])
+        values["processes"] = tuple(
+            ProcessLine(**{**line, "status": Status(line["status"])}) for line in data["processes"]
+        )
+        return cls(**values)
+
+
+_ENTRY_SHAPE = dataclass_shape(
+    ClientEntry, end=OneOf(tuple(ClientEnd)), processes=list, dashboard=Maybe(str),
+    report=Maybe(str), run_id=Maybe(str),
+)  # fmt: skip
+_LINE_SHAPE = dataclass_shape(
+    ProcessLine, status=OneOf(tuple(Status)), failing_since=Maybe(str), last_mail=Maybe(str)
+)
+
+
+def _line_problem(line: object) -> str | None:
+    return problem_of(line, _LINE_SHAPE)
+
+
+@dataclass(frozen=True)
+class Fleet:
+    """Every client of one fleet run (or of several shards, put together)."""
+
+    generated_at: str
+    clients: tuple[ClientEntry, ...]
+    set_aside: tuple[str, ...] = field(default=())  # entries that could not be read
+
+    @property
+    def worst(self) -> ClientEnd:
+        ends = [entry.end for entry in self.clients] or [ClientEnd.PASSED]
+        return max(ends, key=lambda end: end.severity)
+
+    @property
+    def exit_code(self) -> int:
+        return self.worst.exit_code
+
+    def to_dict(self) -> dict[str, Any]:
+        return {
+            "schema": FLEET_SCHEMA,
+            "generated_at": self.generated_at,
+            "exit_code": self.exit_code,
+            "clients": [entry.to_dict() for entry in self.clients],
+            "set_aside": list(self.set_aside),
+        }
+
+
+def write_entry(folder: Path, entry: ClientEntry) -> None:
+    write_atomically(folder / ENTRY_FILE, json.dumps(entry.to_dict(), indent=2) + "\n")
+
+
+def read_entries(reports: Path) -> tuple[list[ClientEntry], list[str]]:
+    """Every ``<reports>/<client>/fleet-entry.json`` (and ``<reports>/fleet-entry.json``
+    for a one-config project); a damaged one is named, not trusted."""
+    entries, damaged = [], []
+    paths = sorted(reports.glob(f"*/{ENTRY_FILE}")) + sorted(reports.glob(ENTRY_FILE))
+    for path in paths:
+        try:
+            entries.append(ClientEntry.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+        except (OSError, ValueError) as error:
+            damaged.append(f"{path.relative_to(reports)}: {str(error)[:120]}")
+    return entries, damaged
