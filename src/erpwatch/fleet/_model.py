@@ -12,8 +12,11 @@ from typing import Any
 
 from .._files import Maybe, OneOf, dataclass_shape, problem_of, write_atomically
 from .._vocabulary import ClientEnd, Status
+from ..redact import safe_text
 
 ENTRY_FILE = "fleet-entry.json"
+MAX_PROBLEM = 300  # characters of a problem line the overview quotes
+MAX_TITLE = 120
 FLEET_SCHEMA = 1
 
 
@@ -56,11 +59,17 @@ class ClientEntry:
             problem = next((p for p in map(_line_problem, lines) if p), None)
         if problem is not None or not isinstance(data, dict):
             raise ValueError(problem or "not an object")
+        # Written by another run, maybe another machine (a shard): what a person is
+        # shown is made safe and bounded here, as if it came from an ERP.
         values = dict(data)
         values["end"] = ClientEnd(values["end"])
+        values["title"] = shown(data["title"], MAX_TITLE)
+        values["problem"] = shown(data["problem"], MAX_PROBLEM)
         values["processes"] = tuple(
-            ProcessLine(**{**line, "status": Status(line["status"])}) for line in data["processes"]
-        )
+            ProcessLine(**{**line, "status": Status(line["status"]),
+                           "title": shown(line["title"], MAX_TITLE)})
+            for line in data["processes"]
+        )  # fmt: skip
         return cls(**values)
 
 
@@ -102,6 +111,12 @@ class Fleet:
             "clients": [entry.to_dict() for entry in self.clients],
             "set_aside": list(self.set_aside),
         }
+
+
+def shown(text: str, limit: int) -> str:
+    """One line, no control characters, at most ``limit`` characters."""
+    text = safe_text(" ".join(text.split()))
+    return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
 def write_entry(folder: Path, entry: ClientEntry) -> None:

@@ -11,14 +11,12 @@ from pathlib import Path
 from typing import TYPE_CHECKING
 
 from .._vocabulary import ClientEnd, Role, Status
-from ..redact import safe_text
-from ._model import ClientEntry, ProcessLine
+from ._model import MAX_PROBLEM, ClientEntry, ProcessLine, shown
 
 if TYPE_CHECKING:
     from ..alerts import State
     from ._runner import Prepared
 
-MAX_PROBLEM = 300  # characters of a problem line the overview quotes
 _PROBLEM_LINE = re.compile(r"(ERROR|error:|CONFIGURATION|HARNESS|Traceback|Error\b|INTERRUPTED)")
 
 
@@ -47,7 +45,7 @@ def entry_after_run(
         exit_code=code,
         started_at=started.isoformat(timespec="seconds"),
         seconds=round(seconds, 2),
-        problem=_bounded(problem),
+        problem=shown(problem, MAX_PROBLEM),
         run_id=str(summary["run_id"])
         if isinstance(summary, dict) and "run_id" in summary
         else None,
@@ -122,8 +120,3 @@ def problem_in_log(log: Path) -> str | None:
         return None
     found = [line.strip() for line in lines if line.strip() and _PROBLEM_LINE.search(line)]
     return found[-1] if found else None
-
-
-def _bounded(text: str) -> str:
-    text = safe_text(" ".join(text.split()))
-    return text if len(text) <= MAX_PROBLEM else text[: MAX_PROBLEM - 1] + "…"

@@ -91,10 +91,12 @@ def prepare(
                 "erpwatch.monitors", f"{missing[0]} is not there", str(client.config_path)
             )
     except ConfigError as error:
-        where = f"{client.name}: " if client.name else ""
+        who = f"{client.name}: " if client.name else ""
+        # Paths as the agency sees them in its repository, not from the machine's root.
+        problem = f"{who}{error}".replace(f"{root.resolve()}{os.sep}", "")
         return ClientEntry(
             client=client.name, title=client.label, end=ClientEnd.CONFIG_ERROR, exit_code=4,
-            started_at=started.isoformat(), seconds=0.0, problem=f"{where}{error}",
+            started_at=started.isoformat(timespec="seconds"), seconds=0.0, problem=problem,
         )  # fmt: skip
     return Prepared(client, env, settings, settings.reports_dir)
 
@@ -164,7 +166,10 @@ class FleetRun:
                     running.append(self._start(context, pending.pop(0)))
                 if self.stop_requested:
                     self._stop_all(running)
-                    finished += [_not_run(p) for p in pending]
+                    for prepared in pending:
+                        finished.append(_not_run(prepared))
+                        done += 1
+                        self.say(finished[-1], done, total)
                     pending = []
                 ready = wait([r.process.sentinel for r in running], timeout=1.0)
                 now = time.monotonic()

@@ -1,0 +1,253 @@
+"""`erpwatch fleet` as an agency runs it: several clients from one repository,
+each its own pytest session with its own settings, state, mails and reports,
+one client's trouble never stopping another's, and an overview of them all.
+
+The fleets run as the command does (a process of its own), against real loopback
+sandboxes and a real SMTP server; the mails are parsed back."""
+
+from __future__ import annotations
+
+import json
+import shutil
+import signal
+import subprocess
+import sys
+import time
+from collections.abc import Iterator
+from email.message import EmailMessage
+from pathlib import Path
+
+import pytest
+
+from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
+
+from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
+from .support import REPO, clean_environment
+
+EXAMPLES = ("brasserie-de-gouden-leeuw", "librairie-du-parc")
+
+
+def make_project(root: Path) -> Path:
+    """A copy of the repository as a fresh clone has it: monitors, clients, settings."""
+    for name in ("monitors", "clients"):
+        shutil.copytree(
+            REPO / name, root / name, ignore=shutil.ignore_patterns("__pycache__", ".env")
+        )
+    for name in ("conftest.py", "pyproject.toml"):
+        shutil.copy(REPO / name, root / name)
+    return root
+
+
+def add_client(project: Path, name: str, like: str, env: dict[str, str] | None = None) -> Path:
+    folder = project / "clients" / name
+    shutil.copytree(project / "clients" / like, folder)
+    if env is not None:
+        write_env(folder / ".env", env)
+    return folder
+
+
+def write_env(path: Path, values: dict[str, str]) -> None:
+    path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
+
+
+def no_retry_delay(config: Path) -> None:
+    """Transient failures are re-run after [alerts] retry_delay: none in a test."""
+    text = config.read_text(encoding="utf-8")
+    config.write_text(
+        text.replace("[alerts]\n", "[alerts]\nretry_delay = 0.01\n", 1), encoding="utf-8"
+    )
+
+
+def fleet(
+    project: Path, *args: str, env: dict[str, str] | None = None, timeout: float = 240
+) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "fleet", *args],
+        cwd=project,
+        env=env if env is not None else clean_environment(),
+        capture_output=True,
+        text=True,
+        timeout=timeout,
+    )
+
+
+def overview(project: Path) -> dict[str, dict[str, object]]:
+    data = json.loads((project / "reports" / "fleet.json").read_text(encoding="utf-8"))
+    return {entry["client"]: entry for entry in data["clients"]}
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
+    server = start_smtp(tmp_path)
+    yield server
+    server.stop()
+
+
+@pytest.fixture
+def broken_orders() -> Iterator[RunningSandbox]:
+    """A sandbox whose ERP refuses every new sales order with a 503."""
+    with start(SandboxApp()) as running:
+        running.app.faults.add(parse_fault("unavailable:salesOrders:POST"))
+        yield running
+
+
+def closed_port_url() -> str:
+    return f"http://127.0.0.1:{free_port()}"
+
+
+def test_a_fleet_mails_each_clients_groups_in_their_languages_and_a_bad_config_stops_no_one(
+    tmp_path: Path, smtp: RunningSmtp, broken_orders: RunningSandbox
+) -> None:
+    project = make_project(tmp_path / "agency")
+    # Shared by every client: the agency's mail server.
+    write_env(project / "clients" / ".env", smtp.env)
+    # The French bookshop's ERP refuses orders: its owner (fr) and partner (nl) hear it.
+    write_env(
+        project / "clients" / "librairie-du-parc" / ".env",
+        {**broken_orders.settings(), "CLIENT_EMAILS": "gerance@parc.example",
+         "ERP_PARTNER_EMAILS": "support@vanderbeke.example"},
+    )  # fmt: skip
+    no_retry_delay(project / "clients" / "librairie-du-parc" / "erpwatch.toml")
+    # A third client whose ERP does not answer at all (nothing listens there).
+    down = closed_port_url()
+    add_client(
+        project, "bakkerij-peeters", like="brasserie-de-gouden-leeuw",
+        env={"ERP_BASE_URL": f"{down}/api/v2.0", "ERP_TOKEN_URL": f"{down}/token",
+             "ERP_CLIENT_ID": "peeters", "ERP_CLIENT_SECRET": "peeters-erp-secret-0042",
+             "CLIENT_EMAILS": "winkel@peeters.example", "ERP_PARTNER_EMAILS": "erp@acme.example"},
+    )  # fmt: skip
+    no_retry_delay(project / "clients" / "bakkerij-peeters" / "erpwatch.toml")
+    # A fourth whose configuration is wrong.
+    wrong = add_client(project, "wrong-config", like="brasserie-de-gouden-leeuw")
+    text = (wrong / "erpwatch.toml").read_text(encoding="utf-8")
+    (wrong / "erpwatch.toml").write_text(text.replace('language = "nl"', 'language = "de"', 1))
+
+    done = fleet(project)
+
+    assert done.returncode == 4, done.stdout + done.stderr  # the worst: a configuration to fix
+    assert "Traceback" not in done.stdout + done.stderr
+    bad = [line for line in done.stdout.splitlines() if "wrong-config" in line]
+    assert len(bad) == 1 and "CONFIG ERROR" in bad[0] and "language" in bad[0], done.stdout
+    entries = overview(project)
+    assert {name: entries[name]["end"] for name in entries} == {
+        "brasserie-de-gouden-leeuw": "passed",  # its own built-in sandbox, as on a fresh clone
+        "librairie-du-parc": "failed",
+        "bakkerij-peeters": "failed",
+        "wrong-config": "config_error",
+    }
+    page = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    for title in ("Brasserie De Gouden Leeuw", "Librairie du Parc", "wrong-config"):
+        assert title in page
+
+    def mails_to(address: str) -> list[EmailMessage]:
+        return smtp.inbox.for_address(address)
+
+    # Each client's mails go to its own groups, in their languages, with its titles.
+    owner_fr, partner_nl = mails_to("gerance@parc.example"), mails_to("support@vanderbeke.example")
+    assert len(owner_fr) == 1
+    assert len(partner_nl) == 1
+    assert "Les commandes n'arrivent pas" in text_of(owner_fr[0])
+    assert "Vanderbeke ERP" in text_of(owner_fr[0])  # this client's partner, by its name
+    assert "Bestellingen bereiken het ERP niet" in text_of(partner_nl[0])
+    assert "Librairie du Parc" in text_of(partner_nl[0])
+    assert "Customer" not in str(owner_fr[0]["Subject"])  # customers go to the partner only
+    shop_nl, partner_en = mails_to("winkel@peeters.example"), mails_to("erp@acme.example")
+    assert len(shop_nl) == 1
+    assert len(partner_en) == 1
+    assert "ERP onbereikbaar" in text_of(shop_nl[0])
+    assert "Brasserie De Gouden Leeuw" in text_of(partner_en[0])  # the copied client's own name
+    # Nobody else got anything: the passing client mailed no one, the broken one did not run.
+    everyone = {address for rcpts in smtp.inbox.recipients for address in rcpts}
+    assert everyone == {"gerance@parc.example", "support@vanderbeke.example",
+                        "winkel@peeters.example", "erp@acme.example"}  # fmt: skip
+    # A client's secret stays in its own run: not in the fleet's output or overview.
+    shown = done.stdout + done.stderr + page + (project / "reports" / "fleet.json").read_text()
+    assert "peeters-erp-secret-0042" not in shown
+    assert (
+        "peeters-erp-secret-0042"
+        not in (project / "reports" / "bakkerij-peeters" / "run.log").read_text()
+    )
+
+
+def test_the_example_clients_run_on_a_fresh_clone_and_a_crash_in_one_stops_no_other(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "agency")
+    crashing = add_client(project, "crashes", like="librairie-du-parc")
+    (crashing / "monitors" / "test_catalogue.py").write_text(
+        "import os, signal\nimport pytest\n\n"
+        "@pytest.mark.process('catalogue')\n"
+        "def test_dies() -> None:\n    os.kill(os.getpid(), signal.SIGKILL)\n",
+        encoding="utf-8",
+    )
+
+    done = fleet(project, "--jobs", "2")
+
+    assert done.returncode == 3, done.stdout + done.stderr  # erpwatch broke for one client
+    entries = overview(project)
+    assert [entries[name]["end"] for name in EXAMPLES] == ["passed", "passed"]
+    assert entries["crashes"]["end"] == "broken"
+    assert "signal 9" in str(entries["crashes"]["problem"])
+    # Progress: one line per client as it ends, counted.
+    counted = [line for line in done.stdout.splitlines() if line.lstrip().startswith("[")]
+    assert sorted(line.split("]")[0].strip(" [") for line in counted) == ["1/3", "2/3", "3/3"]
+    for name in EXAMPLES:
+        folder = project / "reports" / name
+        assert (folder / "summary.json").is_file()
+        assert (folder / "index.html").is_file()
+        assert entries[name]["dashboard"] == f"{name}/index.html"
+
+
+def test_only_the_named_clients_run_and_an_unknown_name_is_one_line(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "agency")
+
+    done = fleet(project, "--clients", "librairie-du-parc")
+    unknown = fleet(project, "--clients", "librairie-du-parc,nobody")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert list(overview(project)) == ["librairie-du-parc"]
+    assert unknown.returncode == 4
+    assert unknown.stderr.strip().splitlines() == [
+        "erpwatch fleet: --clients: no client 'nobody'; clients: "
+        "brasserie-de-gouden-leeuw, librairie-du-parc"
+    ]
+
+
+def test_ctrl_c_stops_each_running_client_honestly_and_still_writes_the_overview(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "agency")
+    for name in ("slow-one", "slow-two", "waiting"):
+        folder = add_client(project, name, like="librairie-du-parc")
+        (folder / "monitors" / "test_catalogue.py").write_text(
+            "import time\nimport pytest\n\n"
+            "@pytest.mark.process('catalogue')\n"
+            "def test_waits() -> None:\n    time.sleep(120)\n",
+            encoding="utf-8",
+        )
+    process = subprocess.Popen(
+        [sys.executable, "-m", "erpwatch.cli", "fleet", "--jobs", "2",
+         "--clients", "slow-one,slow-two,waiting"],
+        cwd=project, env=clean_environment(), stdout=subprocess.PIPE, stderr=subprocess.PIPE,
+        text=True,
+    )  # fmt: skip
+    deadline = time.monotonic() + 60
+    while time.monotonic() < deadline and not _running_catalogue(project, ("slow-one", "slow-two")):
+        time.sleep(0.2)
+    process.send_signal(signal.SIGINT)
+    out, err = process.communicate(timeout=90)
+
+    assert process.returncode == 2, out + err
+    entries = overview(project)
+    assert entries["slow-one"]["end"] == entries["slow-two"]["end"] == "interrupted"
+    assert entries["waiting"]["end"] == "not_run"
+    for name in ("slow-one", "slow-two"):
+        summary = json.loads((project / "reports" / name / "summary.json").read_text())
+        assert summary["outcome"] == "interrupted"
+        assert "SIGTERM" in summary["interrupted"]
+
+
+def _running_catalogue(project: Path, names: tuple[str, ...]) -> bool:
+    """Both clients have reached their waiting monitor (their logs show it)."""
+    logs = [project / "reports" / name / "run.log" for name in names]
+    return all(log.is_file() and "test_catalogue.py" in log.read_text() for log in logs)

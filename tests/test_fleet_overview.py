@@ -1,0 +1,112 @@
+"""The agency overview, put together from the clients' entries as the shards of a
+sharded fleet leave them: reports/fleet.json against its published schema, and
+reports/index.html as people see it, in headless Chromium at a phone's width."""
+
+from __future__ import annotations
+
+import json
+import os
+import shutil
+import subprocess
+import sys
+from importlib import resources
+from pathlib import Path
+
+import jsonschema
+import pytest
+
+from erpwatch._vocabulary import ClientEnd, Status
+from erpwatch.fleet import ClientEntry, ProcessLine
+from erpwatch.fleet._model import write_entry
+
+from .report_pages import CHROMIUM, PHONE, shoot
+from .support import REPO, clean_environment
+
+HOSTILE = '<script>alert("erp")</script>\x1b[31m'
+
+
+def entry(client: str, end: ClientEnd, *lines: ProcessLine, problem: str = "") -> ClientEntry:
+    return ClientEntry(
+        client=client, title=client.replace("-", " ").title(), end=end, exit_code=end.exit_code,
+        started_at="2026-11-28T20:49:07+00:00", seconds=7.4, problem=problem,
+        run_id="2611282049-ABCD", processes=lines, dashboard=f"{client}/index.html",
+        report=f"{client}/report.html",
+    )  # fmt: skip
+
+
+def shards(reports: Path) -> None:
+    """What two shards' report artifacts hold once downloaded into one folder."""
+    failing = ProcessLine("orders", "Order submission", Status.FAILED,
+                          "2026-11-28T18:02:00+00:00", "2026-11-28T18:17:00+00:00")  # fmt: skip
+    passing = ProcessLine("customers", "Customer creation", Status.PASSED)
+    for one in (
+        entry("bakkerij-peeters", ClientEnd.FAILED, passing, failing, problem="Order submission"),
+        entry("librairie-du-parc", ClientEnd.PASSED, passing),
+        entry("wrong-config", ClientEnd.CONFIG_ERROR, problem=f"wrong-config: {HOSTILE}"),
+    ):
+        write_entry(reports / one.client, one)
+    (reports / "torn-shard").mkdir()
+    (reports / "torn-shard" / "fleet-entry.json").write_text('{"client": "torn-sh', "utf-8")
+
+
+def overview_only(project: Path) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "fleet", "--overview-only"],
+        cwd=project, env=clean_environment(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+
+def test_the_overview_of_several_shards_is_one_fleet_json_with_the_worst_exit_status(
+    tmp_path: Path,
+) -> None:
+    shards(tmp_path / "reports")
+
+    done = overview_only(tmp_path)
+
+    assert done.returncode == 4, done.stderr  # a configuration to fix is the worst here
+    data = json.loads((tmp_path / "reports" / "fleet.json").read_text(encoding="utf-8"))
+    schema = json.loads(
+        resources.files("erpwatch").joinpath("schemas/fleet.v1.json").read_text(encoding="utf-8")
+    )
+    jsonschema.validate(data, schema, format_checker=jsonschema.FormatChecker())
+    assert [c["client"] for c in data["clients"]] == [
+        "wrong-config", "bakkerij-peeters", "librairie-du-parc"  # the worst first
+    ]  # fmt: skip
+    assert data["exit_code"] == 4
+    assert len(data["set_aside"]) == 1
+    assert data["set_aside"][0].startswith("torn-shard/")
+
+
+def test_an_empty_reports_folder_is_one_line(tmp_path: Path) -> None:
+    (tmp_path / "reports").mkdir()
+
+    done = overview_only(tmp_path)
+
+    assert done.returncode == 4
+    assert done.stderr.strip().count("\n") == 0
+    assert "fleet-entry.json" in done.stderr
+
+
+@pytest.mark.skipif(
+    CHROMIUM is None, reason="Debian's chromium is not installed (.ci/run installs it)"
+)
+def test_the_overview_reads_on_a_phone_with_every_client_and_erp_text_kept_as_text(
+    tmp_path: Path,
+) -> None:
+    shards(tmp_path / "reports")
+    assert overview_only(tmp_path).returncode == 4
+    page = tmp_path / "reports" / "index.html"
+    screenshot = tmp_path / "fleet-overview-390.png"
+
+    dom, width = shoot(page, PHONE, screenshot, tmp_path)
+
+    assert width <= PHONE
+    for shown in ("Bakkerij Peeters", "Librairie Du Parc", "Wrong Config", "✗ failing",
+                  "configuration error", "Sat 28 Nov 19:02", "could not be read, left out"):  # fmt: skip
+        assert shown in dom, shown
+    assert "<script>alert" not in dom
+    assert "&lt;script&gt;alert" in dom
+    assert "\x1b" not in page.read_text(encoding="utf-8")
+    assert 'href="bakkerij-peeters/index.html"' in dom
+    if os.environ.get("ERPWATCH_UPDATE_SCREENSHOTS"):
+        shutil.copy(screenshot, REPO / "docs" / "fleet-overview-390.png")
