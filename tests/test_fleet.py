@@ -127,7 +127,9 @@ def test_a_fleet_mails_each_clients_groups_in_their_languages_and_a_bad_config_s
     assert done.returncode == 4, done.stdout + done.stderr  # the worst: a configuration to fix
     assert "Traceback" not in done.stdout + done.stderr
     bad = [line for line in done.stdout.splitlines() if "wrong-config" in line]
-    assert len(bad) == 1 and "CONFIG ERROR" in bad[0] and "language" in bad[0], done.stdout
+    assert len(bad) == 1, done.stdout
+    assert "CONFIG ERROR" in bad[0]
+    assert "language" in bad[0]
     entries = overview(project)
     assert {name: entries[name]["end"] for name in entries} == {
         "brasserie-de-gouden-leeuw": "passed",  # its own built-in sandbox, as on a fresh clone
