@@ -77,7 +77,8 @@ def render(fleet: Fleet, timezone: str) -> str:
     def local(moment: str | None) -> str:
         if not moment:
             return ""
-        return f"{datetime.fromisoformat(moment).astimezone(zone):%a %d %b %H:%M}"
+        when = datetime.fromisoformat(moment).astimezone(zone)
+        return f"{when:%a} {when.day} {when:%b %H:%M}"  # English words, whatever the locale
 
     cards = [
         _Card(entry, *_END[entry.end], tuple(_row(p, local) for p in entry.processes),
