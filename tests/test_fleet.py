@@ -172,10 +172,14 @@ def test_a_fleet_mails_each_clients_groups_in_their_languages_and_a_bad_config_s
 
 
 def test_the_example_clients_run_on_a_fresh_clone_and_a_crash_in_one_stops_no_other(
-    tmp_path: Path,
+    tmp_path: Path, smtp: RunningSmtp, heartbeat_server: tuple[str, list[str]]
 ) -> None:
     project = make_project(tmp_path / "agency")
-    crashing = add_client(project, "crashes", like="librairie-du-parc")
+    url, pings = heartbeat_server
+    crashing = add_client(
+        project, "crashes", like="librairie-du-parc",
+        env={**smtp.env, "MAINTAINER_EMAILS": "oncall@agency.example", "ERPWATCH_HEARTBEAT_URL": url},
+    )  # fmt: skip
     (crashing / "monitors" / "test_catalogue.py").write_text(
         "import os, signal\nimport pytest\n\n"
         "@pytest.mark.process('catalogue')\n"
@@ -190,6 +194,11 @@ def test_the_example_clients_run_on_a_fresh_clone_and_a_crash_in_one_stops_no_ot
     assert [entries[name]["end"] for name in EXAMPLES] == ["passed", "passed"]
     assert entries["crashes"]["end"] == "broken"
     assert "signal 9" in str(entries["crashes"]["problem"])
+    # It could not say so itself: the fleet told its maintainers and its dead man's switch.
+    (told,) = smtp.inbox.for_address("oncall@agency.example")
+    assert "ended abruptly (signal 9)" in text_of(told)
+    assert "test_catalogue.py" in text_of(told)  # the end of its log
+    assert pings == ["/ping/abc/fail"]
     # Progress: one line per client as it ends, counted.
     counted = [line for line in done.stdout.splitlines() if line.lstrip().startswith("[")]
     assert sorted(line.split("]")[0].strip(" [") for line in counted) == ["1/3", "2/3", "3/3"]

@@ -26,6 +26,7 @@ from .._vocabulary import ClientEnd
 from ..config import ConfigError, Settings, load_settings, read_environment
 from ..redact import Redactor
 from ._clients import Client, client_environment
+from ._crash import tell_of_abrupt_end
 from ._model import ClientEntry
 from ._results import entry_after_run, problem_in_log
 
@@ -232,6 +233,7 @@ class FleetRun:
         if code is None or code < 0:
             how = f"signal {-code}" if code is not None else "no exit status"
             problem = f"the run ended abruptly ({how}); its log: {_relative(log, self.root)}"
+            problem += f" ({tell_of_abrupt_end(one.prepared, problem, log)})"
             return entry_after_run(one.prepared, one.started, seconds, 3, problem, self.root)
         problem = ""
         if ClientEnd.of_exit(code) in (

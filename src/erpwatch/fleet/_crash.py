@@ -1,0 +1,60 @@
+"""When a client's run ends abruptly (killed, or a crash of the interpreter), it
+could not tell anyone itself: the fleet tells that client's maintainers, and pings
+its heartbeat's failure address, so a dead client is news, not silence."""
+
+from __future__ import annotations
+
+from datetime import UTC, datetime
+from pathlib import Path
+from typing import TYPE_CHECKING
+
+from .._fold import ci_run_url
+from ..redact import Redactor
+
+if TYPE_CHECKING:
+    from ._runner import Prepared
+
+LOG_LINES = 60  # the end of the client's log, quoted to the maintainers
+
+
+def tell_of_abrupt_end(prepared: Prepared, line: str, log: Path) -> str:
+    """Mail the client's maintainers and ping its heartbeat failure address; what
+    became of each, as a few words for the fleet's line."""
+    from ..alerts import ping_heartbeat
+    from ..notify import RunContext
+    from ..notify._harness import NoMaintainers, tell_maintainers
+
+    settings = prepared.settings
+    told = []
+    now = datetime.now(UTC)
+    context = RunContext(
+        run_id=f"fleet {now:%Y-%m-%d %H:%M} UTC", run_url=ci_run_url(settings.env),
+        report_path=None, finished_at=now,
+    )  # fmt: skip
+    detail = Redactor(settings.secrets).text(_tail(log))
+    try:
+        delivery = tell_maintainers(
+            settings,
+            context,
+            [(f"erpwatch: client {prepared.client.label} failed: {line}", detail)],
+        )
+        told.append(f"maintainers: {delivery.status}")
+    except NoMaintainers:
+        told.append("no maintainers group to mail")
+    except OSError as error:
+        told.append(f"maintainers not told: {error.strerror or error}")
+    if not settings.dry_run and settings.alerts.heartbeat_fail_url:
+        failed = ping_heartbeat(settings.alerts, ok=False)
+        told.append("heartbeat fail URL " + ("not reached" if failed else "pinged"))
+    return "; ".join(told)
+
+
+def _tail(log: Path) -> str:
+    try:
+        with log.open("rb") as stream:
+            stream.seek(0, 2)
+            stream.seek(max(0, stream.tell() - 16_000))
+            lines = stream.read().decode("utf-8", "replace").splitlines()
+    except OSError as error:
+        return f"(the log {log} cannot be read: {error.strerror})"
+    return "\n".join(lines[-LOG_LINES:]) or "(the log is empty)"
