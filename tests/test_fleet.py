@@ -19,6 +19,7 @@ from pathlib import Path
 
 import pytest
 
+from erpwatch.fleet import discover
 from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
 
 from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
@@ -262,3 +263,43 @@ def _running_catalogue(project: Path, names: tuple[str, ...]) -> bool:
     """Both clients have reached their waiting monitor (their logs show it)."""
     logs = [project / "reports" / name / "run.log" for name in names]
     return all(log.is_file() and "test_catalogue.py" in log.read_text() for log in logs)
+
+
+def test_a_client_whose_process_cannot_start_is_reported_and_the_next_one_runs(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpwatch.fleet import _runner
+
+    project = make_project(tmp_path / "agency")
+    real = _runner._context()
+    starts: list[str] = []
+
+    class OneRefused:
+        """A start method that refuses the first process, as an exhausted machine would."""
+
+        def Process(self, **kwargs: object) -> object:
+            process = real.Process(**kwargs)  # type: ignore[attr-defined]
+            if not starts:
+                starts.append("refused")
+                process.start = lambda: (_ for _ in ()).throw(
+                    OSError(11, "Resource temporarily unavailable")
+                )
+            return process
+
+    monkeypatch.setattr(_runner, "_context", OneRefused)
+    monkeypatch.chdir(project)
+    environ = clean_environment()
+    prepared = [
+        _runner.prepare(client, project, environ, project / "reports", None)
+        for client in discover(project)
+    ]  # fmt: skip
+    said: list[str] = []
+
+    ends = _runner.FleetRun(
+        project, 1, lambda e, n, t: said.append(e.client), lambda n, s: None
+    ).run([p for p in prepared if isinstance(p, _runner.Prepared)], 2, 0)
+
+    assert [e.end for e in ends] == ["broken", "passed"]
+    assert "could not be started" in ends[0].problem
+    assert "Resource temporarily unavailable" in ends[0].problem
+    assert said == ["brasserie-de-gouden-leeuw", "librairie-du-parc"]

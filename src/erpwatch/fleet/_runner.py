@@ -150,6 +150,7 @@ class FleetRun:
         self.say = say
         self.still = still
         self.stop_requested = False
+        self.kill_now = False
 
     def run(self, clients: Sequence[Prepared], total: int, done: int) -> list[ClientEntry]:
         context = _context()
@@ -164,9 +165,15 @@ class FleetRun:
         try:
             while pending or running:
                 while pending and len(running) < self.jobs and not self.stop_requested:
-                    running.append(self._start(context, pending.pop(0)))
+                    started = self._start(context, pending.pop(0))
+                    if isinstance(started, ClientEntry):
+                        finished.append(started)
+                        done += 1
+                        self.say(started, done, total)
+                    else:
+                        running.append(started)
                 if self.stop_requested:
-                    self._stop_all(running)
+                    self._stop_all(running, kill=self.kill_now)
                     for prepared in pending:
                         finished.append(_not_run(prepared))
                         done += 1
@@ -193,9 +200,11 @@ class FleetRun:
         return finished
 
     def _request_stop(self, signum: int, frame: object) -> None:
+        # The first asks every client to stop and report; a second will not wait.
+        self.kill_now = self.stop_requested
         self.stop_requested = True
 
-    def _start(self, context: BaseContext, prepared: Prepared) -> _Running:
+    def _start(self, context: BaseContext, prepared: Prepared) -> _Running | ClientEntry:
         prepared.reports_dir.mkdir(parents=True, exist_ok=True)
         log = prepared.reports_dir / LOG_FILE
         process = context.Process(  # type: ignore[attr-defined]
@@ -203,7 +212,14 @@ class FleetRun:
             args=(str(self.root), prepared.arguments(self.root), prepared.env, str(log)),
             name=f"erpwatch-{prepared.client.label}",
         )
-        process.start()
+        try:
+            process.start()
+        except Exception as error:  # the fleet goes on: this client is reported broken
+            return ClientEntry(
+                client=prepared.client.name, title=prepared.client.label, end=ClientEnd.BROKEN,
+                exit_code=3, started_at=datetime.now(UTC).isoformat(timespec="seconds"),
+                seconds=0.0, problem=f"its process could not be started: {type(error).__name__}: {error}",
+            )  # fmt: skip
         now = time.monotonic()
         deadline = prepared.settings.run_deadline + STOP_GRACE
         return _Running(prepared, process, datetime.now(UTC), now, now + deadline)
@@ -218,9 +234,11 @@ class FleetRun:
             _signal(one.process, signal.SIGKILL)
             one.stop_at = now + KILL_GRACE
 
-    def _stop_all(self, running: list[_Running]) -> None:
+    def _stop_all(self, running: list[_Running], kill: bool) -> None:
         for one in running:
-            if not one.stopping:
+            if kill:
+                _signal(one.process, signal.SIGKILL)
+            elif not one.stopping:
                 one.stopping = True
                 _signal(one.process, signal.SIGTERM)
                 one.stop_at = time.monotonic() + KILL_GRACE
