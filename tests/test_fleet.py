@@ -303,3 +303,22 @@ def test_a_client_whose_process_cannot_start_is_reported_and_the_next_one_runs(
     assert "could not be started" in ends[0].problem
     assert "Resource temporarily unavailable" in ends[0].problem
     assert said == ["brasserie-de-gouden-leeuw", "librairie-du-parc"]
+
+
+def test_test_mail_for_one_client_uses_the_settings_the_fleet_would_give_it(
+    tmp_path: Path, smtp: RunningSmtp
+) -> None:
+    project = make_project(tmp_path / "agency")
+    write_env(project / "clients" / ".env", smtp.env)  # shared: the agency's mail server
+
+    done = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "test-mail", "--client", "librairie-du-parc"],
+        cwd=project, env=clean_environment(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    (owner,) = smtp.inbox.for_address("gerance@librairieduparc.example")
+    (partner,) = smtp.inbox.for_address("support@vanderbeke-erp.example")
+    # The owner reads French and hears of orders and payments only, as this client routes them.
+    assert "Commandes web et Paiements Bancontact et carte" in text_of(owner)
+    assert "Webbestellingen" in text_of(partner)  # the partner reads Dutch

@@ -114,7 +114,7 @@ def example_run(settings: Settings) -> RunResult:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config_path, settings = settings_here(args.config)
+        config_path, settings = settings_here(args.config, args.client)
     except (ConfigError, NoProject) as error:
         return _fail(str(error))
     mail = settings.mail

@@ -143,7 +143,7 @@ def _fail(message: str) -> int:
 
 def run(args: argparse.Namespace) -> int:
     try:
-        config_path, settings = settings_here(args.config)
+        config_path, settings = settings_here(args.config, args.client)
     except (ConfigError, NoProject) as error:
         return _fail(str(error))
     mail = settings.mail

@@ -3,7 +3,7 @@ each, run by ``erpwatch fleet`` as isolated pytest sessions, with an overview.""
 
 from __future__ import annotations
 
-from ._clients import Client, FleetError, client_environment, discover, select
+from ._clients import Client, FleetError, client_environment, discover, run_environment, select
 from ._model import ClientEntry, Fleet, ProcessLine
 
 __all__ = [
@@ -14,5 +14,6 @@ __all__ = [
     "ProcessLine",
     "client_environment",
     "discover",
+    "run_environment",
     "select",
 ]

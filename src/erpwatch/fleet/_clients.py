@@ -143,5 +143,20 @@ def client_environment(client: Client, root: Path, environ: Mapping[str, str]) -
     return env
 
 
+def run_environment(
+    client: Client, root: Path, environ: Mapping[str, str], reports: Path, state: Path | None
+) -> dict[str, str]:
+    """``client_environment`` and what the fleet sets for the client's run: its
+    reports folder (``reports/<name>``), its state (``state/<name>/state.json``
+    when given) and its config, over anything the client's own settings say."""
+    env = client_environment(client, root, environ)
+    if client.name:
+        env["ERPWATCH_REPORTS"] = str(reports / client.name)
+        if state is not None:
+            env["ERPWATCH_STATE"] = str(state / client.name / "state.json")
+    env["ERPWATCH_CONFIG"] = str(client.config_path.resolve())
+    return env
+
+
 def _file_layer(path: Path) -> tuple[str, str | None]:
     return str(path), dotenv_text(path) if path.is_file() else None

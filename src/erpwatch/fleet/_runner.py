@@ -25,7 +25,7 @@ from pathlib import Path
 from .._vocabulary import ClientEnd
 from ..config import ConfigError, Settings, load_settings, read_environment
 from ..redact import Redactor
-from ._clients import Client, client_environment
+from ._clients import Client, run_environment
 from ._crash import tell_of_abrupt_end
 from ._model import ClientEntry
 from ._results import entry_after_run, problem_in_log
@@ -76,13 +76,7 @@ def prepare(
     to fix; nothing is started for a client whose settings do not hold."""
     started = datetime.now(UTC)
     try:
-        env = client_environment(client, root, environ)
-        if client.name:
-            # Set by the fleet, over anything the client's own settings say.
-            env["ERPWATCH_REPORTS"] = str(reports / client.name)
-            if state is not None:
-                env["ERPWATCH_STATE"] = str(state / client.name / "state.json")
-        env["ERPWATCH_CONFIG"] = str(client.config_path.resolve())
+        env = run_environment(client, root, environ, reports, state)
         settings = load_settings(
             client.config_path, read_environment(client.config_path.parent, env)
         )
