@@ -377,3 +377,42 @@ def test_two_scheduled_runs_share_their_state_and_leave_a_summary_and_reports(
     state = json.loads((tmp_path / "state" / "state.json").read_text())
     orders = next(v for k, v in state["monitors"].items() if k.startswith(ORDER_MONITOR_FILE))
     assert (orders["failing"]["runs"], orders["failing"]["alerted"]) == (2, True)
+
+
+# -- on premises: the Kubernetes CronJob in docs/ --------------------------------------------
+
+
+def test_the_kubernetes_cronjob_runs_the_fleet_one_run_at_a_time_with_its_state_on_a_volume() -> (
+    None
+):
+    from erpwatch.fleet import discover
+
+    documents = list(yaml.safe_load_all((REPO / "docs" / "kubernetes-cronjob.yaml").read_text()))
+    cron = next(d for d in documents if d["kind"] == "CronJob")
+    claim = next(d for d in documents if d["kind"] == "PersistentVolumeClaim")
+    spec = cron["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert isinstance(spec["startingDeadlineSeconds"], int)
+    assert 0 < spec["startingDeadlineSeconds"] < 15 * 60  # skipped before the next is due
+    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0  # a retry would mail twice
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    command = container["command"]
+    assert command[:2] == ["erpwatch", "fleet"]
+    help_text = subprocess.run(
+        [str(Path(sys.executable).parent / "erpwatch"), "fleet", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    for option in (arg for arg in command[2:] if arg.startswith("--")):
+        assert re.search(rf"{option}\b", help_text), option
+    state = command[command.index("--state") + 1]
+    [mount] = container["volumeMounts"]
+    assert state.startswith(mount["mountPath"] + "/")
+    [volume] = pod["volumes"]
+    assert volume["name"] == mount["name"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    # Each example client's secret under the name erpwatch looks for.
+    names = {variable["name"] for variable in container["env"]}
+    assert {client.secret_name for client in discover(REPO)} | {"ERPWATCH_ENV"} == names
