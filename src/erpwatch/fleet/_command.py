@@ -13,6 +13,7 @@ from .._vocabulary import ClientEnd
 from ..config import ConfigError
 from ..redact import safe_text
 from . import _overview as overview
+from . import _pages as pages
 from ._clients import Client, FleetError, discover, select
 from ._model import ClientEntry, Fleet, write_entry
 
@@ -58,14 +59,18 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--overview-only", action="store_true",
         help="run nothing: write the overview from the reports folder (after shards)",
     )  # fmt: skip
+    pages.add_arguments(parser, action)
 
 
 def run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     reports = Path(args.reports).resolve()
+    if args.pages_links:
+        return pages.print_links(root, args.clients, os.environ)
     try:
         if args.overview_only:
-            return _overview(reports, args.timezone, named=True)
+            code = _overview(reports, args.timezone, named=True)
+            return pages.after_run(code, reports, args.pages, os.environ)
         clients = select(discover(root), args.clients)
         if args.plan is not None:
             if args.plan < 1:
@@ -77,7 +82,8 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        return _run(root, clients, reports, args)
+        code = _run(root, clients, reports, args)
+        return pages.after_run(code, reports, args.pages, os.environ)
     except (FleetError, ConfigError) as error:
         print(f"erpwatch fleet: {error}", file=sys.stderr)
         return 4
