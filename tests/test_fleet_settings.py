@@ -35,6 +35,7 @@ def test_the_more_specific_source_wins_and_no_client_sees_anothers_settings(
     environ = {
         "PATH": "/usr/bin",
         "ERP_TEST_ITEM": "from-the-fleet",
+        "ERPWATCH_PAGES_KEY": "the-agency-pages-key-0123456789abcdef",
         "ERPWATCH_SECRETS": json.dumps({
             "github_token": "ghs_not-for-monitors",
             "SMTP_PASSWORD": "agency-smtp-password",
@@ -54,6 +55,7 @@ def test_the_more_specific_source_wins_and_no_client_sees_anothers_settings(
     assert env_b["ERP_CLIENT_SECRET"] == "b-secret"
     for env in (env_a, env_b):
         assert "ERPWATCH_SECRETS" not in env  # every client's secrets: kept from each
+        assert "ERPWATCH_PAGES_KEY" not in env  # the fleet's own
         assert not any(name.startswith("ERPWATCH_ENV") for name in env)
         assert "ghs_not-for-monitors" not in env.values()  # only settings, not every secret
 

@@ -21,7 +21,8 @@ SHARED_SECRET = "ERPWATCH_ENV"
 ALL_SECRETS = "ERPWATCH_SECRETS"  # ${{ toJSON(secrets) }} in the workflow
 # Set by the fleet per client, or meant for the fleet alone: never inherited.
 _FLEET_ONLY = {ALL_SECRETS, SHARED_SECRET, "ERPWATCH_CONFIG", "ERPWATCH_DOTENV",
-               "ERPWATCH_REPORTS", "ERPWATCH_STATE", "GITHUB_STEP_SUMMARY"}  # fmt: skip
+               "ERPWATCH_REPORTS", "ERPWATCH_STATE", "GITHUB_STEP_SUMMARY",
+               "ERPWATCH_PAGES", "ERPWATCH_PAGES_KEY"}  # fmt: skip
 
 
 class FleetError(Exception):

@@ -82,8 +82,7 @@ def run(args: argparse.Namespace) -> int:
                 )
             )
             return 0
-        code = _run(root, clients, reports, args)
-        return pages.after_run(code, reports, args.pages, os.environ)
+        return _run(root, clients, reports, args)
     except (FleetError, ConfigError) as error:
         print(f"erpwatch fleet: {error}", file=sys.stderr)
         return 4
@@ -124,6 +123,7 @@ def _run(root: Path, clients: list[Client], reports: Path, args: argparse.Namesp
 
     FleetRun(root, jobs, finished, still).run(ready, total, done)
     code = _overview(reports, args.timezone, named=named)
+    code = pages.after_run(code, reports, args.pages, os.environ)  # the last word is the status
     print(
         f"erpwatch fleet: done in {time.monotonic() - began:.0f} s, exit status {code}", flush=True
     )
