@@ -110,3 +110,26 @@ def test_the_overview_reads_on_a_phone_with_every_client_and_erp_text_kept_as_te
     assert 'href="bakkerij-peeters/index.html"' in dom
     if os.environ.get("ERPWATCH_UPDATE_SCREENSHOTS"):
         shutil.copy(screenshot, REPO / "docs" / "fleet-overview-390.png")
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        (("--timezone", "Mars/Olympus"), "--timezone: unknown time zone 'Mars/Olympus'"),
+        (("--plan", "0"), "--plan: give the number of clients per job, at least 1"),
+        (("--jobs", "0"), "--jobs: at least 1"),
+    ],
+)
+def test_a_wrong_option_is_one_line_naming_it(
+    tmp_path: Path, option: tuple[str, ...], problem: str
+) -> None:
+    shutil.copytree(REPO / "clients", tmp_path / "clients")
+
+    done = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "fleet", *option],
+        cwd=tmp_path, env=clean_environment(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+
+    assert done.returncode == 4
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"erpwatch fleet: {problem}")

@@ -68,6 +68,7 @@ def run(args: argparse.Namespace) -> int:
     if args.pages_links:
         return pages.print_links(root, args.clients, os.environ)
     try:
+        _check_timezone(args.timezone)
         if args.overview_only:
             code = _overview(reports, args.timezone, named=True)
             return pages.after_run(code, reports, args.pages, os.environ)
@@ -128,6 +129,17 @@ def _run(root: Path, clients: list[Client], reports: Path, args: argparse.Namesp
         f"erpwatch fleet: done in {time.monotonic() - began:.0f} s, exit status {code}", flush=True
     )
     return code
+
+
+def _check_timezone(name: str) -> None:
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
+
+    try:
+        ZoneInfo(name)
+    except (ZoneInfoNotFoundError, ValueError):
+        raise FleetError(
+            f"--timezone: unknown time zone {name!r}, e.g. 'Europe/Brussels'"
+        ) from None
 
 
 def _record(reports: Path, entry: ClientEntry) -> None:
