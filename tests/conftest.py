@@ -3,7 +3,8 @@ from __future__ import annotations
 import importlib.util
 import threading
 from collections.abc import Iterable, Iterator
-from typing import Any
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 from wsgiref.types import StartResponse, WSGIEnvironment
 
 import pytest
@@ -13,6 +14,10 @@ from werkzeug.wrappers import Request, Response
 
 from erpwatch.capture import Recorder
 from erpwatch.sandbox import RunningSandbox, SandboxApp, start
+
+if TYPE_CHECKING:
+    from .smtp_server import RunningSmtp
+
 
 # The suite needs the test extras; without them every test file would stop with its
 # own "No module named …". Say once what to run instead.
@@ -45,6 +50,16 @@ def recorder() -> Iterator[Recorder]:
     recorder.install()
     yield recorder
     recorder.uninstall()
+
+
+@pytest.fixture
+def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
+    """A real SMTP server on loopback (no TLS, no login) that keeps what it receives."""
+    from .smtp_server import start_smtp  # after the extras check: it needs aiosmtpd
+
+    server = start_smtp(tmp_path)
+    yield server
+    server.stop()
 
 
 @pytest.fixture

@@ -8,7 +8,6 @@ import json
 import re
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime, timedelta
 from email.message import EmailMessage
 from pathlib import Path
@@ -18,7 +17,7 @@ import pytest
 
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
-from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
+from .smtp_server import RunningSmtp, free_port, text_of
 from .support import ORDER_MONITOR_FILE, REPO, clean_environment, read_summary
 
 T0 = datetime(2026, 11, 27, 20, 0, tzinfo=UTC)  # 21:00 in Brussels
@@ -130,13 +129,6 @@ def subjects(mails: list[EmailMessage], address: str) -> list[str]:
 
 CLIENT, PARTNER = "owner@webshop.example", "erp-support@acme.example"
 VAT = "vat_required:salesOrders"
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -17,7 +17,7 @@ from pathlib import Path
 
 import pytest
 
-from .smtp_server import RunningSmtp, start_smtp, text_of
+from .smtp_server import RunningSmtp, text_of
 from .support import clean_environment, read_summary
 
 CONFIG = """
@@ -60,13 +60,6 @@ def test_customer(erp, synthetic):
 def test_it_fails(erp):
     erp.read("customers", "00000000-0000-0000-0000-000000000000")
 """
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    running = start_smtp(tmp_path)
-    yield running
-    running.stop()
 
 
 def project(tmp_path: Path) -> Path:

@@ -22,7 +22,7 @@ import pytest
 from erpwatch.fleet import discover
 from erpwatch.sandbox import RunningSandbox, SandboxApp, parse_fault, start
 
-from .smtp_server import RunningSmtp, free_port, start_smtp, text_of
+from .smtp_server import RunningSmtp, free_port, text_of
 from .support import REPO, clean_environment
 
 EXAMPLES = ("brasserie-de-gouden-leeuw", "librairie-du-parc")
@@ -75,13 +75,6 @@ def fleet(
 def overview(project: Path) -> dict[str, dict[str, object]]:
     data = json.loads((project / "reports" / "fleet.json").read_text(encoding="utf-8"))
     return {entry["client"]: entry for entry in data["clients"]}
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path)
-    yield server
-    server.stop()
 
 
 @pytest.fixture

@@ -8,14 +8,12 @@ from __future__ import annotations
 import html
 import json
 import re
-from collections.abc import Iterator
 from pathlib import Path
 
-import pytest
 from werkzeug.wrappers import Request, Response
 
 from .loopback import serve
-from .smtp_server import RunningSmtp, start_smtp
+from .smtp_server import RunningSmtp
 from .support import clean_environment, read_summary, run_pytest
 from .test_secrets_in_every_form import CONFIG
 
@@ -73,13 +71,6 @@ def readable(path: Path) -> str:
 
 
 JSON_ESCAPE = re.compile(r"((?:^|[^\\])(?:\\\\)*)\\u([0-9a-fA-F]{4})")
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path)
-    yield server
-    server.stop()
 
 
 def test_hostile_erp_text_is_made_safe_for_terminal_files_and_mail(

@@ -7,14 +7,14 @@ from __future__ import annotations
 import re
 import socket
 import subprocess
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from pathlib import Path
 
 import pytest
 
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
-from .smtp_server import RunningSmtp, start_smtp
+from .smtp_server import RunningSmtp
 from .support import REPO, clean_environment, run_pytest
 from .test_fault_matrix import write_config
 
@@ -153,13 +153,6 @@ def test_a_monitors_own_assert_shows_its_line_and_pytests_comparison(tmp_path: P
 
 
 # -- since when, and who was told -------------------------------------------------
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path)
-    yield server
-    server.stop()
 
 
 MAILED_CONFIG = """

@@ -25,7 +25,7 @@ from erpwatch.capture import Recorder
 from erpwatch.diagnosis import Category, classify, describe_failure
 from erpwatch.tryton import NotRemovable, remove_party, remove_sale
 
-from .smtp_server import RunningSmtp, start_smtp, text_of
+from .smtp_server import RunningSmtp, text_of
 from .support import REPO, clean_environment, read_summary, run_pytest
 from .tryton import (
     DelayingProxy,
@@ -92,13 +92,6 @@ orders = ["client", "erp_partner"]
 def tryton(tmp_path_factory: pytest.TempPathFactory) -> Iterator[Any]:
     """A real Tryton on its own copy of the lab database, for this module's tests."""
     server = start_tryton(tmp_path_factory.mktemp("tryton"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture
-def smtp(tmp_path: Path) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path)
     yield server
     server.stop()
 
