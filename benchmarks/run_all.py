@@ -22,6 +22,7 @@ SCRIPTS = (
     "mail_and_report.py",
     "sandbox_rps.py",
     "dashboard.py",
+    "fleet.py",
 )
 
 
