@@ -117,13 +117,25 @@ def _list(data: dict[str, Any], name: str) -> list[Any]:
     return value
 
 
+_HINTS: dict[type[Any], dict[str, Any]] = {}
+
+
+def _hints(cls: type[Any]) -> dict[str, Any]:
+    """A record's field types, worked out once per class: every phase of every
+    monitor is checked against the same few classes."""
+    hints = _HINTS.get(cls)
+    if hints is None:
+        hints = _HINTS[cls] = get_type_hints(cls)
+    return hints
+
+
 def _checked(
     cls: type[Any], data: object, where: str, skip: frozenset[str] | set[str] = frozenset()
 ) -> dict[str, Any]:
     """The fields of dataclass ``cls`` from JSON ``data``, each of its declared type."""
     if not isinstance(data, dict):
         raise DamagedPayload(f"{where.rstrip('.') or 'payload'}: not an object")
-    hints = get_type_hints(cls)
+    hints = _hints(cls)
     known = {f.name for f in fields(cls)}
     unknown = set(data) - known - set(skip)
     if unknown:

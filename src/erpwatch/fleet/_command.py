@@ -36,7 +36,7 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
     parser.add_argument("--clients", metavar="A,B", help="only these clients (folder names)")
     parser.add_argument(
         "--jobs", type=int, metavar="N", default=None,
-        help="clients run at the same time (default: 8 per CPU core, at most 64)",
+        help="clients run at the same time (default: all, at most 64: they mostly wait)",
     )  # fmt: skip
     parser.add_argument(
         "--reports", metavar="DIR", default="reports",
@@ -90,12 +90,12 @@ def run(args: argparse.Namespace) -> int:
 
 
 def _run(root: Path, clients: list[Client], reports: Path, args: argparse.Namespace) -> int:
-    from ._runner import FleetRun, Prepared, prepare
+    from ._runner import FleetRun, Prepared, jobs_by_default, prepare
 
     state = Path(args.state).resolve() if args.state else None
     environ = dict(os.environ)
     total = len(clients)
-    jobs = args.jobs if args.jobs is not None else min(64, 8 * (os.cpu_count() or 1))
+    jobs = args.jobs if args.jobs is not None else jobs_by_default(total)
     if jobs < 1:
         raise FleetError("--jobs: at least 1")
     named = any(client.name for client in clients)

@@ -36,7 +36,8 @@ LOG_FILE = "run.log"
 _PRELOAD = ["pytest", "_pytest.terminal", "requests", "lxml.etree", "jinja2", "werkzeug",
             "pytest_html.plugin", "xdist.plugin", "erpwatch.plugin", "erpwatch.fixtures",
             "erpwatch._run", "erpwatch.notify", "erpwatch.report", "erpwatch.diagnosis",
-            "erpwatch.punchout", "erpwatch.psp", "erpwatch.tryton"]  # fmt: skip
+            "erpwatch.punchout", "erpwatch.psp", "erpwatch.tryton",
+            "erpwatch.fleet._warm"]  # fmt: skip
 # The plugin is imported before pytest could rewrite its asserts (it has none that
 # need rewriting): pytest's warning about that would only be noise in every log.
 _QUIET = "ignore:Module already imported so cannot be rewritten:pytest.PytestAssertRewriteWarning"
@@ -94,6 +95,14 @@ def prepare(
             started_at=started.isoformat(timespec="seconds"), seconds=0.0, problem=problem,
         )  # fmt: skip
     return Prepared(client, env, settings, settings.reports_dir)
+
+
+def jobs_by_default(clients: int) -> int:
+    """How many clients run at once unless ``--jobs`` says: all of them, up to 64.
+    A client's run mostly waits on its ERP (a tenth of its time is CPU), and each
+    running one holds about 25 MB of its own (the rest is shared with the server it
+    is forked from), so the bound is memory, not cores."""
+    return max(1, min(clients, 64))
 
 
 def _context() -> BaseContext:
