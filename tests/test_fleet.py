@@ -315,3 +315,105 @@ def test_test_mail_for_one_client_uses_the_settings_the_fleet_would_give_it(
     # The owner reads French and hears of orders and payments only, as this client routes them.
     assert "Commandes web et Paiements Bancontact et carte" in text_of(owner)
     assert "Webbestellingen" in text_of(partner)  # the partner reads Dutch
+
+
+def test_a_client_removed_since_the_last_run_is_no_longer_in_the_overview_or_the_status(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "agency")
+    gone = add_client(project, "gone-now", like="librairie-du-parc")
+    write_env(gone / ".env", {"SMTP_PORT": "not-a-port"})
+    assert fleet(project).returncode == 4
+    shutil.rmtree(gone)
+
+    done = fleet(project, "--clients", "librairie-du-parc")
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "gone-now" not in overview(project)
+    assert "gone-now" not in (project / "reports" / "index.html").read_text(encoding="utf-8")
+
+
+def test_a_value_from_a_secret_is_taken_as_written_and_never_quoted_in_an_error(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "agency")
+    secrets = {
+        "ERPWATCH_ENV_LIBRAIRIE_DU_PARC": "ERPWATCH_HEARTBEAT_URL=hc-ping.com/8f3e2c1a-0b7d-4e55\n"
+        "ERP_SCOPE=${ERPWATCH_SECRETS}\n",
+        "ERPWATCH_ENV_BRASSERIE_DE_GOUDEN_LEEUW": "ERP_CLIENT_SECRET=TopSecretBrasserie123\n",
+    }  # fmt: skip
+
+    done = fleet(project, env=clean_environment(ERPWATCH_SECRETS=json.dumps(secrets)))
+
+    (line,) = [line for line in done.stdout.splitlines() if "librairie-du-parc:" in line]
+    assert "ERPWATCH_HEARTBEAT_URL (secret ERPWATCH_ENV_LIBRAIRIE_DU_PARC)" in line
+    shown = done.stdout + done.stderr + (project / "reports" / "fleet.json").read_text()
+    shown += (project / "reports" / "index.html").read_text()
+    assert "8f3e2c1a" not in shown
+    assert "TopSecretBrasserie123" not in shown
+
+
+def test_the_fleets_deadline_stops_the_running_client_and_starts_no_other(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "agency")
+    for name in ("a-sleepy", "b-next-in-line"):
+        folder = add_client(project, name, like="librairie-du-parc")
+        (folder / "monitors" / "test_catalogue.py").write_text(
+            "import time\nimport pytest\n\n"
+            "@pytest.mark.process('catalogue')\n"
+            "def test_waits() -> None:\n    time.sleep(120)\n",
+            encoding="utf-8",
+        )
+
+    done = fleet(
+        project, "--clients", "a-sleepy,b-next-in-line", "--jobs", "1", "--deadline", "0.2"
+    )
+
+    assert done.returncode == 2, done.stdout + done.stderr
+    entries = overview(project)
+    assert entries["a-sleepy"]["end"] == "interrupted"
+    assert entries["b-next-in-line"]["end"] == "not_run"
+    assert "deadline" in str(entries["b-next-in-line"]["problem"])
+
+
+def test_no_client_process_can_read_the_fleets_secrets_from_where_it_was_forked(
+    tmp_path: Path,
+) -> None:
+    project = make_project(tmp_path / "agency")
+    probe = add_client(project, "probe", like="librairie-du-parc")
+    (probe / "monitors" / "test_catalogue.py").write_text(
+        "import os\nimport pytest\n\n"
+        "@pytest.mark.process('catalogue')\n"
+        "def test_parent_holds_no_secret() -> None:\n"
+        "    for pid in (os.getpid(), os.getppid()):\n"
+        "        with open(f'/proc/{pid}/environ', 'rb') as stream:\n"
+        "            assert b'OtherClientsSecret42' not in stream.read()\n",
+        encoding="utf-8",
+    )
+    secrets = {"ERPWATCH_ENV_OTHER": "ERP_CLIENT_SECRET=OtherClientsSecret42\n"}
+
+    done = fleet(
+        project, "--clients", "probe", env=clean_environment(ERPWATCH_SECRETS=json.dumps(secrets))
+    )
+
+    assert done.returncode == 0, (project / "reports" / "probe" / "run.log").read_text()
+
+
+@pytest.mark.parametrize(
+    ("option", "problem"),
+    [
+        (("--reports", "README.md"), "--reports (command line): "),
+        (("--state", "README.md"), "--state (command line): "),
+        (("--clients", ","), "--clients: name at least one client"),
+    ],
+)
+def test_a_folder_that_is_a_file_or_an_empty_choice_is_one_line(
+    tmp_path: Path, option: tuple[str, ...], problem: str
+) -> None:
+    project = make_project(tmp_path / "agency")
+    (project / "README.md").write_text("not a folder\n", encoding="utf-8")
+
+    done = fleet(project, *option)
+
+    assert done.returncode == 4
+    (line,) = done.stderr.strip().splitlines()
+    assert line.startswith(f"erpwatch fleet: {problem}")

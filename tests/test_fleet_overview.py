@@ -133,3 +133,37 @@ def test_a_wrong_option_is_one_line_naming_it(
     assert done.returncode == 4
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"erpwatch fleet: {problem}")
+
+
+@pytest.mark.parametrize(
+    ("change", "why"),
+    [
+        ({"dashboard": "/etc/passwd"}, "'dashboard' is not"),
+        ({"report": "javascript:alert(document.cookie)"}, "'report' is not"),
+        ({"client": "someone-else", "dashboard": "someone-else/index.html",
+          "report": "someone-else/report.html"}, "it names the client 'someone-else'"),
+        ({"started_at": "not a date"}, "'started_at'"),
+        ({"seconds": 1e300}, "'seconds' is"),
+        ({"processes": [{"name": "x", "title": "X", "status": "failed",
+                         "failing_since": "yesterday", "last_mail": None}]}, "failing_since"),
+    ],
+)  # fmt: skip
+def test_an_entry_from_another_machine_that_points_elsewhere_is_set_aside_not_followed(
+    tmp_path: Path, change: dict[str, object], why: str
+) -> None:
+    reports = tmp_path / "reports"
+    shards(reports)
+    path = reports / "librairie-du-parc" / "fleet-entry.json"
+    data = json.loads(path.read_text(encoding="utf-8"))
+    path.write_text(json.dumps({**data, **change}), encoding="utf-8")
+
+    done = overview_only(tmp_path)
+
+    assert "Traceback" not in done.stderr
+    fleet = json.loads((reports / "fleet.json").read_text(encoding="utf-8"))
+    assert "librairie-du-parc" not in [c["client"] for c in fleet["clients"]]
+    (aside,) = [line for line in fleet["set_aside"] if line.startswith("librairie-du-parc/")]
+    assert why in aside
+    page = (reports / "index.html").read_text(encoding="utf-8")
+    assert "/etc/passwd" not in page
+    assert "javascript:" not in page

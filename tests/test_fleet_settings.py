@@ -50,7 +50,9 @@ def test_the_more_specific_source_wins_and_no_client_sees_anothers_settings(
     assert env_a["ERP_SCOPE"] == "from-secret"  # its secret over its file over the shared file
     assert env_b["ERP_SCOPE"] == "shared"
     assert env_a["ERP_TEST_ITEM"] == env_b["ERP_TEST_ITEM"] == "from-the-fleet"
-    assert env_a["SMTP_PASSWORD"] == "agency-smtp-password"  # a setting's own secret: for all
+    # A secret named like a setting is a one-config repository's: no client of a fleet
+    # inherits it (a left-over PSP_API_KEY would reach a client that set only its URL).
+    assert "SMTP_PASSWORD" not in env_a
     assert env_a["ERP_CLIENT_SECRET"] == "a-secret"
     assert env_b["ERP_CLIENT_SECRET"] == "b-secret"
     for env in (env_a, env_b):
@@ -93,13 +95,13 @@ def test_a_project_with_one_config_is_a_fleet_of_one_that_reads_its_own_env(
     (tmp_path / ".env").write_text("ERP_SCOPE=read-by-the-run-itself\n")
 
     (only,) = discover(tmp_path)
-    env = client_environment(
-        only, tmp_path, {"ERPWATCH_SECRETS": json.dumps({"ERPWATCH_ENV": "ERP_TEST_ITEM=x1\n"})}
-    )
+    secrets = {"ERPWATCH_ENV": "ERP_TEST_ITEM=x1\n", "PSP_API_KEY": "test_its-own-secret"}
+    env = client_environment(only, tmp_path, {"ERPWATCH_SECRETS": json.dumps(secrets)})
 
     assert only.name == ""
     assert only.secret_name == "ERPWATCH_ENV"
-    assert env == {"ERP_TEST_ITEM": "x1"}  # .env stays the run's to read, as pytest would
+    # .env stays the run's to read, as pytest would; a setting's own secret counts here.
+    assert env == {"ERP_TEST_ITEM": "x1", "PSP_API_KEY": "test_its-own-secret"}
 
 
 @pytest.mark.parametrize(

@@ -91,7 +91,13 @@ def parse_dotenv(text: str, where: str) -> dict[str, str]:
         raise ConfigError(
             f"line {broken}", "is not NAME=value (quote a value that spans lines)", where
         )
-    read = {k: v for k, v in dotenv_values(stream=io.StringIO(text)).items() if v is not None}
+    # A value is what it says: no ${NAME} taken from the environment, where a fleet
+    # holds every client's secrets (and a password may well contain "${").
+    read = {
+        k: v
+        for k, v in dotenv_values(stream=io.StringIO(text), interpolate=False).items()
+        if v is not None
+    }
     for name, value in read.items():
         if "\0" in name or "\0" in value:
             # No program takes a NUL in a name, path or password: it is damage.

@@ -19,6 +19,9 @@ CLIENTS_DIR = "clients"
 _NAME = re.compile(r"[a-z0-9][a-z0-9_-]{0,62}")
 SHARED_SECRET = "ERPWATCH_ENV"
 ALL_SECRETS = "ERPWATCH_SECRETS"  # ${{ toJSON(secrets) }} in the workflow
+# The fleet's own secrets: every client's, and the status pages' key.
+FLEET_SECRETS = frozenset({ALL_SECRETS, SHARED_SECRET, "ERPWATCH_PAGES_KEY"})
+CLIENT_SECRETS = f"{SHARED_SECRET}_"  # the prefix of each client's
 # Set by the fleet per client, or meant for the fleet alone: never inherited.
 _FLEET_ONLY = {ALL_SECRETS, SHARED_SECRET, "ERPWATCH_CONFIG", "ERPWATCH_DOTENV",
                "ERPWATCH_REPORTS", "ERPWATCH_STATE", "GITHUB_STEP_SUMMARY",
@@ -87,6 +90,8 @@ def select(clients: list[Client], wanted: str | None) -> list[Client]:
     if not wanted:
         return clients
     names = [name.strip() for name in wanted.split(",") if name.strip()]
+    if not names:
+        raise FleetError("--clients: name at least one client (folder names, comma-separated)")
     known = {client.name for client in clients}
     unknown = [name for name in names if name not in known]
     if unknown:
@@ -114,50 +119,74 @@ def secrets_of(environ: Mapping[str, str]) -> dict[str, str]:
 
 
 def client_environment(client: Client, root: Path, environ: Mapping[str, str]) -> dict[str, str]:
-    """The variables ``client``'s run starts with. From least to most specific:
-    the fleet's own environment, the settings among the CI secrets, the shared
-    `.env` text (``clients/.env``, secret ERPWATCH_ENV), the client's own
+    """The variables ``client``'s run starts with (``layered`` without the origins)."""
+    return layered(client, root, environ)[0]
+
+
+def layered(
+    client: Client, root: Path, environ: Mapping[str, str]
+) -> tuple[dict[str, str], dict[str, str]]:
+    """The variables ``client``'s run starts with, and where each came from.
+
+    From least to most specific: the fleet's own environment, the shared `.env`
+    text (``clients/.env``, secret ERPWATCH_ENV), the client's own
     (``clients/<name>/.env``, secret ERPWATCH_ENV_<NAME>): the more specific wins.
-    A project with one erpwatch.toml reads its `.env` itself, as pytest would."""
+    A project with one erpwatch.toml reads its `.env` itself, as pytest would, and
+    takes the CI secrets named like a setting (a one-client repository's
+    ``ERP_BASE_URL``); a fleet's clients do not, so a left-over secret of one
+    client never reaches another."""
     secrets = secrets_of(environ)
     env = {
         name: value
         for name, value in environ.items()
         if name not in _FLEET_ONLY and not name.startswith(f"{SHARED_SECRET}_")
     }
-    for name in SETTING_NAMES:
-        if name in secrets and name not in env:
-            env[name] = secrets[name]
+    origins = dict.fromkeys(env, "the environment erpwatch fleet runs in")
+    if not client.name:
+        for name in SETTING_NAMES:
+            if name in secrets and name not in env:
+                env[name], origins[name] = secrets[name], f"secret {name}"
     layers: list[tuple[str, str | None]] = []
     if client.name:
-        layers.append(_file_layer(root / CLIENTS_DIR / ".env"))
+        layers.append(_file_layer(root, root / CLIENTS_DIR / ".env"))
     layers.append(
         (f"secret {SHARED_SECRET}", environ.get(SHARED_SECRET) or secrets.get(SHARED_SECRET))
     )
     if client.name:
-        layers.append(_file_layer(client.config_path.parent / ".env"))
+        layers.append(_file_layer(root, client.config_path.parent / ".env"))
         secret = client.secret_name
         layers.append((f"secret {secret}", environ.get(secret) or secrets.get(secret)))
     for where, text in layers:
         if text:
-            env.update(parse_dotenv(text, where))
-    return env
+            values = parse_dotenv(text, where)
+            env.update(values)
+            origins.update(dict.fromkeys(values, where))
+    return env, origins
 
 
 def run_environment(
     client: Client, root: Path, environ: Mapping[str, str], reports: Path, state: Path | None
 ) -> dict[str, str]:
-    """``client_environment`` and what the fleet sets for the client's run: its
-    reports folder (``reports/<name>``), its state (``state/<name>/state.json``
-    when given) and its config, over anything the client's own settings say."""
-    env = client_environment(client, root, environ)
+    """``client_environment`` and what the fleet sets for the client's run."""
+    return {**client_environment(client, root, environ), **fleet_sets(client, reports, state)}
+
+
+def fleet_sets(client: Client, reports: Path, state: Path | None) -> dict[str, str]:
+    """What the fleet sets for a client's run, over anything the client's own
+    settings say: its reports folder (``reports/<name>``), its state
+    (``state/<name>/state.json`` when given) and its config."""
+    sets = {"ERPWATCH_CONFIG": str(client.config_path.resolve())}
     if client.name:
-        env["ERPWATCH_REPORTS"] = str(reports / client.name)
+        sets["ERPWATCH_REPORTS"] = str(reports / client.name)
         if state is not None:
-            env["ERPWATCH_STATE"] = str(state / client.name / "state.json")
-    env["ERPWATCH_CONFIG"] = str(client.config_path.resolve())
-    return env
+            sets["ERPWATCH_STATE"] = str(state / client.name / "state.json")
+    return sets
 
 
-def _file_layer(path: Path) -> tuple[str, str | None]:
-    return str(path), dotenv_text(path) if path.is_file() else None
+def _file_layer(root: Path, path: Path) -> tuple[str, str | None]:
+    """A `.env` file's text, named as the agency sees it in its repository."""
+    try:
+        where = str(path.relative_to(root))
+    except ValueError:
+        where = str(path)
+    return where, dotenv_text(path) if path.is_file() else None

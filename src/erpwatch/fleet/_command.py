@@ -10,11 +10,11 @@ import time
 from pathlib import Path
 
 from .._vocabulary import ClientEnd
-from ..config import ConfigError
+from ..config import ConfigError, check_writable_folder
 from ..redact import safe_text
 from . import _overview as overview
 from . import _pages as pages
-from ._clients import Client, FleetError, discover, select
+from ._clients import CLIENT_SECRETS, FLEET_SECRETS, Client, FleetError, discover, select
 from ._model import ClientEntry, Fleet, write_entry
 
 _WORDS = {ClientEnd.PASSED: "passed", ClientEnd.FAILED: "FAILED", ClientEnd.INTERRUPTED: "interrupted",
@@ -50,6 +50,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--timezone", metavar="ZONE", default="Europe/Brussels",
         help="the overview's times (default: Europe/Brussels)",
     )  # fmt: skip
+    parser.add_argument(
+        "--deadline", type=float, metavar="MINUTES",
+        help="after this long no client starts and running ones are stopped (default: none; "
+        "each client has its own run deadline)",
+    )  # fmt: skip
     action = parser.add_mutually_exclusive_group()
     action.add_argument(
         "--plan", type=int, metavar="N",
@@ -65,66 +70,90 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 def run(args: argparse.Namespace) -> int:
     root = Path.cwd()
     reports = Path(args.reports).resolve()
+    environ = dict(os.environ)
     if args.pages_links:
-        return pages.print_links(root, args.clients, os.environ)
+        return pages.print_links(root, args.clients, environ)
     try:
         _check_timezone(args.timezone)
         if args.overview_only:
-            code = _overview(reports, args.timezone, named=True)
-            return pages.after_run(code, reports, args.pages, os.environ)
-        clients = select(discover(root), args.clients)
+            known = _known_clients(root)
+            code = _overview(reports, args.timezone, named=True, clients=known)
+            return pages.after_run(code, reports, args.pages, environ)
+        every = discover(root)
+        clients = select(every, args.clients)
         if args.plan is not None:
             if args.plan < 1:
                 raise FleetError("--plan: give the number of clients per job, at least 1")
             names = [c.name for c in clients]
-            print(
-                json.dumps(
-                    [",".join(names[i : i + args.plan]) for i in range(0, len(names), args.plan)]
-                )
-            )
+            groups = [",".join(names[i : i + args.plan]) for i in range(0, len(names), args.plan)]
+            print(json.dumps(groups))
             return 0
-        return _run(root, clients, reports, args)
+        return _run(root, clients, [c.name for c in every], reports, args, environ)
     except (FleetError, ConfigError) as error:
         print(f"erpwatch fleet: {error}", file=sys.stderr)
         return 4
 
 
-def _run(root: Path, clients: list[Client], reports: Path, args: argparse.Namespace) -> int:
+def _known_clients(root: Path) -> list[str] | None:
+    """The clients of the checkout, when there is one (a shard's overview job has it)."""
+    try:
+        return [client.name for client in discover(root)]
+    except FleetError:
+        return None
+
+
+def _run(
+    root: Path, clients: list[Client], every: list[str], reports: Path,
+    args: argparse.Namespace, environ: dict[str, str],
+) -> int:  # fmt: skip
     from ._runner import FleetRun, Prepared, jobs_by_default, prepare
 
+    check_writable_folder(reports, "--reports", "command line")
     state = Path(args.state).resolve() if args.state else None
-    environ = dict(os.environ)
+    if state is not None:
+        check_writable_folder(state, "--state", "command line")
     total = len(clients)
     jobs = args.jobs if args.jobs is not None else jobs_by_default(total)
     if jobs < 1:
         raise FleetError("--jobs: at least 1")
+    if args.deadline is not None and not 0 < args.deadline <= 24 * 60:
+        raise FleetError("--deadline: minutes, more than 0 and at most a day (1440)")
+    # The fleet's own secrets never reach the processes the clients are forked
+    # from (their environment is readable there): each client gets its own part.
+    for name in [n for n in os.environ if n in FLEET_SECRETS or n.startswith(CLIENT_SECRETS)]:
+        del os.environ[name]
     named = any(client.name for client in clients)
+    plural = "s" if total != 1 else ""
     print(
-        f"erpwatch fleet: {total} client{'s' if total != 1 else ''}, at most {min(jobs, total)} at a time",
-        flush=True,
+        f"erpwatch fleet: {total} client{plural}, at most {min(jobs, total)} at a time", flush=True
     )
     began = time.monotonic()
     ready: list[Prepared] = []
-    done = 0
+    ended: list[ClientEntry] = []
+
+    def finished(entry: ClientEntry, count: int, of: int) -> None:
+        ended.append(entry)
+        _record(reports, entry)
+        _say(entry, count, of)
+
     for client in clients:
         prepared = prepare(client, root, environ, reports, state)
         if isinstance(prepared, ClientEntry):
-            done += 1
-            _record(reports, prepared)
-            _say(prepared, done, total)
+            finished(prepared, len(ended) + 1, total)
         else:
             ready.append(prepared)
-
-    def finished(entry: ClientEntry, count: int, of: int) -> None:
-        _record(reports, entry)
-        _say(entry, count, of)
 
     def still(names: list[str], seconds: float) -> None:
         print(f"  … still running after {seconds:.0f} s: {', '.join(names)}", flush=True)
 
-    FleetRun(root, jobs, finished, still).run(ready, total, done)
-    code = _overview(reports, args.timezone, named=named)
-    code = pages.after_run(code, reports, args.pages, os.environ)  # the last word is the status
+    deadline = began + args.deadline * 60 if args.deadline is not None else None
+    FleetRun(root, jobs, finished, still, deadline).run(ready, total, len(ended))
+    _overview(reports, args.timezone, named=named, clients=every)
+    # This run's clients decide the status, not what older runs left in the folder.
+    code = (
+        max((entry.end for entry in ended), key=lambda end: end.severity).exit_code if ended else 0
+    )
+    code = pages.after_run(code, reports, args.pages, environ)  # the last word is the status
     print(
         f"erpwatch fleet: done in {time.monotonic() - began:.0f} s, exit status {code}", flush=True
     )
@@ -156,8 +185,8 @@ def _say(entry: ClientEntry, done: int, total: int) -> None:
     print(line, flush=True)
 
 
-def _overview(reports: Path, timezone: str, named: bool) -> int:
-    fleet = overview.build(reports)
+def _overview(reports: Path, timezone: str, named: bool, clients: list[str] | None) -> int:
+    fleet = overview.build(reports, clients)
     if not fleet.clients:
         raise FleetError(f"no client entries (*/fleet-entry.json) in {reports}")
     for path in overview.write(reports, fleet, timezone, with_page=named):

@@ -6,17 +6,21 @@ different machines make one overview once their report folders are put together.
 from __future__ import annotations
 
 import json
+from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
 from pathlib import Path
 from typing import Any
 
-from .._files import Maybe, OneOf, dataclass_shape, problem_of, write_atomically
+from .._files import MOMENT, Maybe, OneOf, dataclass_shape, problem_of, write_atomically
 from .._vocabulary import ClientEnd, Status
 from ..redact import safe_text
 
 ENTRY_FILE = "fleet-entry.json"
 MAX_PROBLEM = 300  # characters of a problem line the overview quotes
 MAX_TITLE = 120
+MAX_PROCESSES = 200
+MAX_SECONDS = 86_400.0
+MAX_ENTRY_BYTES = 256_000
 FLEET_SCHEMA = 1
 
 
@@ -59,6 +63,16 @@ class ClientEntry:
             problem = next((p for p in map(_line_problem, lines) if p), None)
         if problem is not None or not isinstance(data, dict):
             raise ValueError(problem or "not an object")
+        if len(data["processes"]) > MAX_PROCESSES:
+            raise ValueError(f"more than {MAX_PROCESSES} processes")
+        if not 0 <= data["seconds"] <= MAX_SECONDS:
+            raise ValueError(f"'seconds' is {data['seconds']!r}")
+        # The links are the client's own files, by name: never a path or address
+        # the file chose (it may come from another machine).
+        prefix = f"{data['client']}/" if data["client"] else ""
+        for key, page in (("dashboard", "index.html"), ("report", "report.html")):
+            if data[key] not in (None, prefix + page):
+                raise ValueError(f"{key!r} is not {prefix + page!r}")
         # Written by another run, maybe another machine (a shard): what a person is
         # shown is made safe and bounded here, as if it came from an ERP.
         values = dict(data)
@@ -75,10 +89,10 @@ class ClientEntry:
 
 _ENTRY_SHAPE = dataclass_shape(
     ClientEntry, end=OneOf(tuple(ClientEnd)), processes=list, dashboard=Maybe(str),
-    report=Maybe(str), run_id=Maybe(str),
+    report=Maybe(str), run_id=Maybe(str), started_at=MOMENT,
 )  # fmt: skip
 _LINE_SHAPE = dataclass_shape(
-    ProcessLine, status=OneOf(tuple(Status)), failing_since=Maybe(str), last_mail=Maybe(str)
+    ProcessLine, status=OneOf(tuple(Status)), failing_since=Maybe(MOMENT), last_mail=Maybe(MOMENT)
 )
 
 
@@ -123,14 +137,25 @@ def write_entry(folder: Path, entry: ClientEntry) -> None:
     write_atomically(folder / ENTRY_FILE, json.dumps(entry.to_dict(), indent=2) + "\n")
 
 
-def read_entries(reports: Path) -> tuple[list[ClientEntry], list[str]]:
+def read_entries(
+    reports: Path, clients: Collection[str] | None = None
+) -> tuple[list[ClientEntry], list[str]]:
     """Every ``<reports>/<client>/fleet-entry.json`` (and ``<reports>/fleet-entry.json``
-    for a one-config project); a damaged one is named, not trusted."""
+    for a one-config project), of ``clients`` when given (a client no longer in
+    clients/ is not news); a damaged one is named, not trusted."""
     entries, damaged = [], []
     paths = sorted(reports.glob(f"*/{ENTRY_FILE}")) + sorted(reports.glob(ENTRY_FILE))
     for path in paths:
+        folder = "" if path.parent == reports else path.parent.name
+        if clients is not None and folder not in clients:
+            continue
         try:
-            entries.append(ClientEntry.from_dict(json.loads(path.read_text(encoding="utf-8"))))
+            if path.stat().st_size > MAX_ENTRY_BYTES:
+                raise ValueError(f"larger than {MAX_ENTRY_BYTES // 1000} KB")
+            entry = ClientEntry.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            if entry.client != folder:
+                raise ValueError(f"it names the client {entry.client[:40]!r}")
+            entries.append(entry)
         except (OSError, ValueError) as error:
-            damaged.append(f"{path.relative_to(reports)}: {str(error)[:120]}")
+            damaged.append(f"{path.relative_to(reports)}: {safe_text(str(error))[:120]}")
     return entries, damaged

@@ -33,8 +33,9 @@ _END = {
 }  # fmt: skip
 
 
-def build(reports: Path) -> Fleet:
-    entries, damaged = read_entries(reports)
+def build(reports: Path, clients: list[str] | None = None) -> Fleet:
+    """The overview of the entries in ``reports``, of ``clients`` when given."""
+    entries, damaged = read_entries(reports, clients)
     order = sorted(entries, key=lambda e: (-e.end.severity, e.client))
     return Fleet(datetime.now(UTC).isoformat(timespec="seconds"), tuple(order), tuple(damaged))
 

@@ -186,7 +186,9 @@ def publish(reports: Path, site: Path, environ: Mapping[str, str]) -> Published:
     for entry in published:
         _write(site / page_path(key, entry.client) / "index.html", _client_page(reports, entry))
     overview = reports / "index.html"
-    with_overview = any(entry.client for entry in entries) and overview.is_file()
+    # The overview names every client: published only when every client is.
+    every = all(entry.client in names for entry in entries)
+    with_overview = every and any(entry.client for entry in entries) and overview.is_file()
     if with_overview:
         text = overview.read_text(encoding="utf-8")
         _write(site / page_path(key, OVERVIEW) / "index.html", public_copy(text, links))
@@ -196,8 +198,10 @@ def publish(reports: Path, site: Path, environ: Mapping[str, str]) -> Published:
 
 
 def _client_page(reports: Path, entry: ClientEntry) -> str:
-    source = reports / entry.dashboard if entry.dashboard else None
-    if source is None or not source.is_file():
+    # By the client's folder name (checked when the entry was read), never a path
+    # the entry file gives: it may come from another machine.
+    source = (reports / entry.client if entry.client else reports) / "index.html"
+    if entry.dashboard is None or not source.is_file():
         # A client whose config broke this run has no dashboard: its link still
         # answers, without saying why (that is the agency's business).
         return UNAVAILABLE

@@ -23,9 +23,16 @@ from multiprocessing.process import BaseProcess
 from pathlib import Path
 
 from .._vocabulary import ClientEnd
-from ..config import ConfigError, Settings, load_settings, read_environment
+from ..config import (
+    SECRET_VARIABLES,
+    WHERE_ENV,
+    ConfigError,
+    Settings,
+    load_settings,
+    read_environment,
+)
 from ..redact import Redactor
-from ._clients import Client, run_environment
+from ._clients import Client, fleet_sets, layered
 from ._crash import tell_of_abrupt_end
 from ._model import ClientEntry
 from ._results import entry_after_run, problem_in_log
@@ -55,6 +62,7 @@ class Prepared:
     env: dict[str, str]
     settings: Settings
     reports_dir: Path
+    masked: tuple[str, ...] = ()  # what its lines never quote: its secrets, its .env values
 
     def arguments(self, root: Path) -> list[str]:
         monitors = [_relative(path, root) for path in self.settings.monitors]
@@ -76,8 +84,16 @@ def prepare(
     """The client's environment and settings, or an entry saying in one line what
     to fix; nothing is started for a client whose settings do not hold."""
     started = datetime.now(UTC)
+    masked: tuple[str, ...] = ()
     try:
-        env = run_environment(client, root, environ, reports, state)
+        env, origins = layered(client, root, environ)
+        # Never quoted back: what came from a CI secret, whatever its name (GitHub
+        # masks a secret's lines, not a value within one), the secrets by name,
+        # and the heartbeat addresses, which are keys.
+        from_secrets = [value for name, value in env.items() if origins[name].startswith("secret")]
+        keys = (*SECRET_VARIABLES, "ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL")
+        masked = (*from_secrets, *(env[name] for name in keys if env.get(name)))
+        env.update(fleet_sets(client, reports, state))
         settings = load_settings(
             client.config_path, read_environment(client.config_path.parent, env)
         )
@@ -87,14 +103,17 @@ def prepare(
                 "erpwatch.monitors", f"{missing[0]} is not there", str(client.config_path)
             )
     except ConfigError as error:
+        if error.where == WHERE_ENV and error.key in origins:
+            error = ConfigError(error.key, error.problem, origins[error.key])  # the layer to fix
         who = f"{client.name}: " if client.name else ""
         # Paths as the agency sees them in its repository, not from the machine's root.
         problem = f"{who}{error}".replace(f"{root.resolve()}{os.sep}", "")
         return ClientEntry(
             client=client.name, title=client.label, end=ClientEnd.CONFIG_ERROR, exit_code=4,
-            started_at=started.isoformat(timespec="seconds"), seconds=0.0, problem=problem,
+            started_at=started.isoformat(timespec="seconds"), seconds=0.0,
+            problem=Redactor(masked).text(problem),
         )  # fmt: skip
-    return Prepared(client, env, settings, settings.reports_dir)
+    return Prepared(client, env, settings, settings.reports_dir, masked)
 
 
 def jobs_by_default(clients: int) -> int:
@@ -146,13 +165,15 @@ class FleetRun:
 
     def __init__(
         self, root: Path, jobs: int, say: Callable[[ClientEntry, int, int], None],
-        still: Callable[[list[str], float], None],
+        still: Callable[[list[str], float], None], deadline: float | None = None,
     ) -> None:  # fmt: skip
         self.root = root
         self.jobs = max(1, jobs)
         self.say = say
         self.still = still
+        self.deadline = deadline  # time.monotonic(): no client starts after it
         self.stop_requested = False
+        self.why = "the fleet was stopped first"
         self.kill_now = False
 
     def run(self, clients: Sequence[Prepared], total: int, done: int) -> list[ClientEntry]:
@@ -175,10 +196,13 @@ class FleetRun:
                         self.say(started, done, total)
                     else:
                         running.append(started)
+                if self.deadline is not None and time.monotonic() > self.deadline:
+                    self.stop_requested, self.deadline = True, None
+                    self.why = "the fleet's deadline (--deadline) passed first"
                 if self.stop_requested:
                     self._stop_all(running, kill=self.kill_now)
                     for prepared in pending:
-                        finished.append(_not_run(prepared))
+                        finished.append(_not_run(prepared, self.why))
                         done += 1
                         self.say(finished[-1], done, total)
                     pending = []
@@ -249,7 +273,7 @@ class FleetRun:
     def _entry(self, one: _Running) -> ClientEntry:
         code = one.process.exitcode
         seconds = time.monotonic() - one.began
-        redactor = Redactor(one.prepared.settings.secrets)
+        redactor = Redactor((*one.prepared.settings.secrets, *one.prepared.masked))
         log = one.prepared.reports_dir / LOG_FILE
         if code is None or code < 0:
             how = f"signal {-code}" if code is not None else "no exit status"
@@ -272,9 +296,9 @@ def _signal(process: BaseProcess, signum: int) -> None:
             os.kill(process.pid, signum)
 
 
-def _not_run(prepared: Prepared) -> ClientEntry:
+def _not_run(prepared: Prepared, why: str) -> ClientEntry:
     return ClientEntry(
         client=prepared.client.name, title=prepared.client.label, end=ClientEnd.NOT_RUN,
         exit_code=2, started_at=datetime.now(UTC).isoformat(), seconds=0.0,
-        problem="not run: the fleet was stopped first",
+        problem=f"not run: {why}",
     )  # fmt: skip
