@@ -136,6 +136,11 @@ def _run(
         _record(reports, entry)
         _say(entry, count, of)
 
+    def still(names: list[str], seconds: float) -> None:
+        print(f"  … still running after {seconds:.0f} s: {', '.join(names)}", flush=True)
+
+    deadline = began + args.deadline * 60 if args.deadline is not None else None
+    runner = FleetRun(root, jobs, finished, still, deadline)  # its server starts meanwhile
     for client in clients:
         prepared = prepare(client, root, environ, reports, state)
         if isinstance(prepared, ClientEntry):
@@ -143,11 +148,7 @@ def _run(
         else:
             ready.append(prepared)
 
-    def still(names: list[str], seconds: float) -> None:
-        print(f"  … still running after {seconds:.0f} s: {', '.join(names)}", flush=True)
-
-    deadline = began + args.deadline * 60 if args.deadline is not None else None
-    FleetRun(root, jobs, finished, still, deadline).run(ready, total, len(ended))
+    runner.run(ready, total, len(ended))
     _overview(reports, args.timezone, named=named, clients=every)
     # This run's clients decide the status, not what older runs left in the folder.
     code = (

@@ -128,6 +128,10 @@ def _context() -> BaseContext:
     if "forkserver" in multiprocessing.get_all_start_methods():
         context = multiprocessing.get_context("forkserver")
         context.set_forkserver_preload(_PRELOAD)
+        # Started now, it imports while the fleet checks the clients' settings.
+        from multiprocessing import forkserver
+
+        forkserver.ensure_running()
         return context
     return multiprocessing.get_context("spawn")
 
@@ -167,6 +171,7 @@ class FleetRun:
         self, root: Path, jobs: int, say: Callable[[ClientEntry, int, int], None],
         still: Callable[[list[str], float], None], deadline: float | None = None,
     ) -> None:  # fmt: skip
+        self.context = _context()
         self.root = root
         self.jobs = max(1, jobs)
         self.say = say
@@ -177,7 +182,7 @@ class FleetRun:
         self.kill_now = False
 
     def run(self, clients: Sequence[Prepared], total: int, done: int) -> list[ClientEntry]:
-        context = _context()
+        context = self.context
         pending = list(clients)
         running: list[_Running] = []
         finished: list[ClientEntry] = []
