@@ -417,3 +417,24 @@ def test_a_folder_that_is_a_file_or_an_empty_choice_is_one_line(
     assert done.returncode == 4
     (line,) = done.stderr.strip().splitlines()
     assert line.startswith(f"erpwatch fleet: {problem}")
+
+
+def test_a_project_with_one_config_runs_as_a_fleet_of_one_and_keeps_its_dashboard(
+    tmp_path: Path,
+) -> None:
+    project = tmp_path / "one-shop"
+    shutil.copytree(
+        REPO / "monitors", project / "monitors", ignore=shutil.ignore_patterns("__pycache__")
+    )
+    for name in ("conftest.py", "pyproject.toml", "erpwatch.toml"):
+        shutil.copy(REPO / name, project / name)
+
+    done = fleet(project)
+
+    assert done.returncode == 0, done.stdout + done.stderr
+    assert "[1/1] Brasserie De Gouden Leeuw    passed" in done.stdout
+    (entry,) = json.loads((project / "reports" / "fleet.json").read_text())["clients"]
+    assert (entry["client"], entry["title"]) == ("", "Brasserie De Gouden Leeuw")
+    dashboard = (project / "reports" / "index.html").read_text(encoding="utf-8")
+    assert "every client" not in dashboard  # still its own dashboard, not an overview
+    assert (project / "reports" / "summary.json").is_file()
