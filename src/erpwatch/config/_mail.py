@@ -144,7 +144,12 @@ def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:
     if security not in _SECURITY_PORTS:
         raise env_error("SMTP_SECURITY", f"must be starttls, tls or none, not {security!r}")
     port = int(
-        env_number(env, "SMTP_PORT", _SECURITY_PORTS[security], Span("port", 65535.0, whole=True))
+        env_number(
+            env,
+            "SMTP_PORT",
+            _SECURITY_PORTS[security],
+            Span("port", 65535.0, low=1.0, inclusive=True, whole=True, noun="a port number"),
+        )
     )
     username, password = env.get("SMTP_USERNAME") or None, env.get("SMTP_PASSWORD") or None
     if username and not password:

@@ -92,9 +92,11 @@ class Span:
     low: float = 0.0
     inclusive: bool = False  # whether ``low`` itself is allowed
     whole: bool = False
+    noun: str = ""  # what the number is, where "a number of <unit>" does not say it
 
     def describe(self) -> str:
         kind = f"a whole number of {self.unit}" if self.whole else f"a number of {self.unit}"
+        kind = self.noun or kind
         low = f"{self.low:g}" if self.inclusive else f"more than {self.low:g}"
         return f"{kind} from {low} to {self.high:g}"
 
