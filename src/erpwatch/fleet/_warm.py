@@ -10,17 +10,22 @@ import contextlib
 import gc
 import importlib
 
-from _pytest.config import default_plugins
-
 from ..config import LANGUAGES
 
-# Plugins pytest or an installed package registers in every session.
+# pytest's own plugins, as every session loads them: imported by name, softly (a
+# later pytest may split or rename them; then a client imports what it needs).
+_PYTEST = ("mark", "main", "runner", "fixtures", "helpconfig", "python", "terminal", "debugging",
+           "unittest", "capture", "skipping", "legacypath", "tmpdir", "monkeypatch", "recwarn",
+           "pastebin", "assertion", "junitxml", "doctest", "setuponly", "setupplan", "stepwise",
+           "unraisableexception", "threadexception", "warnings", "logging", "reports",
+           "faulthandler", "subtests")  # fmt: skip
+# Plugins an installed package registers in every session.
 _ALSO = ("execnet", "dotenv", "pdb", "unittest", "pytest_metadata.plugin",
          "pytest_rerunfailures", "xdist.looponfail", "xdist.remote")  # fmt: skip
 
 
 def warm() -> None:
-    for name in (*(f"_pytest.{plugin}" for plugin in default_plugins), *_ALSO):
+    for name in (*(f"_pytest.{plugin}" for plugin in _PYTEST), *_ALSO):
         with contextlib.suppress(ImportError):  # one the installation lacks is not needed
             importlib.import_module(name)
     from .._words import words_of
