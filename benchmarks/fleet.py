@@ -373,6 +373,12 @@ def main() -> int:
         ratio = fleets[TARGET_CLIENTS].seconds / base
         print(f"Target: {TARGET_CLIENTS} clients within {TARGET_RATIO:.0f}x of the slowest single "
               f"client on {cores} cores: {ratio:.2f}x, {'met' if ratio <= TARGET_RATIO else 'MISSED'}.")  # fmt: skip
+        if 1 in fleets:
+            # `pytest -n auto` spreads one client's monitors over two workers; a fleet runs
+            # each client's monitors one after another and spreads the clients instead.
+            alone = fleets[TARGET_CLIENTS].seconds / fleets[1].seconds
+            print(f"Against the same client alone through the fleet ({fleets[1].seconds:.1f} s, its "
+                  f"monitors one after another): {alone:.2f}x.")  # fmt: skip
     if {1, 10} <= set(fleets):
         per_client = (fleets[10].peak_mb - fleets[1].peak_mb) / 9
         print(f"Memory grows {per_client:.0f} MB per client running at once (1 -> 10): "
