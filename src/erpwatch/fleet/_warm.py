@@ -42,4 +42,7 @@ def warm() -> None:
     gc.freeze()
 
 
-warm()
+# Warming only saves time: whatever fails here, each client does for itself (and
+# reports), rather than the server every client is forked from failing to start.
+with contextlib.suppress(Exception):
+    warm()
