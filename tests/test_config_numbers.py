@@ -125,7 +125,7 @@ def test_smtp_port_from_the_environment_is_a_port(tmp_path: Path, bad: str) -> N
     with pytest.raises(ConfigError) as caught:
         load(tmp_path, BASE, **SMTP, SMTP_PORT=bad)
     assert (caught.value.key, caught.value.where) == ("SMTP_PORT", "environment or .env")
-    assert "from more than 0 to 65535" in caught.value.problem
+    assert "must be a port number from 1 to 65535" in caught.value.problem
 
 
 def test_good_environment_numbers_are_read(tmp_path: Path) -> None:

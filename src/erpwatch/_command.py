@@ -27,17 +27,18 @@ def settings_here(config: str | None, client: str | None = None) -> tuple[Path, 
 
 def _client_settings(name: str) -> tuple[Path, Settings]:
     """A fleet client's settings exactly as ``erpwatch fleet`` gives them to its run."""
-    from .fleet import FleetError, discover, run_environment, select
+    from .fleet import FleetError, client_settings, discover, select
 
     root = Path.cwd()
     try:
-        (client,) = select(discover(root), name)
-    except (FleetError, ValueError) as error:
+        chosen = select(discover(root), name)
+    except FleetError as error:
         raise NoProject(str(error).replace("--clients", "--client")) from None
-    env = run_environment(client, root, os.environ, root / "reports", None)
-    return client.config_path, load_settings(
-        client.config_path, read_environment(client.config_path.parent, env)
-    )
+    if len(chosen) != 1:
+        raise NoProject("--client: name one client (a folder name under clients/)")
+    client = chosen[0]
+    _, settings, _ = client_settings(client, root, os.environ, root / "reports", None)
+    return client.config_path, settings
 
 
 def add_config_option(parser: argparse.ArgumentParser) -> None:

@@ -214,6 +214,7 @@ class ClientEnd(StrEnum):
     BROKEN = "broken"  # 3, a crash or a kill: erpwatch itself broke
     CONFIG_ERROR = "config_error"  # 4, or refused before it started: a setting to fix
     NOT_RUN = "not_run"  # the fleet was stopped before this client's turn
+    SKIPPED = "skipped"  # none of its processes was chosen (ERPWATCH_PROCESSES)
 
     @classmethod
     def of_exit(cls, code: int) -> ClientEnd:
@@ -223,9 +224,13 @@ class ClientEnd(StrEnum):
     @property
     def exit_code(self) -> int:
         """The fleet's exit status when this is its worst client."""
-        return {ClientEnd.PASSED: 0, ClientEnd.FAILED: 1, ClientEnd.INTERRUPTED: 2,
-                ClientEnd.NOT_RUN: 2, ClientEnd.BROKEN: 3, ClientEnd.CONFIG_ERROR: 4}[self]  # fmt: skip
+        return {ClientEnd.PASSED: 0, ClientEnd.SKIPPED: 0, ClientEnd.FAILED: 1,
+                ClientEnd.INTERRUPTED: 2, ClientEnd.NOT_RUN: 2, ClientEnd.BROKEN: 3,
+                ClientEnd.CONFIG_ERROR: 4}[self]  # fmt: skip
 
     @property
     def severity(self) -> int:
-        return list(ClientEnd).index(self) if self is not ClientEnd.NOT_RUN else 2
+        """How bad, for the worst of a fleet: its exit status, a pass above a skip."""
+        return 2 * self.exit_code + (
+            self is not ClientEnd.SKIPPED and self is not ClientEnd.NOT_RUN
+        )

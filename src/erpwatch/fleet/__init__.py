@@ -3,7 +3,14 @@ each, run by ``erpwatch fleet`` as isolated pytest sessions, with an overview.""
 
 from __future__ import annotations
 
-from ._clients import Client, FleetError, client_environment, discover, run_environment, select
+from ._clients import (
+    Client,
+    FleetError,
+    client_environment,
+    client_settings,
+    discover,
+    select,
+)
 from ._model import ClientEntry, Fleet, ProcessLine
 
 __all__ = [
@@ -13,7 +20,7 @@ __all__ = [
     "FleetError",
     "ProcessLine",
     "client_environment",
+    "client_settings",
     "discover",
-    "run_environment",
     "select",
 ]

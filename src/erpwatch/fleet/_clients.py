@@ -5,13 +5,26 @@ text and the client's own (a local file, or a CI secret holding its text)."""
 from __future__ import annotations
 
 import json
+import os
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass
 from pathlib import Path
 
-from ..config import CONFIG_FILE_NAME, SETTING_NAMES, dotenv_text, parse_dotenv
-from ..config import ConfigError as ConfigError
+from ..config import (
+    CONFIG_FILE_NAME,
+    SECRET_VARIABLES,
+    SETTING_NAMES,
+    WHERE_ENV,
+    ConfigError,
+    Settings,
+    dotenv_text,
+    load_config_file,
+    load_settings,
+    parse_dotenv,
+    read_environment,
+)
+from ..redact import Redactor
 
 CLIENTS_DIR = "clients"
 # GitHub secret names are letters, digits and underscores: a folder name must map
@@ -164,11 +177,72 @@ def layered(
     return env, origins
 
 
-def run_environment(
+def declared_processes(client: Client) -> list[str] | None:
+    """The processes ``client`` declares; None when its config cannot be read (its
+    own run says why)."""
+    try:
+        processes = load_config_file(client.config_path).get("processes", {})
+    except ConfigError:
+        return None
+    return [str(name) for name in processes] if isinstance(processes, dict) else None
+
+
+def choose_processes(clients: list[Client], environ: Mapping[str, str]) -> dict[str, str | None]:
+    """ERPWATCH_PROCESSES for a fleet (the workflow's "processes" input): per client,
+    the chosen processes it has (None: none of them, it sits this run out). A name
+    no client declares is a typo, said in one line."""
+    wanted = [p.strip() for p in environ.get("ERPWATCH_PROCESSES", "").split(",") if p.strip()]
+    if not wanted or not any(client.name for client in clients):
+        return {}
+    declared = {client.name: declared_processes(client) for client in clients}
+    known = {name for names in declared.values() if names for name in names}
+    unknown = [name for name in wanted if known and name not in known]
+    if unknown:
+        raise FleetError(
+            f"ERPWATCH_PROCESSES: no client declares {unknown[0]!r}; declared: "
+            + ", ".join(sorted(known))
+        )
+    chosen: dict[str, str | None] = {}
+    for name, names in declared.items():
+        if names is not None:  # an unreadable config: its own run reports it
+            mine = [process for process in wanted if process in names]
+            chosen[name] = ",".join(mine) or None
+    return chosen
+
+
+def client_settings(
     client: Client, root: Path, environ: Mapping[str, str], reports: Path, state: Path | None
-) -> dict[str, str]:
-    """``client_environment`` and what the fleet sets for the client's run."""
-    return {**client_environment(client, root, environ), **fleet_sets(client, reports, state)}
+) -> tuple[dict[str, str], Settings, tuple[str, ...]]:
+    """The environment and settings of ``client``'s run, and the values its lines
+    must never quote; a ConfigError names the layer to fix, values masked."""
+    env, origins = layered(client, root, environ)
+    # Never quoted back: what came from a CI secret, whatever its name (GitHub
+    # masks a secret's lines, not a value within one), the secrets by name,
+    # and the heartbeat addresses, which are keys.
+    from_secrets = [value for name, value in env.items() if origins[name].startswith("secret")]
+    keys = (*SECRET_VARIABLES, "ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL")
+    masked = (*from_secrets, *(env[name] for name in keys if env.get(name)))
+    env.update(fleet_sets(client, reports, state))
+    try:
+        settings = load_settings(
+            client.config_path, read_environment(client.config_path.parent, env)
+        )
+        missing = [path for path in settings.monitors if not path.exists()]
+        if missing:
+            raise ConfigError(
+                "erpwatch.monitors", f"{missing[0]} is not there", str(client.config_path)
+            )
+    except ConfigError as error:
+        where = error.where
+        if where == WHERE_ENV:
+            # The layer that gave the value; for a value not given, where to give it.
+            own = f"{CLIENTS_DIR}/{client.name}/.env or secret {client.secret_name}"
+            where = origins.get(error.key) or (own if client.name else where)
+        # Paths as the agency sees them in its repository, not from the machine's root.
+        here = f"{root.resolve()}{os.sep}"
+        problem = Redactor(masked).text(error.problem).replace(here, "")
+        raise ConfigError(error.key, problem, where.replace(here, "")) from None
+    return env, settings, masked
 
 
 def fleet_sets(client: Client, reports: Path, state: Path | None) -> dict[str, str]:

@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import argparse
+import contextlib
 import json
 import os
 import sys
@@ -14,12 +15,20 @@ from ..config import ConfigError, check_writable_folder
 from ..redact import safe_text
 from . import _overview as overview
 from . import _pages as pages
-from ._clients import CLIENT_SECRETS, FLEET_SECRETS, Client, FleetError, discover, select
+from ._clients import (
+    CLIENT_SECRETS,
+    FLEET_SECRETS,
+    Client,
+    FleetError,
+    choose_processes,
+    discover,
+    select,
+)
 from ._model import ClientEntry, Fleet, write_entry
 
 _WORDS = {ClientEnd.PASSED: "passed", ClientEnd.FAILED: "FAILED", ClientEnd.INTERRUPTED: "interrupted",
           ClientEnd.BROKEN: "BROKEN", ClientEnd.CONFIG_ERROR: "CONFIG ERROR",
-          ClientEnd.NOT_RUN: "not run"}  # fmt: skip
+          ClientEnd.NOT_RUN: "not run", ClientEnd.SKIPPED: "skipped"}  # fmt: skip
 EPILOG = """\
 Each client is clients/<name>/erpwatch.toml; its settings come from the fleet's
 environment, clients/.env and the secret ERPWATCH_ENV (shared), then
@@ -27,8 +36,9 @@ clients/<name>/.env and the secret ERPWATCH_ENV_<NAME> (its own; the more specif
 wins). In CI, pass every secret at once: ERPWATCH_SECRETS=${{ toJSON(secrets) }}.
 Without a clients/ folder the project's erpwatch.toml is the one client.
 
-Exit status: the worst of the clients: 0 all passed, 1 a monitor failed,
-2 interrupted, 3 erpwatch broke, 4 a configuration to fix.
+Exit status: the worst of this run's clients: 0 all passed, 1 a monitor
+failed, 2 interrupted, 3 erpwatch broke, 4 a configuration to fix (a mistyped
+option of this command itself: 2, as for every erpwatch command).
 """
 
 
@@ -76,9 +86,11 @@ def run(args: argparse.Namespace) -> int:
     try:
         _check_timezone(args.timezone)
         if args.overview_only:
+            if not reports.is_dir():
+                raise FleetError(f"--reports: {reports} is not a folder")
             known = _known_clients(root)
             code = _overview(reports, args.timezone, named=True, clients=known)
-            return pages.after_run(code, reports, args.pages, environ)
+            return pages.after_run(code, reports, args.pages, environ, known)
         every = discover(root)
         clients = select(every, args.clients)
         if args.plan is not None:
@@ -122,6 +134,7 @@ def _run(
     # from (their environment is readable there): each client gets its own part.
     for name in [n for n in os.environ if n in FLEET_SECRETS or n.startswith(CLIENT_SECRETS)]:
         del os.environ[name]
+    _private_environment()
     named = any(client.name for client in clients)
     plural = "s" if total != 1 else ""
     print(
@@ -141,8 +154,9 @@ def _run(
 
     deadline = began + args.deadline * 60 if args.deadline is not None else None
     runner = FleetRun(root, jobs, finished, still, deadline)  # its server starts meanwhile
+    processes = choose_processes(clients, environ)
     for client in clients:
-        prepared = prepare(client, root, environ, reports, state)
+        prepared = prepare(client, root, environ, reports, state, processes)
         if isinstance(prepared, ClientEntry):
             finished(prepared, len(ended) + 1, total)
         else:
@@ -154,11 +168,23 @@ def _run(
     code = (
         max((entry.end for entry in ended), key=lambda end: end.severity).exit_code if ended else 0
     )
-    code = pages.after_run(code, reports, args.pages, environ)  # the last word is the status
+    code = pages.after_run(code, reports, args.pages, environ, every)  # the last word: status
     print(
         f"erpwatch fleet: done in {time.monotonic() - began:.0f} s, exit status {code}", flush=True
     )
     return code
+
+
+def _private_environment() -> None:
+    """This process started with every client's secrets in its environment, which
+    stays readable in /proc/<pid>/environ: made readable by no other process of
+    the same user (Linux; root still can). Best effort: elsewhere nothing changes."""
+    if not sys.platform.startswith("linux"):
+        return
+    import ctypes
+
+    with contextlib.suppress(OSError, AttributeError):
+        ctypes.CDLL(None, use_errno=True).prctl(4, 0, 0, 0, 0)  # PR_SET_DUMPABLE, 0
 
 
 def _check_timezone(name: str) -> None:
@@ -188,12 +214,17 @@ def _say(entry: ClientEntry, done: int, total: int) -> None:
 
 def _overview(reports: Path, timezone: str, named: bool, clients: list[str] | None) -> int:
     fleet = overview.build(reports, clients)
+    for line in fleet.set_aside:
+        print(f"erpwatch fleet: left out of the overview: {line}", file=sys.stderr, flush=True)
     if not fleet.clients:
-        raise FleetError(f"no client entries (*/fleet-entry.json) in {reports}")
+        found = "none readable" if fleet.set_aside else "none"
+        raise FleetError(f"no client entries (*/fleet-entry.json) in {reports}: {found}")
     for path in overview.write(reports, fleet, timezone, with_page=named):
-        print(f"{'overview' if path.suffix == '.html' else 'fleet result'}: {path}", flush=True)
+        shown = path.relative_to(Path.cwd()) if path.is_relative_to(Path.cwd()) else path
+        print(f"{'overview' if path.suffix == '.html' else 'fleet result'}: {shown}", flush=True)
     _job_summary(fleet)
-    return fleet.exit_code
+    # A client whose result cannot be read is not known to have passed.
+    return max(fleet.exit_code, 3) if fleet.set_aside else fleet.exit_code
 
 
 def _job_summary(fleet: Fleet) -> None:

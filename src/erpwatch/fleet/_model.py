@@ -6,8 +6,10 @@ different machines make one overview once their report folders are put together.
 from __future__ import annotations
 
 import json
+import stat
 from collections.abc import Collection
 from dataclasses import asdict, dataclass, field
+from datetime import UTC, datetime
 from pathlib import Path
 from typing import Any
 
@@ -21,6 +23,7 @@ MAX_TITLE = 120
 MAX_PROCESSES = 200
 MAX_SECONDS = 86_400.0
 MAX_ENTRY_BYTES = 256_000
+MAX_ENTRIES = 2_000
 FLEET_SCHEMA = 1
 
 
@@ -63,6 +66,11 @@ class ClientEntry:
             problem = next((p for p in map(_line_problem, lines) if p), None)
         if problem is not None or not isinstance(data, dict):
             raise ValueError(problem or "not an object")
+        problem = _moment_problem(data, ("started_at",)) or next(
+            (p for line in data["processes"] if (p := _moment_problem(line, _TIMES))), None
+        )
+        if problem is not None:
+            raise ValueError(problem)
         if len(data["processes"]) > MAX_PROCESSES:
             raise ValueError(f"more than {MAX_PROCESSES} processes")
         if not 0 <= data["seconds"] <= MAX_SECONDS:
@@ -94,6 +102,9 @@ _ENTRY_SHAPE = dataclass_shape(
 _LINE_SHAPE = dataclass_shape(
     ProcessLine, status=OneOf(tuple(Status)), failing_since=Maybe(MOMENT), last_mail=Maybe(MOMENT)
 )
+
+
+_TIMES = ("failing_since", "last_mail")
 
 
 def _line_problem(line: object) -> str | None:
@@ -133,6 +144,29 @@ def shown(text: str, limit: int) -> str:
     return text if len(text) <= limit else text[: limit - 1] + "…"
 
 
+def _bounded(path: Path) -> str:
+    """A regular file's text, at most MAX_ENTRY_BYTES: a link, a device or a pipe
+    in a folder that came from elsewhere is not read."""
+    if not stat.S_ISREG(path.lstat().st_mode):
+        raise ValueError("not a regular file")
+    with path.open("rb") as stream:
+        data = stream.read(MAX_ENTRY_BYTES + 1)
+    if len(data) > MAX_ENTRY_BYTES:
+        raise ValueError(f"larger than {MAX_ENTRY_BYTES // 1000} KB")
+    return data.decode("utf-8")
+
+
+def _moment_problem(values: dict[str, Any], keys: tuple[str, ...]) -> str | None:
+    """A time that cannot be shown in every time zone (year 1 or 9999 at the edge)."""
+    for key in keys:
+        text = values.get(key)
+        if isinstance(text, str):
+            year = datetime.fromisoformat(text).astimezone(UTC).year
+            if not 1970 <= year <= 9000:
+                return f"{key!r} is {text[:40]!r}"
+    return None
+
+
 def write_entry(folder: Path, entry: ClientEntry) -> None:
     write_atomically(folder / ENTRY_FILE, json.dumps(entry.to_dict(), indent=2) + "\n")
 
@@ -143,16 +177,18 @@ def read_entries(
     """Every ``<reports>/<client>/fleet-entry.json`` (and ``<reports>/fleet-entry.json``
     for a one-config project), of ``clients`` when given (a client no longer in
     clients/ is not news); a damaged one is named, not trusted."""
-    entries, damaged = [], []
+    entries: list[ClientEntry] = []
+    damaged: list[str] = []
     paths = sorted(reports.glob(f"*/{ENTRY_FILE}")) + sorted(reports.glob(ENTRY_FILE))
     for path in paths:
         folder = "" if path.parent == reports else path.parent.name
         if clients is not None and folder not in clients:
             continue
+        if len(entries) + len(damaged) >= MAX_ENTRIES:
+            damaged.append(f"more than {MAX_ENTRIES} client entries: the rest left out")
+            break
         try:
-            if path.stat().st_size > MAX_ENTRY_BYTES:
-                raise ValueError(f"larger than {MAX_ENTRY_BYTES // 1000} KB")
-            entry = ClientEntry.from_dict(json.loads(path.read_text(encoding="utf-8")))
+            entry = ClientEntry.from_dict(json.loads(_bounded(path)))
             if entry.client != folder:
                 raise ValueError(f"it names the client {entry.client[:40]!r}")
             entries.append(entry)

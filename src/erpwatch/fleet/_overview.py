@@ -30,6 +30,7 @@ _END = {
     ClientEnd.BROKEN: ("erpwatch broke", "!", "bad"),
     ClientEnd.CONFIG_ERROR: ("configuration error", "!", "bad"),
     ClientEnd.NOT_RUN: ("not run", "–", "off"),
+    ClientEnd.SKIPPED: ("not chosen this run", "–", "off"),
 }  # fmt: skip
 
 

@@ -43,6 +43,8 @@ OVERVIEW = "/agency-overview"
 PATH_LENGTH = 32
 _PATH = re.compile(f"[0-9a-f]{{{PATH_LENGTH}}}")
 ROBOTS = "User-agent: *\nDisallow: /\n"
+OFF = ("false", "0", "no", "off")  # ERPWATCH_PAGES values that mean: publish nothing
+MAX_PAGE_BYTES = 5_000_000  # a dashboard larger than this is not a dashboard erpwatch drew
 FRONT_PAGE = """<!DOCTYPE html>
 <html lang="en">
 <head>
@@ -119,6 +121,8 @@ def key_of(environ: Mapping[str, str]) -> bytes:
 def chosen(environ: Mapping[str, str], names: list[str]) -> list[str]:
     """The clients whose pages are published: all, or those ERPWATCH_PAGES names."""
     choice = environ.get(CHOICE, "").strip()
+    if choice.lower() in OFF:
+        return []
     if choice.lower() in ("", "true", "all", "1", "yes"):
         return names
     wanted = [name.strip() for name in choice.split(",") if name.strip()]
@@ -131,13 +135,22 @@ def chosen(environ: Mapping[str, str], names: list[str]) -> list[str]:
     return [name for name in names if name in wanted]
 
 
-def after_run(code: int, reports: Path, site: str | None, environ: Mapping[str, str]) -> int:
+def after_run(
+    code: int, reports: Path, site: str | None, environ: Mapping[str, str],
+    clients: list[str] | None = None,
+) -> int:  # fmt: skip
     """``--pages DIR`` once the overview is written: the run's exit status, or 4 when
-    the pages could not be written (the monitors ran and mailed all the same)."""
+    the pages could not be written (the monitors ran and mailed all the same).
+    ``clients``: every current client (a page each, "not available" without a result)."""
     if site is None:
         return code
+    if environ.get(CHOICE, "").strip().lower() in OFF:
+        print(
+            f"status pages: off ({CHOICE}={environ[CHOICE].strip()}); nothing published", flush=True
+        )
+        return code
     try:
-        done = publish(reports, Path(site).resolve(), environ)
+        done = publish(reports, Path(site).resolve(), environ, clients)
     except PagesError as error:
         print(f"erpwatch fleet: {error}", file=sys.stderr, flush=True)
         return max(code, 4)
@@ -168,33 +181,48 @@ def print_links(root: Path, wanted: str | None, environ: Mapping[str, str]) -> i
     return 0
 
 
-def publish(reports: Path, site: Path, environ: Mapping[str, str]) -> Published:
+def publish(
+    reports: Path, site: Path, environ: Mapping[str, str], clients: list[str] | None = None
+) -> Published:
     """Write the site: a page per chosen client, the overview, a front page naming
-    nobody and a robots.txt; nothing else (no report, log, state, mail or fleet.json)."""
+    nobody and a robots.txt; nothing else (no report, log, state, mail or fleet.json).
+    Every current client (``clients``) gets its page, a run without its result too:
+    a link handed out must not break because one run left the client out."""
     key = key_of(environ)
-    entries, _ = read_entries(reports)
-    if not entries:
+    entries, _ = read_entries(reports, clients)
+    names = [entry.client for entry in entries] if clients is None else list(clients)
+    if not names:
         raise PagesError(f"--pages: no client results in {reports} to publish")
-    names = chosen(environ, [entry.client for entry in entries])
+    names = chosen(environ, names)
     _fresh(site, reports)
-    published = [entry for entry in entries if entry.client in names]
+    found = {entry.client: entry for entry in entries}
     links = {
-        entry.dashboard: f"../{page_path(key, entry.client)}/"
-        for entry in published
-        if entry.dashboard
+        f"{name}/index.html" if name else "index.html": f"../{page_path(key, name)}/"
+        for name in names
     }
-    for entry in published:
-        _write(site / page_path(key, entry.client) / "index.html", _client_page(reports, entry))
+    for name in names:
+        entry = found.get(name)
+        page = _client_page(reports, entry) if entry is not None else UNAVAILABLE
+        _write(site / page_path(key, name) / "index.html", page)
     overview = reports / "index.html"
-    # The overview names every client: published only when every client is.
-    every = all(entry.client in names for entry in entries)
-    with_overview = every and any(entry.client for entry in entries) and overview.is_file()
+    # The overview names every client: published only when every client is, and
+    # each of them had a result to show.
+    every = set(names) == set(found) and all(entry.client in names for entry in entries)
+    with_overview = every and any(names) and overview.is_file()
     if with_overview:
-        text = overview.read_text(encoding="utf-8")
+        text = _bounded_read(overview)
         _write(site / page_path(key, OVERVIEW) / "index.html", public_copy(text, links))
     _write(site / "index.html", FRONT_PAGE)
     _write(site / "robots.txt", ROBOTS)
-    return Published(len(published), with_overview)
+    return Published(len(names), with_overview)
+
+
+def _bounded_read(path: Path) -> str:
+    with path.open("rb") as stream:
+        data = stream.read(MAX_PAGE_BYTES + 1)
+    if len(data) > MAX_PAGE_BYTES:
+        raise PagesError(f"--pages: {path} is larger than {MAX_PAGE_BYTES // 1_000_000} MB")
+    return data.decode("utf-8", "replace")
 
 
 def _client_page(reports: Path, entry: ClientEntry) -> str:
@@ -205,7 +233,7 @@ def _client_page(reports: Path, entry: ClientEntry) -> str:
         # A client whose config broke this run has no dashboard: its link still
         # answers, without saying why (that is the agency's business).
         return UNAVAILABLE
-    return public_copy(source.read_text(encoding="utf-8"), {})
+    return public_copy(_bounded_read(source), {})
 
 
 def _fresh(site: Path, reports: Path) -> None:
@@ -258,7 +286,14 @@ def _points_elsewhere(name: str, value: str | None) -> bool:
     """A link, a source, an event handler, or a style that fetches something."""
     if name in _POINTING or name.startswith("on"):
         return True
-    return name == "style" and "url(" in (value or "").replace(" ", "").lower()
+    return name == "style" and _fetches(value or "")
+
+
+def _fetches(css: str) -> bool:
+    """CSS that could fetch something: url( or @import, or an escape that could spell
+    them (erpwatch's own CSS has neither)."""
+    text = css.replace(" ", "").lower()
+    return "url(" in text or "@import" in text or "\\" in text
 
 
 def public_copy(page: str, links: Mapping[str, str]) -> str:
@@ -296,7 +331,10 @@ class _Public(HTMLParser):
             self.skipping += opens
             return
         names = {name for name, _ in attrs}
-        robots = tag == "meta" and dict(attrs).get("name", "") == "robots"
+        # A meta robots is replaced by ours; an http-equiv (a refresh) is never published.
+        robots = tag == "meta" and (
+            dict(attrs).get("name", "") == "robots" or "http-equiv" in names
+        )
         if tag in _DROPPED or "data-private" in names or robots:
             self.skipping = int(opens)
             return
@@ -339,7 +377,7 @@ class _Public(HTMLParser):
             return
         if self.raw:
             # The CSS of erpwatch's own pages fetches nothing; a style that would is dropped.
-            if "url(" not in data.replace(" ", "").lower() and "@import" not in data:
+            if not _fetches(data):
                 self.out.append(data)
             return
         self.out.append(html.escape(data, quote=False))

@@ -14,7 +14,7 @@ import os
 import signal
 import sys
 import time
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from multiprocessing.connection import wait
@@ -24,15 +24,11 @@ from pathlib import Path
 
 from .._vocabulary import ClientEnd
 from ..config import (
-    SECRET_VARIABLES,
-    WHERE_ENV,
     ConfigError,
     Settings,
-    load_settings,
-    read_environment,
 )
 from ..redact import Redactor
-from ._clients import Client, fleet_sets, layered
+from ._clients import Client, client_settings
 from ._crash import tell_of_abrupt_end
 from ._model import ClientEntry
 from ._results import entry_after_run, problem_in_log
@@ -79,39 +75,30 @@ def _relative(path: Path, root: Path) -> str:
 
 
 def prepare(
-    client: Client, root: Path, environ: dict[str, str], reports: Path, state: Path | None
-) -> Prepared | ClientEntry:
+    client: Client, root: Path, environ: dict[str, str], reports: Path, state: Path | None,
+    processes: Mapping[str, str | None] | None = None,
+) -> Prepared | ClientEntry:  # fmt: skip
     """The client's environment and settings, or an entry saying in one line what
-    to fix; nothing is started for a client whose settings do not hold."""
+    to fix; nothing is started for a client whose settings do not hold.
+    ``processes``: the fleet's choice per client (`choose_processes`)."""
     started = datetime.now(UTC)
-    masked: tuple[str, ...] = ()
+    if processes and client.name in processes:
+        chosen = processes[client.name]
+        if chosen is None:
+            return ClientEntry(
+                client=client.name, title=client.label, end=ClientEnd.SKIPPED, exit_code=0,
+                started_at=started.isoformat(timespec="seconds"), seconds=0.0,
+                problem="none of the chosen processes (ERPWATCH_PROCESSES) is its",
+            )  # fmt: skip
+        environ = {**environ, "ERPWATCH_PROCESSES": chosen}
     try:
-        env, origins = layered(client, root, environ)
-        # Never quoted back: what came from a CI secret, whatever its name (GitHub
-        # masks a secret's lines, not a value within one), the secrets by name,
-        # and the heartbeat addresses, which are keys.
-        from_secrets = [value for name, value in env.items() if origins[name].startswith("secret")]
-        keys = (*SECRET_VARIABLES, "ERPWATCH_HEARTBEAT_URL", "ERPWATCH_HEARTBEAT_FAIL_URL")
-        masked = (*from_secrets, *(env[name] for name in keys if env.get(name)))
-        env.update(fleet_sets(client, reports, state))
-        settings = load_settings(
-            client.config_path, read_environment(client.config_path.parent, env)
-        )
-        missing = [path for path in settings.monitors if not path.exists()]
-        if missing:
-            raise ConfigError(
-                "erpwatch.monitors", f"{missing[0]} is not there", str(client.config_path)
-            )
+        env, settings, masked = client_settings(client, root, environ, reports, state)
     except ConfigError as error:
-        if error.where == WHERE_ENV and error.key in origins:
-            error = ConfigError(error.key, error.problem, origins[error.key])  # the layer to fix
         who = f"{client.name}: " if client.name else ""
-        # Paths as the agency sees them in its repository, not from the machine's root.
-        problem = f"{who}{error}".replace(f"{root.resolve()}{os.sep}", "")
         return ClientEntry(
             client=client.name, title=client.label, end=ClientEnd.CONFIG_ERROR, exit_code=4,
             started_at=started.isoformat(timespec="seconds"), seconds=0.0,
-            problem=Redactor(masked).text(problem),
+            problem=f"{who}{error}",
         )  # fmt: skip
     return Prepared(client, env, settings, settings.reports_dir, masked)
 
@@ -162,6 +149,7 @@ class _Running:
     began: float
     stop_at: float
     stopping: bool = False
+    killed: bool = False  # SIGKILL sent: it did not stop when asked
 
 
 class FleetRun:
@@ -263,12 +251,14 @@ class FleetRun:
             _signal(one.process, signal.SIGTERM)
             one.stop_at = now + KILL_GRACE
         else:
+            one.killed = True
             _signal(one.process, signal.SIGKILL)
             one.stop_at = now + KILL_GRACE
 
     def _stop_all(self, running: list[_Running], kill: bool) -> None:
         for one in running:
             if kill:
+                one.killed = True
                 _signal(one.process, signal.SIGKILL)
             elif not one.stopping:
                 one.stopping = True
@@ -280,6 +270,12 @@ class FleetRun:
         seconds = time.monotonic() - one.began
         redactor = Redactor((*one.prepared.settings.secrets, *one.prepared.masked))
         log = one.prepared.reports_dir / LOG_FILE
+        if code == -signal.SIGTERM and one.stopping and not one.killed:
+            # Asked to stop before its run could take the signal as an interruption
+            # (still starting): stopped as asked, not broken.
+            why = self.why.replace(" first", "") if self.stop_requested else "past its deadline"
+            problem = f"stopped while starting: {why}"
+            return entry_after_run(one.prepared, one.started, seconds, 2, problem, self.root)
         if code is None or code < 0:
             how = f"signal {-code}" if code is not None else "no exit status"
             problem = f"the run ended abruptly ({how}); its log: {_relative(log, self.root)}"
