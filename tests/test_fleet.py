@@ -438,3 +438,46 @@ def test_a_project_with_one_config_runs_as_a_fleet_of_one_and_keeps_its_dashboar
     dashboard = (project / "reports" / "index.html").read_text(encoding="utf-8")
     assert "every client" not in dashboard  # still its own dashboard, not an overview
     assert (project / "reports" / "summary.json").is_file()
+
+
+def test_processes_are_chosen_per_client_and_one_without_them_sits_out(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "agency")
+
+    punchout = fleet(project, env=clean_environment(ERPWATCH_PROCESSES="punchout"))
+    typo = fleet(project, env=clean_environment(ERPWATCH_PROCESSES="punchuot"))
+
+    assert punchout.returncode == 0, punchout.stdout + punchout.stderr
+    entries = overview(project)
+    assert entries["librairie-du-parc"]["end"] == "skipped"  # no punchout there
+    assert entries["brasserie-de-gouden-leeuw"]["end"] == "passed"
+    ran = json.loads(
+        (project / "reports" / "brasserie-de-gouden-leeuw" / "summary.json").read_text()
+    )
+    assert {m["process"] for m in ran["monitors"]} == {"punchout"}
+    assert typo.returncode == 4
+    assert (
+        typo.stderr.strip()
+        .splitlines()[-1]
+        .startswith("erpwatch fleet: ERPWATCH_PROCESSES: no client declares 'punchuot'; declared: ")
+    )
+
+
+def test_test_mail_for_a_client_never_quotes_a_value_from_a_secret(tmp_path: Path) -> None:
+    project = make_project(tmp_path / "agency")
+    secrets = {"ERPWATCH_ENV_LIBRAIRIE_DU_PARC": "SMTP_HOST=h\nSMTP_PORT=hunter2port\n"}
+
+    done = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "test-mail", "--client", "librairie-du-parc"],
+        cwd=project, env=clean_environment(ERPWATCH_SECRETS=json.dumps(secrets)),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    two = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "preview", "--client", "a-shop,b-shop"],
+        cwd=project, env=clean_environment(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+
+    assert done.returncode == 2
+    assert "hunter2port" not in done.stdout + done.stderr
+    assert "SMTP_PORT (secret ERPWATCH_ENV_LIBRAIRIE_DU_PARC)" in done.stderr
+    assert two.returncode == 2
+    assert "Traceback" not in two.stderr

@@ -167,3 +167,41 @@ def test_an_entry_from_another_machine_that_points_elsewhere_is_set_aside_not_fo
     page = (reports / "index.html").read_text(encoding="utf-8")
     assert "/etc/passwd" not in page
     assert "javascript:" not in page
+
+
+@pytest.mark.parametrize(
+    "change",
+    [
+        {"processes": [{"name": "x", "title": "X", "status": "failed", "last_mail": None,
+                        "failing_since": "9999-12-31T23:59:59-12:00"}]},
+        {"started_at": "0001-01-01T00:00:00+14:00"},
+    ],
+)  # fmt: skip
+def test_a_time_no_zone_can_show_is_set_aside_said_and_no_pass(
+    tmp_path: Path, change: dict[str, object]
+) -> None:
+    reports = tmp_path / "reports"
+    shards(reports)
+    path = reports / "librairie-du-parc" / "fleet-entry.json"
+    path.write_text(json.dumps({**json.loads(path.read_text()), **change}), encoding="utf-8")
+
+    done = overview_only(tmp_path)
+
+    assert "Traceback" not in done.stderr
+    assert "left out of the overview: librairie-du-parc/fleet-entry.json" in done.stderr
+    assert (reports / "index.html").is_file()
+    assert done.returncode == 4  # the worst client (config error); at least 3 for one unread
+
+
+def test_an_entry_that_is_a_link_is_not_followed(tmp_path: Path) -> None:
+    reports = tmp_path / "reports"
+    shards(reports)
+    path = reports / "librairie-du-parc" / "fleet-entry.json"
+    target = tmp_path / "elsewhere.json"
+    target.write_text(path.read_text(), encoding="utf-8")
+    path.unlink()
+    path.symlink_to(target)
+
+    done = overview_only(tmp_path)
+
+    assert "librairie-du-parc/fleet-entry.json: not a regular file" in done.stderr

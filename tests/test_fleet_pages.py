@@ -207,3 +207,49 @@ def test_the_public_copy_keeps_no_script_handler_or_outside_reference() -> None:
     assert "Hi &amp; bye" in out
     assert 'viewBox="0 0 1 1"' in out
     assert out.count('<meta name="robots" content="noindex, nofollow">') == 1
+
+
+def test_the_public_copy_drops_a_refresh_and_css_that_could_spell_an_address() -> None:
+    page = (
+        '<html><head><meta http-equiv="refresh" content="0;url=https://e.example/">'
+        "<style>b{background:u\\72l(https://e.example/s)}</style></head><body>"
+        '<div style="background:u\\72l(https://e.example/a)">z</div></body></html>'
+    )
+    out = public_copy(page, {})
+    assert "refresh" not in out
+    assert "e.example" not in out
+    assert "<div>z</div>" in out
+
+
+def test_every_current_client_has_a_page_and_a_removed_one_has_none(tmp_path: Path) -> None:
+    root = fleet_project(tmp_path)
+    (root / "clients" / "gone").mkdir()
+    (root / "clients" / "gone" / "erpwatch.toml").write_text(
+        (root / "clients" / "acme" / "erpwatch.toml").read_text()
+    )
+    assert fleet(root, "--clients", "gone").returncode == 0
+    shutil.rmtree(root / "clients" / "gone")
+
+    # A run of one client: the other's link must keep answering.
+    done = fleet(root, "--clients", "beta", "--pages", "site", ERPWATCH_PAGES_KEY=KEY)
+
+    assert done.returncode == 0, done.stderr
+    site = root / "site"
+    assert (site / path_of("beta") / "index.html").read_text().count("Bestellingen doorsturen")
+    assert "not available" in (site / path_of("acme") / "index.html").read_text()
+    assert not (site / path_of("gone")).exists()
+    # Not every client had a result: the overview, which names them all, waits.
+    assert not (site / path_of("/agency-overview")).exists()
+
+
+@pytest.mark.parametrize("off", ["false", "0", "no", "off"])
+def test_pages_said_off_publish_nothing_and_are_no_error(tmp_path: Path, off: str) -> None:
+    root = fleet_project(tmp_path)
+
+    done = fleet(
+        root, "--clients", "beta", "--pages", "site", ERPWATCH_PAGES_KEY=KEY, ERPWATCH_PAGES=off
+    )
+
+    assert done.returncode == 0, done.stderr
+    assert f"status pages: off (ERPWATCH_PAGES={off}); nothing published" in done.stdout
+    assert not (root / "site").exists()

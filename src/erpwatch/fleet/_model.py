@@ -161,7 +161,10 @@ def _moment_problem(values: dict[str, Any], keys: tuple[str, ...]) -> str | None
     for key in keys:
         text = values.get(key)
         if isinstance(text, str):
-            year = datetime.fromisoformat(text).astimezone(UTC).year
+            try:
+                year = datetime.fromisoformat(text).astimezone(UTC).year
+            except (OverflowError, ValueError):
+                year = 0
             if not 1970 <= year <= 9000:
                 return f"{key!r} is {text[:40]!r}"
     return None
