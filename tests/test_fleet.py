@@ -481,3 +481,36 @@ def test_test_mail_for_a_client_never_quotes_a_value_from_a_secret(tmp_path: Pat
     assert "SMTP_PORT (secret ERPWATCH_ENV_LIBRAIRIE_DU_PARC)" in done.stderr
     assert two.returncode == 2
     assert "Traceback" not in two.stderr
+
+
+def test_a_client_stopped_by_the_fleet_before_it_could_report_is_interrupted_not_broken(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch, smtp: RunningSmtp
+) -> None:
+    import multiprocessing
+    from datetime import UTC, datetime
+
+    from erpwatch.fleet import _runner
+
+    project = make_project(tmp_path / "agency")
+    write_env(
+        project / "clients" / "librairie-du-parc" / ".env",
+        {**smtp.env, "MAINTAINER_EMAILS": "oncall@agency.example"},
+    )
+    monkeypatch.chdir(project)
+    client = next(c for c in discover(project) if c.name == "librairie-du-parc")
+    prepared = _runner.prepare(client, project, clean_environment(), project / "reports", None)
+    assert isinstance(prepared, _runner.Prepared)
+    # A process that has not yet taken SIGTERM as an interruption (still starting).
+    process = multiprocessing.get_context("spawn").Process(target=time.sleep, args=(60,))
+    process.start()
+    one = _runner._Running(prepared, process, datetime.now(UTC), time.monotonic(), 0.0)
+    run = _runner.FleetRun(project, 1, lambda *a: None, lambda *a: None)
+    run.stop_requested = True
+    run._stop_all([one], kill=False)
+    process.join(30)
+
+    entry = run._entry(one)
+
+    assert entry.end == "interrupted"
+    assert entry.problem.startswith("stopped while starting: the fleet was stopped")
+    assert smtp.inbox.messages == []  # stopped as asked: nobody is told of a crash
