@@ -47,6 +47,19 @@ def add_client(project: Path, name: str, like: str, env: dict[str, str] | None =
     return folder
 
 
+def client_with_monitor(
+    project: Path, name: str, body: str, env: dict[str, str] | None = None
+) -> Path:
+    """A copy of the bookshop whose own monitor (its catalogue's) does ``body``."""
+    folder = add_client(project, name, like="librairie-du-parc", env=env)
+    monitor = "import os, signal, time\nimport pytest\n\n@pytest.mark.process('catalogue')\n"
+    body = "".join(f"    {line}\n" for line in body.splitlines())
+    (folder / "monitors" / "test_catalogue.py").write_text(
+        f"{monitor}def test_it() -> None:\n{body}"
+    )
+    return folder
+
+
 def write_env(path: Path, values: dict[str, str]) -> None:
     path.write_text("".join(f"{k}={v}\n" for k, v in values.items()), encoding="utf-8")
 
@@ -170,16 +183,10 @@ def test_the_example_clients_run_on_a_fresh_clone_and_a_crash_in_one_stops_no_ot
 ) -> None:
     project = make_project(tmp_path / "agency")
     url, pings = heartbeat_server
-    crashing = add_client(
-        project, "crashes", like="librairie-du-parc",
+    client_with_monitor(
+        project, "crashes", "os.kill(os.getpid(), signal.SIGKILL)",
         env={**smtp.env, "MAINTAINER_EMAILS": "oncall@agency.example", "ERPWATCH_HEARTBEAT_URL": url},
     )  # fmt: skip
-    (crashing / "monitors" / "test_catalogue.py").write_text(
-        "import os, signal\nimport pytest\n\n"
-        "@pytest.mark.process('catalogue')\n"
-        "def test_dies() -> None:\n    os.kill(os.getpid(), signal.SIGKILL)\n",
-        encoding="utf-8",
-    )
 
     done = fleet(project, "--jobs", "2")
 
@@ -223,13 +230,7 @@ def test_ctrl_c_stops_each_running_client_honestly_and_still_writes_the_overview
 ) -> None:
     project = make_project(tmp_path / "agency")
     for name in ("slow-one", "slow-two", "waiting"):
-        folder = add_client(project, name, like="librairie-du-parc")
-        (folder / "monitors" / "test_catalogue.py").write_text(
-            "import time\nimport pytest\n\n"
-            "@pytest.mark.process('catalogue')\n"
-            "def test_waits() -> None:\n    time.sleep(120)\n",
-            encoding="utf-8",
-        )
+        client_with_monitor(project, name, "time.sleep(120)")
     process = subprocess.Popen(
         [sys.executable, "-m", "erpwatch.cli", "fleet", "--jobs", "2",
          "--clients", "slow-one,slow-two,waiting"],
@@ -356,13 +357,7 @@ def test_a_value_from_a_secret_is_taken_as_written_and_never_quoted_in_an_error(
 def test_the_fleets_deadline_stops_the_running_client_and_starts_no_other(tmp_path: Path) -> None:
     project = make_project(tmp_path / "agency")
     for name in ("a-sleepy", "b-next-in-line"):
-        folder = add_client(project, name, like="librairie-du-parc")
-        (folder / "monitors" / "test_catalogue.py").write_text(
-            "import time\nimport pytest\n\n"
-            "@pytest.mark.process('catalogue')\n"
-            "def test_waits() -> None:\n    time.sleep(120)\n",
-            encoding="utf-8",
-        )
+        client_with_monitor(project, name, "time.sleep(120)")
 
     done = fleet(
         project, "--clients", "a-sleepy,b-next-in-line", "--jobs", "1", "--deadline", "0.2"
@@ -379,16 +374,12 @@ def test_no_client_process_can_read_the_fleets_secrets_from_where_it_was_forked(
     tmp_path: Path,
 ) -> None:
     project = make_project(tmp_path / "agency")
-    probe = add_client(project, "probe", like="librairie-du-parc")
-    (probe / "monitors" / "test_catalogue.py").write_text(
-        "import os\nimport pytest\n\n"
-        "@pytest.mark.process('catalogue')\n"
-        "def test_parent_holds_no_secret() -> None:\n"
-        "    for pid in (os.getpid(), os.getppid()):\n"
-        "        with open(f'/proc/{pid}/environ', 'rb') as stream:\n"
-        "            assert b'OtherClientsSecret42' not in stream.read()\n",
-        encoding="utf-8",
-    )
+    client_with_monitor(
+        project, "probe",
+        "for pid in (os.getpid(), os.getppid()):\n"
+        "    with open(f'/proc/{pid}/environ', 'rb') as stream:\n"
+        "        assert b'OtherClientsSecret42' not in stream.read()",
+    )  # fmt: skip
     secrets = {"ERPWATCH_ENV_OTHER": "ERP_CLIENT_SECRET=OtherClientsSecret42\n"}
 
     done = fleet(
