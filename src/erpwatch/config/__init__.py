@@ -24,7 +24,7 @@ from ._erp import (
     erp_settings,
     wants_sandbox,
 )
-from ._mail import Group, MailSettings, SmtpSettings, mail_settings
+from ._mail import Group, MailSettings, SmtpSettings, Webhook, WebhookKind, mail_settings
 from ._payments import DEFAULT_METADATA_KEYS, PaymentSettings, payment_settings
 from ._processes import ProcessSettings
 from ._punchout import (
@@ -98,6 +98,8 @@ __all__ = [
     "Span",
     "Timeouts",
     "TrytonSettings",
+    "Webhook",
+    "WebhookKind",
     "alert_settings",
     "check_address",
     "check_writable_folder",

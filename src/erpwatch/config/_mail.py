@@ -5,8 +5,10 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from enum import StrEnum
 from pathlib import Path
 from typing import Any
+from urllib.parse import urlsplit
 
 from .._vocabulary import Role
 from ._processes import ProcessSettings
@@ -26,6 +28,39 @@ from ._schema import (
 from ._sources import needs
 
 
+class WebhookKind(StrEnum):
+    """What a group's chat address takes: a Slack incoming webhook, a Teams
+    workflow ("When a Teams webhook request is received"), or erpwatch's own JSON."""
+
+    SLACK = "slack"
+    TEAMS = "teams"
+    JSON = "json"
+
+
+@dataclass(frozen=True)
+class Webhook:
+    """A group's chat channel. The address is a key (whoever has it can post to
+    the channel), so it comes from the environment only and is masked like a password."""
+
+    kind: WebhookKind
+    variable: str  # the environment variable that holds the address, for messages
+    url: str = field(repr=False)
+
+    @property
+    def host(self) -> str:
+        """Where it goes, as a message may name it: the host, never the path or the query."""
+        parts = urlsplit(self.url)
+        return parts.netloc.rpartition("@")[2]
+
+    @property
+    def secrets(self) -> tuple[str, ...]:
+        """The address and its path and query on their own: an HTTP library's error
+        can quote the path without the host."""
+        parts = urlsplit(self.url)
+        tail = parts.path + (f"?{parts.query}" if parts.query else "")
+        return tuple(v for v in (self.url, tail, parts.path, parts.query) if len(v) > 1)
+
+
 @dataclass(frozen=True)
 class Group:
     """People who receive one digest per run, in their language."""
@@ -35,6 +70,7 @@ class Group:
     language: str
     addresses: tuple[str, ...]
     role: Role = Role.CLIENT  # how its mail speaks to it
+    webhook: Webhook | None = None  # a short message per digest beside the mail
 
 
 @dataclass(frozen=True)
@@ -73,6 +109,61 @@ _ROLE_BY_NAME = {
 }
 _SECURITY_PORTS = {"starttls": 587, "tls": 465, "none": 25}
 _NAME = r"[a-z][a-z0-9_]*"
+_VARIABLE = r"[A-Z_][A-Z0-9_]*"
+# Plain http only to this machine (a local relay, the tests): elsewhere the key
+# in the address would cross the network readable.
+_LOOPBACK_HOSTS = {"127.0.0.1", "localhost", "::1"}
+
+
+def _webhook(
+    values: Mapping[str, Any], env: Mapping[str, str], prefix: str, where: str
+) -> Webhook | None:
+    """The group's webhook, or None. The address itself is never quoted in an
+    error: it is a key."""
+    variable, kind = values.get("webhook_env"), values.get("webhook")
+    kinds = ", ".join(k.value for k in WebhookKind)
+    if variable is None:
+        if kind is not None:
+            raise ConfigError(
+                f"{prefix}webhook",
+                "needs webhook_env, the environment variable that holds the address "
+                "(it is a secret: never in erpwatch.toml)",
+                where,
+            )
+        return None
+    if not isinstance(variable, str) or not re.fullmatch(_VARIABLE, variable):
+        raise ConfigError(
+            f"{prefix}webhook_env", f"must name an environment variable, not {variable!r}", where
+        )
+    if kind is None or kind not in set(WebhookKind):
+        raise ConfigError(
+            f"{prefix}webhook",
+            f"say what the address of {variable} takes: {kinds}"
+            + (f", not {kind!r}" if kind is not None else ""),
+            where,
+        )
+    url = env.get(variable, "").strip()
+    if not url:
+        raise env_error(
+            variable,
+            f"is not set; it is needed because {prefix}webhook_env names it "
+            "(set it in .env or the CI secrets, or remove webhook_env)",
+        )
+    parts = urlsplit(url)
+    try:
+        host = parts.hostname or ""
+        parts.port  # noqa: B018 -- raises on a port that is not a number
+    except ValueError:
+        host = ""
+    secure = parts.scheme == "https" or (parts.scheme == "http" and host in _LOOPBACK_HOSTS)
+    if not host or not secure or parts.username or parts.password:
+        # Not quoted: even a malformed address may hold the key.
+        raise env_error(
+            variable,
+            "is not a webhook address: it must start with https:// and name a host "
+            "(the value is not shown: it is a secret)",
+        )
+    return Webhook(WebhookKind(kind), variable, url)
 
 
 def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
@@ -82,7 +173,10 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
     if not isinstance(values, dict):
         raise ConfigError(f"groups.{key}", "must be a table with addresses and a language", where)
     reject_unknown(
-        values, {"name", "language", "addresses", "addresses_env", "role"}, prefix, where
+        values,
+        {"name", "language", "addresses", "addresses_env", "role", "webhook", "webhook_env"},
+        prefix,
+        where,
     )
     role_name = values.get("role", _ROLE_BY_NAME.get(key))
     roles = ", ".join(r.value for r in Role)
@@ -123,6 +217,7 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         language=language,
         addresses=tuple(addresses),
         role=Role(role_name),
+        webhook=_webhook(values, env, prefix, where),
     )
 
 

@@ -84,7 +84,15 @@ class Settings:
 
     @property
     def secrets(self) -> tuple[str, ...]:
-        return tuple(self.env[name] for name in SECRET_VARIABLES if self.env.get(name))
+        named = tuple(self.env[name] for name in SECRET_VARIABLES if self.env.get(name))
+        # A group's webhook address is a key, whatever its variable is called.
+        hooks = tuple(
+            secret
+            for group in self.mail.groups.values()
+            if group.webhook is not None
+            for secret in group.webhook.secrets
+        )
+        return named + hooks
 
     def process(self, name: str) -> ProcessSettings | None:
         return self.processes.get(name)

@@ -18,6 +18,15 @@ from ._model import Delivery, Digest, RunContext
 from ._plan import PLAN_FILE, save_plan
 from ._refusal import Refusal
 from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
+from ._webhook import (
+    ChatMessage,
+    WebhookFailed,
+    channel_name,
+    digest_message,
+    failures_of,
+    mail_failed_message,
+    post,
+)
 
 # What a run keeps of an installed channel's failure: a reason, not a dump.
 CHANNEL_ERROR_LIMIT = 500
@@ -69,7 +78,59 @@ def deliver(
             _hand_over(name, channel, digest, message, path, run)
             for digest, message, path in composed
         ]
+    if not settings.dry_run:  # a dry run talks to nobody
+        deliveries += _chat(composed, deliveries, settings, run)
     return deliveries
+
+
+def _chat(
+    composed: Sequence[tuple[Digest, EmailMessage, Path]],
+    deliveries: Sequence[Delivery],
+    settings: Settings,
+    run: RunContext,
+) -> list[Delivery]:
+    """Each digest to its group's webhook; then, when a mail was not delivered,
+    a word to the maintainers' webhook. Whatever a webhook does, the mail stands."""
+    done: list[Delivery] = []
+    for digest, message, path in composed:
+        if digest.group.webhook is not None:
+            chat = digest_message(digest, str(message["Subject"]), settings, run)
+            done.append(_post(chat, path))
+    mail = settings.mail
+    maintainers = mail.groups.get(mail.maintainers) if mail.maintainers else None
+    failures = failures_of(deliveries, mail.groups)
+    if failures and maintainers is not None and maintainers.webhook is not None:
+        first_failed = next(d.eml for d in deliveries if d.channel == "mail" and not d.delivered)
+        done.append(_post(mail_failed_message(maintainers, failures, run), first_failed))
+    return done
+
+
+def _post(chat: ChatMessage, path: Path) -> Delivery:
+    hook = chat.group.webhook
+    assert hook is not None  # only groups with a webhook get a chat message
+    group = chat.group
+    try:
+        post(hook, chat)
+    except WebhookFailed as failure:
+        shown = RECORDER.redactor.text(str(failure))[:CHANNEL_ERROR_LIMIT]
+        return Delivery(
+            group.key,
+            group.addresses,
+            chat.subject,
+            path,
+            DeliveryStatus.FAILED,
+            shown,
+            channel_name(hook),
+        )
+    return Delivery(
+        group.key,
+        group.addresses,
+        chat.subject,
+        path,
+        DeliveryStatus.SENT,
+        None,
+        channel_name(hook),
+    )
 
 
 def _held_line(refusal: Refusal) -> str:
