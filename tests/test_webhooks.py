@@ -23,6 +23,7 @@ from erpwatch.config import ConfigError, load_settings
 from erpwatch.notify import RunContext, deliver, incidents_of, outbox_of, plan_digests
 from erpwatch.sandbox import RunningSandbox, parse_fault
 
+from . import test_finishing as finishing
 from .loopback import Loopback, redirect_to, serve
 from .smtp_server import free_port, start_smtp
 from .support import REPO, clean_environment, read_summary, run_pytest
@@ -360,3 +361,30 @@ def test_the_address_is_masked_like_a_password(tmp_path: Path) -> None:
         assert url in settings.secrets
     assert f"/services/{SLACK_KEY}" in settings.secrets  # as an HTTP error quotes it
     assert SLACK_KEY not in repr(settings.mail.groups["client"])
+
+
+def test_when_erpwatch_itself_breaks_the_maintainers_webhook_hears_it_even_without_mail(
+    tmp_path: Path,
+) -> None:
+    root = finishing.project(tmp_path)
+    config = root / "erpwatch.toml"
+    config.write_text(
+        config.read_text().replace(
+            '[groups.maintainers]\nlanguage = "en"\n',
+            '[groups.maintainers]\nlanguage = "en"\nwebhook = "json"\n'
+            'webhook_env = "AGENCY_WEBHOOK"\n',
+        )
+    )
+    finishing.BREAKERS["mail"](root)  # the outbox is a file: no mail at all, not even theirs
+    with receivers(ok) as (agency,):
+        result = finishing.run(root, AGENCY_WEBHOOK=f"{agency.url}/erpwatch/{JSON_KEY}")
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    assert "Traceback" not in out
+    notice = body_of(agency)
+    jsonschema.validate(notice, webhook_schema())
+    assert (notice["event"], notice["group"]) == ("erpwatch_failed", "maintainers")
+    assert notice["subject"].startswith("[erpwatch] erpwatch itself failed in run ")
+    [problem] = notice["problems"]
+    assert problem.startswith("erpwatch: mail failed: ")
+    assert_no_key(everything_written(root, out))

@@ -183,15 +183,23 @@ class Finishing:
 
     def _tell_maintainers(self, run: RunResult, broken: list[StepResult], now: datetime) -> None:
         from .notify import RunContext
-        from .notify._harness import tell_maintainers
+        from .notify._harness import tell_maintainers, tell_maintainers_in_chat
 
         context = RunContext(run.run_id, run.run_url, None, now)
         problems = [(step.line, step.detail or "") for step in broken]
-        delivery = tell_maintainers(self.settings, context, problems)
-        self.told.append(
-            f"mail to {delivery.group}: {delivery.status}"
-            + (f" ({delivery.error})" if delivery.error else "")
-        )
+        try:
+            delivery = tell_maintainers(self.settings, context, problems)
+            self.told.append(
+                f"mail to {delivery.group}: {delivery.status}"
+                + (f" ({delivery.error})" if delivery.error else "")
+            )
+        finally:  # the mail (or the outbox) may be what broke: the chat is tried anyway
+            chat = tell_maintainers_in_chat(self.settings, context, problems)
+            if chat is not None:
+                self.told.append(
+                    f"{chat.channel} to {chat.group}: {chat.status}"
+                    + (f" ({chat.error})" if chat.error else "")
+                )
 
     def _heartbeat(self, run: RunResult) -> None:
         alerts = self.settings.alerts

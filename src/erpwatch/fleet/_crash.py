@@ -22,7 +22,7 @@ def tell_of_abrupt_end(prepared: Prepared, line: str, log: Path) -> str:
     became of each, as a few words for the fleet's line."""
     from ..alerts import ping_heartbeat
     from ..notify import RunContext
-    from ..notify._harness import NoMaintainers, tell_maintainers
+    from ..notify._harness import NoMaintainers, tell_maintainers, tell_maintainers_in_chat
 
     settings = prepared.settings
     told = []
@@ -32,17 +32,17 @@ def tell_of_abrupt_end(prepared: Prepared, line: str, log: Path) -> str:
         report_path=None, finished_at=now,
     )  # fmt: skip
     detail = Redactor(settings.secrets).text(_tail(log))
+    problems = [(f"erpwatch: client {prepared.client.label} failed: {line}", detail)]
     try:
-        delivery = tell_maintainers(
-            settings,
-            context,
-            [(f"erpwatch: client {prepared.client.label} failed: {line}", detail)],
-        )
+        delivery = tell_maintainers(settings, context, problems)
         told.append(f"maintainers: {delivery.status}")
     except NoMaintainers:
         told.append("no maintainers group to mail")
     except OSError as error:
         told.append(f"maintainers not told: {error.strerror or error}")
+    chat = tell_maintainers_in_chat(settings, context, problems)
+    if chat is not None:
+        told.append(f"{chat.channel}: {chat.status}")
     if not settings.dry_run and settings.alerts.heartbeat_fail_url:
         failed = ping_heartbeat(settings.alerts, ok=False)
         told.append("heartbeat fail URL " + ("not reached" if failed else "pinged"))

@@ -105,6 +105,11 @@ def _chat(
     return done
 
 
+def post_chat(chat: ChatMessage, path: Path) -> Delivery:
+    """``chat`` to its group's webhook, as a delivery: sent, or failed saying why."""
+    return _post(chat, path)
+
+
 def _post(chat: ChatMessage, path: Path) -> Delivery:
     hook = chat.group.webhook
     assert hook is not None  # only groups with a webhook get a chat message

@@ -10,9 +10,11 @@ from email.utils import format_datetime, make_msgid
 
 from .._vocabulary import DeliveryStatus
 from ..config import Settings
-from ._deliver import outbox_of
+from ..redact import Redactor
+from ._deliver import outbox_of, post_chat
 from ._model import Delivery, RunContext
 from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
+from ._webhook import harness_message
 
 MAX_DETAIL_CHARS = 20_000
 
@@ -72,3 +74,21 @@ def tell_maintainers(
             group.key, group.addresses, subject, path, DeliveryStatus.FAILED, str(error)
         )
     return Delivery(group.key, group.addresses, subject, path, DeliveryStatus.SENT)
+
+
+def tell_maintainers_in_chat(
+    settings: Settings, run: RunContext, problems: Sequence[tuple[str, str]]
+) -> Delivery | None:
+    """The same news on the maintainers' webhook, when they have one: their mail
+    may be what is broken. None when there is no webhook or in a dry run."""
+    mail = settings.mail
+    group = mail.groups.get(mail.maintainers) if mail.maintainers else None
+    if group is None or group.webhook is None or settings.dry_run:
+        return None
+    names = ", ".join(
+        line.split(" failed:", 1)[0].removeprefix("erpwatch: ") for line, _ in problems
+    )
+    subject = f"[erpwatch] erpwatch itself failed in run {run.run_id}: {names}"
+    masked = Redactor(settings.secrets)  # in the fleet's parent too, which has no recorder's
+    chat = harness_message(group, subject, [masked.text(line) for line, _ in problems], run)
+    return post_chat(chat, outbox_of(settings) / f"{run.run_id}-harness-{group.key}.eml")

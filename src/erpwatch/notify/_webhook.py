@@ -27,6 +27,7 @@ from .._vocabulary import Aspect, DeliveryStatus, IncidentKind
 from .._words import words_table
 from ..capture import RECORDER
 from ..config import Group, Settings, Webhook, WebhookKind
+from ..redact import Redactor
 from ._compose import context
 from ._model import Delivery, Digest, RunContext
 
@@ -45,6 +46,7 @@ REASON_LIMIT = 200  # characters of a refusing answer quoted in the report
 class WebhookEvent(StrEnum):
     DIGEST = "digest"  # what the group's mail says
     MAIL_FAILED = "mail_failed"  # to the maintainers: mails that were not delivered
+    ERPWATCH_FAILED = "erpwatch_failed"  # to the maintainers: erpwatch itself broke
 
 
 class WebhookFailed(Exception):
@@ -104,10 +106,13 @@ class ChatMessage:
     failures: tuple[ChatFailure, ...]
     run_id: str
     run_url: str | None
+    problems: tuple[str, ...] = ()  # erpwatch's own broken steps, one line each
 
     def lines(self, language: str) -> list[str]:
         """At most MAX_ITEMS lines, the rest counted."""
-        items = [i.line for i in self.incidents] + [
+        items = [i.line for i in self.incidents]
+        items += [_one_line(problem, LINE_LIMIT * 2) for problem in self.problems]
+        items += [
             _one_line(
                 words_table(language, "webhook")["mail_failed_line"].format(
                     group=f.group, subject=f.subject, error=f.error
@@ -172,6 +177,25 @@ def mail_failed_message(
         failures=tuple(failures),
         run_id=run.run_id,
         run_url=run.run_url,
+    )
+
+
+def harness_message(
+    group: Group, subject: str, problems: Sequence[str], run: RunContext
+) -> ChatMessage:
+    """The maintainers' mail about erpwatch itself, as a chat message: the subject
+    and one line per broken step, without the tracebacks (those stay in the mail)."""
+    return ChatMessage(
+        event=WebhookEvent.ERPWATCH_FAILED,
+        group=group,
+        kind=WebhookEvent.ERPWATCH_FAILED.value,
+        subject=_one_line(subject, LINE_LIMIT),
+        intro="",
+        incidents=(),
+        failures=(),
+        run_id=run.run_id,
+        run_url=run.run_url,
+        problems=tuple(RECORDER.redactor.text(p) for p in problems),
     )
 
 
@@ -278,7 +302,11 @@ def json_payload(message: ChatMessage) -> dict[str, Any]:
         ),
         "incidents": [i.to_dict() for i in message.incidents[:MAX_ITEMS]],
         "failures": [f.to_dict() for f in message.failures[:MAX_ITEMS]],
-        "more": max(0, len(message.incidents) + len(message.failures) - MAX_ITEMS),
+        "problems": [_one_line(p, LINE_LIMIT * 2) for p in message.problems[:MAX_ITEMS]],
+        "more": max(
+            0,
+            len(message.incidents) + len(message.failures) + len(message.problems) - MAX_ITEMS,
+        ),
     }
 
 
@@ -314,7 +342,7 @@ def post(hook: Webhook, message: ChatMessage) -> None:
                 allow_redirects=False,
             )
     except requests.RequestException as error:
-        raise WebhookFailed(f"{where}: {_masked(wire_problem(error))}") from None
+        raise WebhookFailed(f"{where}: {_masked(wire_problem(error), hook)}") from None
     if answer.is_redirect or 300 <= answer.status_code < 400:
         raise WebhookFailed(
             f"{where} answered {answer.status_code}, a redirect elsewhere; erpwatch sends the "
@@ -324,7 +352,7 @@ def post(hook: Webhook, message: ChatMessage) -> None:
         said = _one_line(answer.content.decode("utf-8", "replace"), REASON_LIMIT)
         raise WebhookFailed(
             f"{where} answered {answer.status_code}"
-            + (f": {_masked(said)}" if said else "")
+            + (f": {_masked(said, hook)}" if said else "")
             + _hint(answer.status_code, hook)
         )
 
@@ -335,8 +363,10 @@ def _hint(status: int, hook: Webhook) -> str:
     return ""
 
 
-def _masked(text: str) -> str:
-    return RECORDER.redactor.text(text)
+def _masked(text: str, hook: Webhook) -> str:
+    # The hook's own key masked here, whoever calls: the fleet's parent process,
+    # which tells of a client's crash, has not registered that client's secrets.
+    return Redactor(hook.secrets).text(RECORDER.redactor.text(text))
 
 
 def failures_of(deliveries: Sequence[Delivery], groups: Mapping[str, Group]) -> list[ChatFailure]:
