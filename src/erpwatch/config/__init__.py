@@ -15,6 +15,7 @@ One room per concern:
 from __future__ import annotations
 
 from ._alerts import AlertRules, AlertSettings, Lifecycle, MaintenanceWindow, alert_settings
+from ._checks import UrlCheck
 from ._erp import (
     DEFAULT_SCOPE,
     DEFAULT_TEST_ITEM,
@@ -67,6 +68,7 @@ from ._sources import (
 from ._tryton import TrytonSettings, tryton_settings
 
 __all__ = [
+    "UrlCheck",
     "CONFIG_FILE_NAME",
     "DEFAULT_METADATA_KEYS",
     "DEFAULT_SCOPE",
