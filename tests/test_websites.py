@@ -87,9 +87,7 @@ def sites(ca: trustme.CA, tmp_path_factory: pytest.TempPathFactory) -> Iterator[
             serving(context=server_context(files=self_signed(folder)))
         )
         up["slow"] = stack.enter_context(serving(context=server_context(leaf(ca, 365)), delay=0.4))
-        up["down"] = stack.enter_context(
-            serving(context=server_context(leaf(ca, 365)), status=503)
-        )
+        up["down"] = stack.enter_context(serving(context=server_context(leaf(ca, 365)), status=503))
         up["redirects"] = stack.enter_context(serving(status=301, location=up["year"].url))
         up["stays"] = stack.enter_context(serving(status=200))
         yield up
@@ -113,7 +111,9 @@ def test_each_address_is_judged_on_its_certificate_its_answer_and_its_redirect(
     tmp_path: Path, sites: dict[str, Site], bundle: Path
 ) -> None:
     entries = (
-        entry("year", sites["year"].url, require_https_redirect=True, http_url=sites["redirects"].url)
+        entry(
+            "year", sites["year"].url, require_https_redirect=True, http_url=sites["redirects"].url
+        )
         + entry("days15", sites["days15"].url)
         + entry("days5", sites["days5"].url)
         + entry("expired", sites["expired"].url)
@@ -166,14 +166,14 @@ def test_a_certificate_about_to_expire_is_mailed_to_the_routed_group_in_its_lang
     smtp: RunningSmtp = start_smtp(tmp_path)
     try:
         config = write_config(tmp_path, entry("shop", sites["days5"].url))
-        code, output, summary = run(config, bundle, **smtp.env)
+        code, output, _ = run(config, bundle, **smtp.env)
     finally:
         smtp.stop()
     assert code == 1, output
     [mail] = smtp.inbox.for_address("owner@webshop.example")
     text = text_of(mail)
     assert "Website en API" in str(mail["Subject"])
-    assert "TLS-certificaat" in text
+    assert "Beveiligde verbinding" in text
     assert "in 5 days" in text  # the evidence: the date and the days left
     assert smtp.inbox.for_address("dev@agency.example") == []  # not a monitor bug
 
@@ -184,12 +184,12 @@ def test_a_certificate_in_its_warning_days_is_mailed_as_expiring_soon_not_as_slo
     smtp: RunningSmtp = start_smtp(tmp_path)
     try:
         config = write_config(tmp_path, entry("shop", sites["days15"].url))
-        code, output, summary = run(config, bundle, **smtp.env)
+        code, output, _ = run(config, bundle, **smtp.env)
     finally:
         smtp.stop()
     assert code == 0, output  # degraded is not a failure
     [mail] = smtp.inbox.for_address("owner@webshop.example")
-    assert "een TLS-certificaat verloopt binnenkort" in str(mail["Subject"])
+    assert "de beveiligde verbinding (TLS) verloopt" in str(mail["Subject"])
     assert "traag" not in str(mail["Subject"])
 
 
@@ -202,9 +202,7 @@ def test_configured_addresses_without_the_monitor_stop_the_run_with_one_line(
         "import pytest\n\n@pytest.mark.process('website')\ndef test_nothing():\n    pass\n"
     )
     config = write_config(tmp_path, entry("shop", sites["year"].url), monitors=monitors)
-    completed = run_pytest(
-        str(monitors), f"--erpwatch-config={config}", env=clean_environment()
-    )
+    completed = run_pytest(str(monitors), f"--erpwatch-config={config}", env=clean_environment())
     assert completed.returncode == 4, completed.stdout + completed.stderr
     assert "has [[checks.urls]] but no monitor checks them" in completed.stderr
     assert "Traceback" not in completed.stdout + completed.stderr
@@ -231,7 +229,8 @@ def test_a_wrong_address_entry_is_one_line_naming_the_setting(
 ) -> None:
     with pytest.raises(ConfigError) as raised:
         load_settings(write_config(tmp_path, entries), {})
-    assert key in str(raised.value) and words in str(raised.value)
+    assert key in str(raised.value)
+    assert words in str(raised.value)
 
 
 def test_the_http_address_to_redirect_is_the_https_one_without_its_scheme(tmp_path: Path) -> None:

@@ -4,6 +4,7 @@ or self-signed), and plain HTTP servers that do or do not redirect to HTTPS."""
 
 from __future__ import annotations
 
+import ipaddress
 import ssl
 import threading
 import time
@@ -45,7 +46,6 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
     key = ec.generate_private_key(ec.SECP256R1())
     name = x509.Name([x509.NameAttribute(NameOID.COMMON_NAME, HOST)])
     now = datetime.now(UTC)
-    import ipaddress
 
     cert = (
         x509.CertificateBuilder()
@@ -56,7 +56,8 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
         .not_valid_before(now - timedelta(days=1))
         .not_valid_after(now + timedelta(days=365))
         .add_extension(
-            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]), critical=False
+            x509.SubjectAlternativeName([x509.IPAddress(ipaddress.ip_address(HOST))]),
+            critical=False,
         )
         .sign(key, hashes.SHA256())
     )
@@ -74,7 +75,7 @@ def self_signed(folder: Path) -> tuple[Path, Path]:
 
 def _handler(status: int, location: str | None, delay: float) -> type[BaseHTTPRequestHandler]:
     class Handler(BaseHTTPRequestHandler):
-        def do_GET(self) -> None:  # noqa: N802 (http.server's name)
+        def do_GET(self) -> None:
             time.sleep(delay)
             body = b"<html><body>De Gouden Leeuw</body></html>"
             self.send_response(status)
@@ -115,7 +116,9 @@ def serving(
         server.server_close()
 
 
-def server_context(cert: trustme.LeafCert | None = None, files: tuple[Path, Path] | None = None) -> ssl.SSLContext:
+def server_context(
+    cert: trustme.LeafCert | None = None, files: tuple[Path, Path] | None = None
+) -> ssl.SSLContext:
     context = ssl.create_default_context(ssl.Purpose.CLIENT_AUTH)
     if cert is not None:
         cert.configure_cert(context)

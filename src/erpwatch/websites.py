@@ -1,6 +1,6 @@
 """Website, API and certificate checks: one monitor per [[checks.urls]] entry.
 
-A monitor file that imports ``test_url`` makes pytest collect it; the plugin
+A monitor file that imports ``url_monitor`` as ``test_url`` makes pytest collect it; the plugin
 parametrizes it with the configured addresses (``test_url[shop]``), each marked
 with its process, so routing, the alert lifecycle, mail, the dashboard and the
 history treat it as any monitor. Per address:
@@ -29,11 +29,13 @@ from urllib.parse import urljoin, urlsplit
 
 import pytest
 import requests
+from requests.utils import DEFAULT_CA_BUNDLE_PATH
 
 from ._attempts import THRESHOLD_KEY, WARNING_KEY
 from ._calls import CallFailed, answer_failed, bounded_session, send
 from ._http import Limits, register_socket, watched
 from ._vocabulary import Category
+from .capture import call_label
 from .checks import CheckFailed
 from .config import Settings, UrlCheck
 from .diagnosis import Diagnosis
@@ -61,7 +63,9 @@ class Certificate:
 # -- the monitor ---------------------------------------------------------------
 
 
-def test_url(url_check: UrlCheck, erpwatch_settings: Settings, request: pytest.FixtureRequest) -> None:
+def url_monitor(
+    url_check: UrlCheck, erpwatch_settings: Settings, request: pytest.FixtureRequest
+) -> None:
     """The address answers as configured, in time, over a certificate with days to spare."""
     if url_check.latency_threshold is not None:
         request.node.stash[THRESHOLD_KEY] = url_check.latency_threshold
@@ -94,7 +98,7 @@ def check_url(check: UrlCheck, settings: Settings, now: datetime | None = None) 
             _expect_https_redirect(session, check)
     if certificate is None:
         return None
-    return _certificate_verdict(check, certificate, now or datetime.now(UTC))
+    return _certificate_verdict(check, certificate, response, now or datetime.now(UTC))
 
 
 def _expect_https_redirect(session: requests.Session, check: UrlCheck) -> None:
@@ -128,7 +132,9 @@ def _expect_https_redirect(session: requests.Session, check: UrlCheck) -> None:
     )
 
 
-def _certificate_verdict(check: UrlCheck, certificate: Certificate, now: datetime) -> Diagnosis | None:
+def _certificate_verdict(
+    check: UrlCheck, certificate: Certificate, response: requests.Response, now: datetime
+) -> Diagnosis | None:
     days = certificate.days_left(now)
     date = f"{certificate.not_after:%Y-%m-%d %H:%M} UTC"
     said = f"the TLS certificate of {certificate.host} expires on {date}, in {days} days"
@@ -144,7 +150,12 @@ def _certificate_verdict(check: UrlCheck, certificate: Certificate, now: datetim
             category=Category.CERTIFICATE,
             reason=f"{days} days left, fewer than the {check.cert_warn_days} "
             "of the warning (cert_warn_days)",
+            # The call that went over this certificate, as a slow call names its own.
+            call=call_label("GET", check.url),
+            method="GET",
             url=check.url,
+            status=response.status_code,
+            duration_ms=response.elapsed.total_seconds() * 1000,
             error=f"{said}: renew it before then",
         )
     return None
@@ -197,7 +208,7 @@ def peer_certificate(url: str, limits: Limits) -> Certificate | None:
 
 def _context(url: str) -> ssl.SSLContext:
     verify = requests.Session().merge_environment_settings(url, {}, None, True, None)["verify"]
-    bundle = verify if isinstance(verify, str) else requests.certs.where()
+    bundle = verify if isinstance(verify, str) else DEFAULT_CA_BUNDLE_PATH
     if Path(bundle).is_dir():
         return ssl.create_default_context(capath=bundle)
     return ssl.create_default_context(cafile=bundle)
@@ -232,7 +243,7 @@ def not_collected(items: list[pytest.Item], settings: Settings, args: list[Path]
         return None
     return (
         f"{settings.config_path.name} has [[checks.urls]] but no monitor checks them: add a "
-        "monitor file with 'from erpwatch.websites import test_url' to erpwatch.monitors "
+        "monitor file with 'from erpwatch import url_monitor as test_url' to erpwatch.monitors "
         "(erpwatch's own is monitors/test_websites.py)"
     )
 

@@ -68,7 +68,6 @@ from ._sources import (
 from ._tryton import TrytonSettings, tryton_settings
 
 __all__ = [
-    "UrlCheck",
     "CONFIG_FILE_NAME",
     "DEFAULT_METADATA_KEYS",
     "DEFAULT_SCOPE",
@@ -100,6 +99,7 @@ __all__ = [
     "Span",
     "Timeouts",
     "TrytonSettings",
+    "UrlCheck",
     "alert_settings",
     "check_address",
     "check_writable_folder",

@@ -68,7 +68,9 @@ def _check(
     reject_unknown(entry, _KEYS, prefix, where)
     url = entry.get("url")
     if not isinstance(url, str) or not is_http_url(url.strip()):
-        raise ConfigError(f"{prefix}url", f"must be an http:// or https:// address, not {url!r}", where)
+        raise ConfigError(
+            f"{prefix}url", f"must be an http:// or https:// address, not {url!r}", where
+        )
     url = url.strip()
     parts = urlsplit(url)
     name = entry.get("name", parts.hostname)
@@ -88,7 +90,9 @@ def _check(
     fail = whole(entry, "cert_fail_days", CERT_FAIL_DAYS, prefix, where, _DAYS)
     if fail > warn:
         raise ConfigError(
-            f"{prefix}cert_fail_days", f"({fail}) must not be more than cert_warn_days ({warn})", where
+            f"{prefix}cert_fail_days",
+            f"({fail}) must not be more than cert_warn_days ({warn})",
+            where,
         )
     return UrlCheck(
         name=name,
@@ -118,7 +122,9 @@ def _http_url(
     given = entry.get("http_url")
     if given is not None:
         if not isinstance(given, str) or urlsplit(given.strip()).scheme != "http":
-            raise ConfigError(f"{prefix}http_url", f"must be an http:// address, not {given!r}", where)
+            raise ConfigError(
+                f"{prefix}http_url", f"must be an http:// address, not {given!r}", where
+            )
         return given.strip()
     parts = urlsplit(url)
     if parts.port is not None:

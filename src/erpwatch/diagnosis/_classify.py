@@ -13,7 +13,7 @@ from dataclasses import dataclass, replace
 from .._http import retry_after as parse_retry_after
 from .._http import wait_seconds
 from .._vocabulary import Category, ErpErrorKind, FailureKind, Wire
-from ..capture import Exchange
+from ..capture import Exchange, call_label
 from ._failure import FailureFacts
 from ._model import Diagnosis, Difference
 from .dialects import ErpError, decode, is_html
@@ -60,14 +60,19 @@ def verdict(
     category: Category, reason: str, url: str, detail: str, exchanges: Sequence[Exchange]
 ) -> Diagnosis:
     """A built-in check's own finding, with the call to ``url`` as evidence when
-    one was made (the http:// answer that did not redirect); a certificate is read
-    in the TLS handshake, before any call, so it names the address alone."""
+    one was made (the http:// answer that did not redirect, the GET over a
+    certificate about to expire)."""
     index = next((i for i in range(len(exchanges) - 1, -1, -1) if exchanges[i].url == url), None)
     exchange = exchanges[index] if index is not None else None
     found = _diagnosis(
         category=category, reason=reason, exchange=exchange, index=index, erp=None, error=detail
     )
-    return found if exchange is not None else replace(found, url=url)
+    if exchange is not None:
+        return found
+    # The handshake failed before the check's GET could be made: that GET is the
+    # call, and no answer came because the secure connection was refused.
+    wire = Wire.TLS if category is Category.CERTIFICATE else None
+    return replace(found, url=url, call=call_label("GET", url), method="GET", wire=wire)
 
 
 def _slow(exchanges: Sequence[Exchange], threshold_s: float | None) -> Diagnosis | None:
@@ -381,8 +386,11 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
 
     if kind is FailureKind.VERDICT:
         return verdict(
-            Category(failure.extra["category"]), failure.extra["reason"], failure.extra["url"],
-            failure.message, exchanges,
+            Category(failure.extra["category"]),
+            failure.extra["reason"],
+            failure.extra["url"],
+            failure.message,
+            exchanges,
         )
     if kind in (FailureKind.ERP_CALL, FailureKind.HTTP) and last is not None:
         # Raised right after the call: the last exchange is the one that failed.
