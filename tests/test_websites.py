@@ -241,3 +241,18 @@ def test_the_http_address_to_redirect_is_the_https_one_without_its_scheme(tmp_pa
     [check] = settings.url_checks
     assert check.http_url == "http://shop.example/nl/"
     assert (check.cert_warn_days, check.cert_fail_days, check.process) == (21, 7, "website")
+
+
+def test_the_readme_example_is_a_configuration_erpwatch_accepts(tmp_path: Path) -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    section = readme.split("### Website, API and certificate checks", 1)[1]
+    example = section.split("```toml\n", 1)[1].split("```", 1)[0]
+    config = tmp_path / "erpwatch.toml"
+    config.write_text("[processes.payments]\n" + example, encoding="utf-8")
+    shop, webhook = load_settings(config, {}).url_checks
+    assert (shop.name, shop.http_url, shop.latency_threshold) == (
+        "shop",
+        "http://shop.example/",
+        2.0,
+    )
+    assert (webhook.process, webhook.expect_status) == ("payments", 405)
