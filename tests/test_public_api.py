@@ -58,6 +58,8 @@ PUBLIC = [
     "cart_lines",
     "purchase_order_number",
     "oci_problems",
+    # website, API and certificate checks: the monitor a monitor file names test_url
+    "url_monitor",
     "__version__",
 ]
 

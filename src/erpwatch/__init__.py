@@ -39,6 +39,7 @@ if TYPE_CHECKING:
         remove_party,
         remove_sale,
     )
+    from .websites import url_monitor
 
 __version__ = "0.1.0"
 
@@ -68,6 +69,7 @@ __getattr__ = lazy_attributes(
         "TrytonClient": "tryton",
         "remove_party": "tryton",
         "remove_sale": "tryton",
+        "url_monitor": "websites",
     },
 )
 
@@ -109,5 +111,6 @@ __all__ = [
     "remove_entity",
     "remove_party",
     "remove_sale",
+    "url_monitor",
     "wait_until",
 ]

@@ -41,6 +41,11 @@ ATTEMPT_KEY = pytest.StashKey[int]()
 FAILURE_KEY = pytest.StashKey[str]()  # the first failure of the monitor, one line
 RETRIED_KEY = pytest.StashKey[str]()  # said on every report of the later attempts
 PLANNED_KEY = pytest.StashKey["PlannedRetry"]()
+# Set by a monitor for its attempt: its own latency threshold, over its process's
+# (one address of several), and a finding that makes a pass degraded (a TLS
+# certificate close to expiry), as a slow call does.
+THRESHOLD_KEY = pytest.StashKey[float]()
+WARNING_KEY = pytest.StashKey[Diagnosis]()
 
 
 @dataclass(frozen=True)
@@ -61,11 +66,13 @@ def phase_report(
     if call.when == "setup":
         item.stash[ATTEMPT_KEY] = item.stash.get(ATTEMPT_KEY, 0) + 1
         item.stash[EXCHANGES_KEY] = []
+        if WARNING_KEY in item.stash:
+            del item.stash[WARNING_KEY]  # the earlier attempt's
     attempt = item.stash.get(ATTEMPT_KEY, 1)
     guard = guard_of(item, settings)
     exchanges = item.stash.setdefault(EXCHANGES_KEY, [])
     exchanges.extend(log)
-    diagnosis = _diagnose(report, call, exchanges, guard.process, settings)
+    diagnosis = _diagnose(item, report, call, exchanges, guard.process, settings)
     if diagnosis is not None:
         _add_to_html_report(item, report, _diagnosis_html(settings, diagnosis, exchanges, guard))
     leftovers: list[Leftover] = []
@@ -203,6 +210,7 @@ def _redact_report(report: pytest.TestReport) -> None:
 
 
 def _diagnose(
+    item: pytest.Item,
     report: pytest.TestReport,
     call: pytest.CallInfo[None],
     exchanges: list[Exchange],
@@ -210,12 +218,13 @@ def _diagnose(
     settings: Settings,
 ) -> Diagnosis | None:
     declared = settings.process(process) if process else None
-    threshold = declared.latency_threshold if declared else None
+    threshold = item.stash.get(THRESHOLD_KEY, declared.latency_threshold if declared else None)
     diagnosis = None
     if report.failed and call.excinfo is not None:
         diagnosis = classify(exchanges, describe_failure(call.excinfo.value), threshold)
     elif report.passed and call.when == "call":
-        diagnosis = classify(exchanges, None, threshold)
+        # The monitor's own warning first: a certificate to renew outweighs a slow call.
+        diagnosis = item.stash.get(WARNING_KEY, None) or classify(exchanges, None, threshold)
     if diagnosis is None:
         return None
     diagnosis = replace(diagnosis, party=settings.party_of(diagnosis.url))

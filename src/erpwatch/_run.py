@@ -28,7 +28,7 @@ from typing import Any
 
 import pytest
 
-from . import _attempts, _collect
+from . import _attempts, _collect, websites
 from ._finishing import Finishing
 from ._fold import Results
 from ._interrupt import DeadlinePassed, Interruptions, reason_of
@@ -80,10 +80,23 @@ class MonitorRun:
 
     # -- collecting ---------------------------------------------------------
 
+    def pytest_generate_tests(self, metafunc: pytest.Metafunc) -> None:
+        if websites.FIXTURE in metafunc.fixturenames:
+            websites.parametrize(metafunc, self.settings)
+
     def pytest_collection_modifyitems(
         self, config: pytest.Config, items: list[pytest.Item]
     ) -> None:
-        chosen = _collect.chosen(items, self.settings)
+        args = [
+            (config.invocation_params.dir / arg.split("::", 1)[0]).resolve() for arg in config.args
+        ]
+        problem = websites.not_collected(items, self.settings, args)
+        if problem is not None:
+            raise pytest.UsageError(f"erpwatch: {problem}")
+        unconfigured = websites.unconfigured(items)
+        chosen = [
+            item for item in _collect.chosen(items, self.settings) if item not in unconfigured
+        ]
         if len(chosen) != len(items):
             config.hook.pytest_deselected(items=[i for i in items if i not in chosen])
             items[:] = chosen

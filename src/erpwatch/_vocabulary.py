@@ -32,6 +32,8 @@ class Category(StrEnum):
     SILENT_FAILURE = "silent_failure"
     DATA_MISMATCH = "data_mismatch"
     MONITOR_ERROR = "monitor_error"
+    # A TLS certificate expiring within the configured days, expired, or not trusted.
+    CERTIFICATE = "certificate"
 
     @property
     def for_maintainers_only(self) -> bool:
@@ -133,6 +135,7 @@ class FailureKind(StrEnum):
     DATA_MISMATCH = "data_mismatch"
     ASSERTION = "assertion"
     HTTP = "http"  # requests raised outside erpwatch's clients
+    VERDICT = "verdict"  # a built-in check's own finding (checks.CheckFailed)
     OTHER = "other"
 
 

@@ -8,7 +8,22 @@ from collections.abc import Callable, Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass
 from typing import Any, TypeVar
 
+from ._vocabulary import Category
+
 T = TypeVar("T")
+
+
+class CheckFailed(AssertionError):
+    """A built-in check found what is wrong itself (a certificate about to expire, a
+    site that does not send the reader to HTTPS): its category and reason are the
+    diagnosis, not a guess from the last answer. ``url`` names the address checked."""
+
+    def __init__(self, category: Category, reason: str, *, url: str, detail: str) -> None:
+        self.category = category
+        self.reason = reason
+        self.url = url
+        self.detail = detail
+        super().__init__(detail)
 
 
 class DataMismatch(AssertionError):

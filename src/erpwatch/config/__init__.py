@@ -15,6 +15,7 @@ One room per concern:
 from __future__ import annotations
 
 from ._alerts import AlertRules, AlertSettings, Lifecycle, MaintenanceWindow, alert_settings
+from ._checks import UrlCheck
 from ._erp import (
     DEFAULT_SCOPE,
     DEFAULT_TEST_ITEM,
@@ -98,6 +99,7 @@ __all__ = [
     "Span",
     "Timeouts",
     "TrytonSettings",
+    "UrlCheck",
     "Webhook",
     "WebhookKind",
     "alert_settings",

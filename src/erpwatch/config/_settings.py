@@ -13,6 +13,7 @@ from urllib.parse import urlsplit
 
 from .._vocabulary import Party
 from ._alerts import AlertSettings, Lifecycle, alert_settings
+from ._checks import UrlCheck, url_checks_of
 from ._erp import ErpSettings, Timeouts, erp_settings, timeouts_of
 from ._mail import MailSettings, mail_settings
 from ._payments import PaymentSettings, payment_settings
@@ -46,7 +47,7 @@ SECRET_VARIABLES = (
 )
 RUN_DEADLINE = Span("minutes", 24 * 60.0)
 _TABLES = {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts", "payments",
-           "punchout"}  # fmt: skip
+           "punchout", "checks"}  # fmt: skip
 _GENERAL = {"environment", "timezone", "monitors", "reports", "report_language",
             "run_deadline_minutes"}  # fmt: skip
 
@@ -81,6 +82,8 @@ class Settings:
     punchout: PunchoutSettings | None
     oci: OciSettings | None
     tryton: TrytonSettings | None
+    # [[checks.urls]]: addresses watched for answer, speed and TLS certificate.
+    url_checks: tuple[UrlCheck, ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -207,6 +210,7 @@ def load_settings(
         dry_run=dry_run,
         only_processes=only,
         tryton=tryton_settings(env, timeouts),
+        url_checks=url_checks_of(data, processes, where),
         **_parties(data, env, sandbox, where, timeouts),
     )
 

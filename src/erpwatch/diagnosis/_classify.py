@@ -8,12 +8,12 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 
 from .._http import retry_after as parse_retry_after
 from .._http import wait_seconds
 from .._vocabulary import Category, ErpErrorKind, FailureKind, Wire
-from ..capture import Exchange
+from ..capture import Exchange, call_label
 from ._failure import FailureFacts
 from ._model import Diagnosis, Difference
 from .dialects import ErpError, decode, is_html
@@ -54,6 +54,25 @@ def classify(
     if failure is None:
         return _slow(exchanges, threshold_s)
     return _failed(exchanges, failure)
+
+
+def verdict(
+    category: Category, reason: str, url: str, detail: str, exchanges: Sequence[Exchange]
+) -> Diagnosis:
+    """A built-in check's own finding, with the call to ``url`` as evidence when
+    one was made (the http:// answer that did not redirect, the GET over a
+    certificate about to expire)."""
+    index = next((i for i in range(len(exchanges) - 1, -1, -1) if exchanges[i].url == url), None)
+    exchange = exchanges[index] if index is not None else None
+    found = _diagnosis(
+        category=category, reason=reason, exchange=exchange, index=index, erp=None, error=detail
+    )
+    if exchange is not None:
+        return found
+    # The handshake failed before the check's GET could be made: that GET is the
+    # call, and no answer came because the secure connection was refused.
+    wire = Wire.TLS if category is Category.CERTIFICATE else None
+    return replace(found, url=url, call=call_label("GET", url), method="GET", wire=wire)
 
 
 def _slow(exchanges: Sequence[Exchange], threshold_s: float | None) -> Diagnosis | None:
@@ -365,6 +384,14 @@ def _failed(exchanges: Sequence[Exchange], failure: FailureFacts) -> Diagnosis:
     failed = _last_failed(exchanges)
     kind = failure.kind
 
+    if kind is FailureKind.VERDICT:
+        return verdict(
+            Category(failure.extra["category"]),
+            failure.extra["reason"],
+            failure.extra["url"],
+            failure.message,
+            exchanges,
+        )
     if kind in (FailureKind.ERP_CALL, FailureKind.HTTP) and last is not None:
         # Raised right after the call: the last exchange is the one that failed.
         return _by_answer(exchanges, last)

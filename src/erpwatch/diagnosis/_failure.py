@@ -16,7 +16,7 @@ import requests
 
 from .._calls import CallFailed
 from .._vocabulary import FailureKind
-from ..checks import DataMismatch, NotPersisted
+from ..checks import CheckFailed, DataMismatch, NotPersisted
 from ._model import Difference, Scalar
 
 _PACKAGE = Path(__file__).resolve().parent.parent
@@ -53,6 +53,13 @@ def _raised_in_erpwatch(error: BaseException) -> bool:
 def describe_failure(error: BaseException) -> FailureFacts:
     name = type(error).__name__
     message = str(error)
+    if isinstance(error, CheckFailed):
+        return FailureFacts(
+            FailureKind.VERDICT,
+            name,
+            message,
+            extra={"category": error.category.value, "reason": error.reason, "url": error.url},
+        )
     if isinstance(error, NotPersisted):
         return FailureFacts(
             FailureKind.NOT_PERSISTED, name, message, call=error.call, status=error.status

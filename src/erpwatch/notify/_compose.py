@@ -153,7 +153,8 @@ def _variant(incident: Incident) -> str:
     if incident.for_maintainers_only:
         return "_monitor_error"
     if incident.aspect is Aspect.SLOW:
-        return "_slow"
+        certificate = incident.diagnosis and incident.diagnosis.category is Category.CERTIFICATE
+        return "_certificate" if certificate else "_slow"
     return "_not_checked" if observed_process(incident) else ""
 
 
