@@ -215,3 +215,15 @@ def local_time(moment: datetime, timezone: str, code: str) -> str:
     return (
         f"{words.days[local.weekday()]} {local.day} {words.months[local.month - 1]} {local:%H:%M}"
     )
+
+
+# A monitor's recent runs as the alert state keeps them, as a reader sees them.
+_MARKS = {"F": "✗", "P": "✓"}
+
+
+def unstable_pattern(pattern: str, code: str) -> str:
+    """ "failed 3 of the last 8 runs: ✗✓✗✓✗✓✓✗" (oldest run first), in a language."""
+    marks = "".join(_MARKS.get(run, "") for run in pattern)
+    return words_table(code, "flapping")["pattern"].format(
+        failed=pattern.count("F"), runs=len(marks), marks=marks
+    )
