@@ -79,6 +79,12 @@ def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rende
             "subject_reminder": mail["subject_reminder_slow"],
             "still_failing": mail["still_slow"],
         }
+    if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.UNSTABLE:
+        # The headline says it is unstable; "Still failing" would say it is down.
+        values["words"] = {
+            **values["words"],
+            "subject_reminder": flapping["unstable_subject_reminder"],
+        }
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
         subject=_one_line(subject, SUBJECT_LIMIT * 2),
