@@ -36,11 +36,12 @@ def flapping_schedule(
     return schedule
 
 
-def run(schedule: Schedule, step: int, failing: bool) -> None:
+def run(schedule: Schedule, step: int, failing: bool) -> str:
     completed = schedule.run(
         T0 + STEP * step, VAT if failing else None, ERPWATCH_PROCESSES="orders"
     )
     assert completed.returncode == (1 if failing else 0), completed.stdout[-3000:]
+    return completed.stdout
 
 
 def dashboard(schedule: Schedule) -> str:
@@ -66,7 +67,8 @@ def test_a_process_that_keeps_failing_and_passing_gets_one_unstable_mail_a_remin
     ]
 
     # The second failure completes two changes: one "unstable" mail instead of an alert.
-    run(schedule, 2, True)
+    terminal = run(schedule, 2, True)
+    assert "unstable: failed 2 of the last 3 runs: ✗✓✗; one mail for the whole" in terminal
     mails = schedule.new_mail()
     assert subjects(mails, CLIENT) == ["[erpwatch] Bestellingen doorsturen hapert"]
     assert subjects(mails, PARTNER) == ["[erpwatch] Order submission fails now and then"]

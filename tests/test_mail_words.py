@@ -415,7 +415,8 @@ def test_an_unstable_process_is_told_in_the_reader_s_words_with_its_pattern(
             assert pattern not in text  # a steady window: no pattern to show
             assert not re.search(r"\n(Outage|Storing|Panne) ", text), text
         else:
-            assert pattern in text and pattern in html, (kind, text)
+            assert pattern in text, (kind, text)
+            assert pattern in html, (kind, html)
             label = next(line for line in text.splitlines() if pattern in line)
             assert re.match(r"^\S.*?\S {2,}\S", label), label
         if language != "en":
