@@ -223,7 +223,8 @@ _MARKS = {"F": "✗", "P": "✓"}
 
 def unstable_pattern(pattern: str, code: str) -> str:
     """ "failed 3 of the last 8 runs: ✗✓✗✓✗✓✓✗" (oldest run first), in a language."""
-    marks = "".join(_MARKS.get(run, "") for run in pattern)
+    # At most a window's worth: a pending mail's pattern is read back from the state.
+    marks = "".join(_MARKS.get(run, "") for run in pattern[-100:])
     return words_table(code, "flapping")["pattern"].format(
-        failed=pattern.count("F"), runs=len(marks), marks=marks
+        failed=marks.count("✗"), runs=len(marks), marks=marks
     )
