@@ -33,6 +33,9 @@ TOML_NUMBERS = [
     ("alerts", "slow_remind_every_hours", "24"),
     ("processes.orders", "latency_threshold", "5.0"),
     ("processes.orders.alerts", "remind_every_hours", "1"),
+    ("alerts", "flap_changes", "3"),
+    ("alerts", "flap_window", "8"),
+    ("processes.orders.alerts", "flap_window", "6"),
     ("mail", "attach_report_max_kb", "5120"),
     ("payments", "sync_timeout", "60"),
     ("payments", "grace_period_minutes", "15"),
@@ -85,6 +88,8 @@ def test_every_toml_number_refuses_what_is_not_finite_or_sane_naming_the_file(
         ("erp", "timeout", False),
         ("alerts", "remind_every_hours", True),  # 0: never remind
         ("alerts", "after", False),
+        ("alerts", "flap_changes", True),  # 0: flapping is not watched
+        ("alerts", "flap_window", False),
         ("payments", "lookup_calls", True),
         ("payments", "lookback", False),
     ],

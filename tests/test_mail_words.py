@@ -386,3 +386,46 @@ def test_a_cut_subject_ends_on_a_whole_word() -> None:
                 assert subject[-2] != " "
                 body = render((incident(kind, category, "payments"),), Role.AGENCY, language)[1]
                 assert subject[:-1].rsplit(" ", 1)[-1] in body, subject
+
+
+def unstable(kind: IncidentKind) -> Incident:
+    return replace(
+        incident(kind, Category.REJECTED),
+        aspect=Aspect.UNSTABLE,
+        pattern="FPFPPF",
+        exchange=None if kind is IncidentKind.RESOLVED else EXCHANGE,
+    )
+
+
+@pytest.mark.parametrize("language", LANGUAGES)
+@pytest.mark.parametrize("role", list(Role))
+def test_an_unstable_process_is_told_in_the_reader_s_words_with_its_pattern(
+    language: str, role: Role
+) -> None:
+    pattern = {
+        "en": "failed 3 of the last 6 runs: ✗✓✗✓✓✗",
+        "nl": "mislukt bij 3 van de laatste 6 controles: ✗✓✗✓✓✗",
+        "fr": "en échec lors de 3 des 6 dernières exécutions\u202f: ✗✓✗✓✓✗",
+    }[language]
+    for kind in IncidentKind:
+        subject, text, html = render((unstable(kind),), role, language)
+        assert len(subject) <= SUBJECT_LIMIT, subject
+        assert not subject.endswith("…"), subject
+        if kind is IncidentKind.RESOLVED:
+            assert pattern not in text  # a steady window: no pattern to show
+            assert not re.search(r"\n(Outage|Storing|Panne) ", text), text
+        else:
+            assert pattern in text, (kind, text)
+            assert pattern in html, (kind, html)
+            label = next(line for line in text.splitlines() if pattern in line)
+            assert re.match(r"^\S.*?\S {2,}\S", label), label
+        if language != "en":
+            for phrase in (*ENGLISH, "unstable", "Unstable", "now and then", "Last runs"):
+                assert phrase not in human_part(text), (kind, language, phrase)
+                assert phrase not in subject, (kind, language, phrase)
+        if language == "fr":
+            prose = re.sub(r"\d:\d|https?:|‘.*?’|«\u202f.*?\u202f»", "", human_part(text))
+            assert not re.search(r"[^\u202f][:;?!]", prose), (kind, role, prose)
+    reminder = render((unstable(IncidentKind.REMINDER),), role, language)[1]
+    still = {"en": "Still unstable", "nl": "Nog steeds onstabiel", "fr": "Toujours instable"}
+    assert still[language] in reminder

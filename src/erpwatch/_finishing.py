@@ -144,6 +144,8 @@ class Finishing:
 
         record = record_of(run, now, run.mails)
         record["outcome"] = run.outcome  # interrupted runs are told apart from passes
+        if self.alerting is not None and self.alerting.unstable:
+            record["unstable"] = self.alerting.unstable  # process → its last runs
         if run.interrupted:
             record["interrupted"] = run.interrupted
         history = self._history()

@@ -81,6 +81,16 @@ def _standing(
     settings: Settings,
     clock: Clock,
 ) -> str | None:
+    pattern = alerting.unstable.get(process.name)
+    if pattern:
+        # Its failures are mailed as one unstable period, not one by one.
+        from ._words import unstable_pattern
+
+        window = _rules(settings, process).flap_window
+        return (
+            f"unstable: {unstable_pattern(pattern, 'en')}; one mail for the whole unstable "
+            f"period, not one per change; stable again after {window} runs in a row the same way"
+        )
     open_ = [after for _, after in tracks if after.bad and after.since]
     if process.outcome in (Status.FAILED, Status.UNFINISHED) and open_:
         return _failing(process, open_, mailed, alerting, settings, clock)

@@ -102,6 +102,9 @@ class Aspect(StrEnum):
 
     FAILING = "failing"
     SLOW = "slow"
+    # Changing between failing and passing: one incident for the whole unstable
+    # period instead of an alert and a resolved mail per change.
+    UNSTABLE = "unstable"
 
 
 class IncidentKind(StrEnum):

@@ -215,3 +215,16 @@ def local_time(moment: datetime, timezone: str, code: str) -> str:
     return (
         f"{words.days[local.weekday()]} {local.day} {words.months[local.month - 1]} {local:%H:%M}"
     )
+
+
+# A monitor's recent runs as the alert state keeps them, as a reader sees them.
+_MARKS = {"F": "✗", "P": "✓"}
+
+
+def unstable_pattern(pattern: str, code: str) -> str:
+    """ "failed 3 of the last 8 runs: ✗✓✗✓✗✓✓✗" (oldest run first), in a language."""
+    # At most a window's worth: a pending mail's pattern is read back from the state.
+    marks = "".join(_MARKS.get(run, "") for run in pattern[-100:])
+    return words_table(code, "flapping")["pattern"].format(
+        failed=marks.count("✗"), runs=len(marks), marks=marks
+    )

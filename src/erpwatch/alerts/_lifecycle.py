@@ -10,7 +10,8 @@ from pathlib import Path
 from typing import Any
 
 from .._vocabulary import Aspect, DeliveryStatus, IncidentKind, Outcome
-from ..config import Settings
+from ..config import AlertRules, Settings
+from ..config._alerts import FLAP_WINDOW_MAX
 from ..diagnosis import Diagnosis
 from ..notify import (
     Delivery,
@@ -25,7 +26,7 @@ from ..notify import (
 )
 from ..notify._refusal import Refusal, refusal
 from ..result import MonitorResult, RunResult
-from ._policy import decide, rules_for
+from ._policy import FAILED_RUN, PASSED_RUN, Decision, changes_in, decide, rules_for, unstable_now
 from ._state import MonitorState, State, StateStore, Track
 from ._windows import silenced_by
 
@@ -40,6 +41,8 @@ class AlertOutcome:
     # Monitor → its failing track before and after this run's decision: read by
     # the terminal summary (since when, who was told, the next reminder).
     tracks: dict[str, tuple[Track, Track]] = field(default_factory=dict)
+    # Process → its last runs ("FPFP…") while it is unstable: for the history and dashboard.
+    unstable: dict[str, str] = field(default_factory=dict)
 
 
 def _observations(monitor: MonitorResult) -> Iterator[tuple[Aspect, bool]]:
@@ -55,11 +58,17 @@ def _observations(monitor: MonitorResult) -> Iterator[tuple[Aspect, bool]]:
 
 
 def _incident(
-    kind: IncidentKind, aspect: Aspect, monitor: MonitorResult, track: Track, ended: str | None
+    kind: IncidentKind,
+    aspect: Aspect,
+    monitor: MonitorResult,
+    track: Track,
+    ended: str | None,
+    pattern: str = "",
 ) -> Incident:
     # A resolved incident quotes the last failure it had, from the state.
     diagnosis = monitor.diagnosis
-    if kind is IncidentKind.RESOLVED:
+    if kind is IncidentKind.RESOLVED or (diagnosis is None and track.diagnosis):
+        # An unstable process reminded on a passing run quotes its last failure too.
         diagnosis = Diagnosis.from_dict(track.diagnosis) if track.diagnosis else None
     return Incident(
         kind=kind,
@@ -72,7 +81,31 @@ def _incident(
         runs=track.runs,
         aspect=aspect,
         ended_at=datetime.fromisoformat(ended) if ended else None,
+        pattern=pattern,
     )
+
+
+def _flapping(
+    entry: MonitorState,
+    bad: bool,
+    diagnosis: dict[str, Any] | None,
+    rules: AlertRules,
+    now: datetime,
+    silenced: bool,
+) -> Decision | None:
+    """This run added to the monitor's recent runs; the decision on its unstable
+    period, or None when it neither is nor was unstable. An unstable period is a
+    track like any other: alerted at once, reminded every ``remind_every_hours``,
+    and over ("stable again") at the first steady window, told only when the
+    window is steady passing: steady failing is an outage, alerted as one."""
+    entry.history = (entry.history + (FAILED_RUN if bad else PASSED_RUN))[-FLAP_WINDOW_MAX:]
+    before = entry.unstable
+    unstable = unstable_now(entry.history, before.bad, rules)
+    if not unstable and not before.bad:
+        return None
+    period = AlertRules(1, rules.remind_every_hours, 1, rules.resolved_mail and not bad)
+    # A pass while unstable keeps the last failure for the mail to quote.
+    return decide(before, unstable, diagnosis or before.diagnosis, period, now, silenced)
 
 
 def evaluate(
@@ -91,6 +124,43 @@ def evaluate(
             rules = rules_for(settings, monitor.process, monitor.critical, aspect)
             diagnosis = monitor.diagnosis.to_dict() if bad and monitor.diagnosis else None
             decision = decide(before, bad, diagnosis, rules, now, silenced)
+            flap = (
+                _flapping(entry, bad, diagnosis, rules, now, silenced)
+                if aspect is Aspect.FAILING
+                else None
+            )
+            if flap is not None:
+                pattern = entry.history[-rules.flap_window :]
+                unstable_before = entry.unstable
+                entry.unstable = flap.track
+                decisions.append(
+                    {
+                        "monitor": monitor.nodeid,
+                        "aspect": Aspect.UNSTABLE,
+                        "notify": flap.notify,
+                        "reason": f"{flap.reason} ({changes_in(pattern)} changes in {pattern})",
+                    }
+                )
+                if flap.notify is IncidentKind.RESOLVED:
+                    ended = unstable_before.recovered_at or now.isoformat(timespec="seconds")
+                    incidents.append(
+                        _incident(
+                            flap.notify, Aspect.UNSTABLE, monitor, unstable_before, ended, pattern
+                        )
+                    )
+                elif flap.notify is not None:
+                    incidents.append(
+                        _incident(flap.notify, Aspect.UNSTABLE, monitor, flap.track, None, pattern)
+                    )
+                if flap.track.bad:
+                    # While unstable, the failing track keeps counting but mails
+                    # nothing, and nobody counts as alerted about it: when the
+                    # flapping settles into an outage, that outage is alerted afresh.
+                    decision = Decision(
+                        replace(decision.track, alerted=False, last_notified=None),
+                        None,
+                        f"unstable: {decision.reason}",
+                    )
             entry.set_track(aspect, decision.track)
             decisions.append(
                 {
@@ -120,8 +190,17 @@ def _refreshed(incident: Incident, state: State) -> Incident:
     if not bad:
         return incident
     last_seen = max(datetime.fromisoformat(t.last_seen or "") for t in bad)
+    pattern = incident.pattern
+    if incident.aspect is Aspect.UNSTABLE:
+        # The runs since it was planned, too: the mail shows the pattern as it is now.
+        histories = [state.monitors[m].history for m in incident.monitors if m in state.monitors]
+        latest = max(histories, key=lambda h: h.count(FAILED_RUN), default="")
+        pattern = latest[-len(incident.pattern) :] if incident.pattern else pattern
     return replace(
-        incident, last_seen=max(last_seen, incident.last_seen), runs=max(t.runs for t in bad)
+        incident,
+        last_seen=max(last_seen, incident.last_seen),
+        runs=max(t.runs for t in bad),
+        pattern=pattern,
     )
 
 
@@ -176,6 +255,7 @@ def decide_alerts(
         incidents, outcome.decisions = evaluate(
             state, run, settings, now, outcome.silenced is not None
         )
+        outcome.unstable = _unstable_processes(state, run, settings)
         outcome.tracks = {
             m.nodeid: (before.get(m.nodeid, Track()), state.monitors[m.nodeid].failing)
             for m in run.monitors
@@ -232,6 +312,21 @@ def decide_alerts(
         if not settings.dry_run:
             store.save(state)
     return AlertPlan(outcome, digests, context, outcome.silenced is not None, untried)
+
+
+def _unstable_processes(state: State, run: RunResult, settings: Settings) -> dict[str, str]:
+    """Per process of this run, the runs of its most failing unstable monitor."""
+    unstable: dict[str, str] = {}
+    for monitor in run.monitors:
+        entry = state.monitors.get(monitor.nodeid)
+        if entry is None or not entry.unstable.bad:
+            continue
+        rules = rules_for(settings, monitor.process, monitor.critical, Aspect.FAILING)
+        pattern = entry.history[-rules.flap_window :]
+        known = unstable.get(entry.process, "")
+        if pattern.count(FAILED_RUN) > known.count(FAILED_RUN):
+            unstable[entry.process] = pattern
+    return unstable
 
 
 def _refusal_of(state: State, group: str) -> Refusal | None:

@@ -4,10 +4,12 @@ from __future__ import annotations
 
 from dataclasses import dataclass, replace
 from datetime import datetime, timedelta
+from itertools import pairwise
 from typing import Any, TypeVar
 
 from .._vocabulary import Aspect, IncidentKind
 from ..config import AlertRules, Lifecycle, Settings
+from ..config._alerts import FLAP_CHANGES, FLAP_WINDOW
 from ._state import Track
 
 _T = TypeVar("_T")
@@ -34,6 +36,8 @@ def rules_for(
         _or(chosen.remind_every_hours, 4.0),
         resolve_after,
         resolved_mail,
+        _or(chosen.flap_changes, FLAP_CHANGES),
+        _or(chosen.flap_window, FLAP_WINDOW),
     )
 
 
@@ -114,3 +118,31 @@ def decide(
     if track.alerted and rules.resolved_mail:
         return Decision(closed, IncidentKind.RESOLVED, "resolved after an alert")
     return Decision(closed, None, "resolved before anyone was alerted")
+
+
+# A monitor's recent runs, oldest first, as the alert state keeps them.
+FAILED_RUN, PASSED_RUN = "F", "P"
+
+
+def changes_in(history: str) -> int:
+    """How often consecutive runs went from failing to passing or back."""
+    return sum(a != b for a, b in pairwise(history))
+
+
+def unstable_now(history: str, was_unstable: bool, rules: AlertRules) -> bool:
+    """Whether a monitor flaps, from its last runs (``history``, this one last).
+
+    It starts flapping when its last ``flap_window`` runs changed between failing
+    and passing ``flap_changes`` times or more, on a failing run (a pass that
+    completes the count is good news, not the moment to alarm anyone). It stays
+    unstable until all of its last ``flap_window`` runs went the same way: a
+    looser exit (fewer than ``flap_changes``) would let a process that fails
+    every fifth run slip in and out of "unstable" and mail about each, which is
+    the storm this is meant to stop. Once steady, the window holds no change,
+    so a new unstable period needs ``flap_changes`` fresh ones."""
+    if rules.flap_changes <= 0:
+        return False
+    recent = history[-rules.flap_window :]
+    if was_unstable:
+        return len(recent) < rules.flap_window or changes_in(recent) > 0
+    return recent.endswith(FAILED_RUN) and changes_in(recent) >= rules.flap_changes

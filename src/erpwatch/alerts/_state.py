@@ -25,6 +25,7 @@ from .._files import (
 )
 from .._vocabulary import Aspect, IncidentKind
 from .._words import counted
+from ..config._alerts import FLAP_WINDOW_MAX
 
 SCHEMA_VERSION = 1
 
@@ -50,13 +51,22 @@ class MonitorState:
     process: str
     failing: Track = field(default_factory=Track)
     slow: Track = field(default_factory=Track)
+    # Flapping: the monitor's last runs, "F" failed and "P" passed, oldest first
+    # and at most FLAP_WINDOW_MAX of them; and the unstable period, if one is open.
+    # Both absent from a state file written before flapping was watched.
+    history: str = ""
+    unstable: Track = field(default_factory=Track)
 
     def track(self, aspect: Aspect) -> Track:
+        if aspect is Aspect.UNSTABLE:
+            return self.unstable
         return self.slow if aspect is Aspect.SLOW else self.failing
 
     def set_track(self, aspect: Aspect, track: Track) -> None:
         if aspect is Aspect.SLOW:
             self.slow = track
+        elif aspect is Aspect.UNSTABLE:
+            self.unstable = track
         else:
             self.failing = track
 
@@ -107,7 +117,13 @@ def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         last_notified=Maybe(MOMENT),
         diagnosis=diagnosis,
     )
-    monitor = {"process": str, "failing": track, "slow": track}
+    monitor = {
+        "process": str,
+        "failing": track,
+        "slow": track,
+        "history": Field(str, required=False),
+        "unstable": Field(track, required=False),
+    }
     incident = {
         "kind": IncidentKind,
         "process": str,
@@ -120,6 +136,7 @@ def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         "aspect": Field(Aspect, required=False),
         "ended_at": Field(Maybe(MOMENT), required=False),
         "processes": Field(list[str], required=False),
+        "pattern": Field(str, required=False),
     }
     note = {"process": str, "monitor": str, "at": MOMENT, "what": str}
     return monitor, incident, note
@@ -165,12 +182,16 @@ def parse_state(data: object) -> tuple[State, list[str]]:
         problems.append("monitors: not an object")
         entries = {}
     for nodeid, entry in entries.items():
-        problem = problem_of(entry, monitor_shape)
+        problem = problem_of(entry, monitor_shape) or _history_problem(entry.get("history", ""))
         if problem is not None:
             problems.append(f"monitors.{nodeid}: {problem}")
             continue
         monitors[nodeid] = MonitorState(
-            process=entry["process"], failing=Track(**entry["failing"]), slow=Track(**entry["slow"])
+            process=entry["process"],
+            failing=Track(**entry["failing"]),
+            slow=Track(**entry["slow"]),
+            history=entry.get("history", ""),
+            unstable=Track(**entry.get("unstable", {})),
         )
     updated_at = data.get("updated_at")
     if not conforms(updated_at, Maybe(MOMENT)):
@@ -185,6 +206,13 @@ def parse_state(data: object) -> tuple[State, list[str]]:
         refused=_refusals(data, problems),
     )
     return state, problems
+
+
+def _history_problem(history: str) -> str | None:
+    """A monitor's recent runs are F and P, no more of them than a window can use."""
+    if len(history) > FLAP_WINDOW_MAX or history.strip("FP"):
+        return f"'history' is {history[:40]!r}"
+    return None
 
 
 def _refusals(data: Mapping[str, Any], problems: list[str]) -> dict[str, dict[str, Any]]:

@@ -31,6 +31,10 @@ class AlertRules:
     remind_every_hours: float  # while still bad; 0: never remind
     resolve_after: int  # consecutive good runs before it counts as resolved
     resolved_mail: bool
+    # Flapping: this many changes between failing and passing within the last
+    # ``flap_window`` runs make the process unstable; 0: never.
+    flap_changes: int = 0
+    flap_window: int = 0
 
 
 @dataclass(frozen=True)
@@ -44,6 +48,8 @@ class Lifecycle:
     resolved_mail: bool | None = None
     slow_after: int | None = None
     slow_remind_every_hours: float | None = None
+    flap_changes: int | None = None
+    flap_window: int | None = None
 
     def over(self, below: Lifecycle) -> Lifecycle:
         """These settings, and ``below``'s where these are not set."""
@@ -80,6 +86,7 @@ class AlertSettings:
     fixed_now: datetime | None = None  # ERPWATCH_NOW: replay a schedule with a controlled clock
 
 
+FLAP_WINDOW_MAX = 100
 _RUNS = Span("runs in a row", 1000.0, low=1.0, inclusive=True, whole=True)
 _LIFECYCLE_SPANS = {
     "after": _RUNS,
@@ -87,6 +94,10 @@ _LIFECYCLE_SPANS = {
     "resolve_after": _RUNS,
     "slow_after": _RUNS,
     "slow_remind_every_hours": SPANS["hours"],
+    # 0 turns flapping detection off; a window holds at most FLAP_WINDOW_MAX runs,
+    # and that many outcomes per monitor is what the alert state keeps.
+    "flap_changes": Span("changes", FLAP_WINDOW_MAX - 1, inclusive=True, whole=True),
+    "flap_window": Span("runs", FLAP_WINDOW_MAX, low=2.0, inclusive=True, whole=True),
 }
 _LIFECYCLE_KEYS = tuple(f.name for f in fields(Lifecycle))  # in the order errors are found
 
@@ -111,6 +122,32 @@ def lifecycle_of(
                 f"{prefix}{key}", f"must be true or false, not {values[key]!r}", where
             )
     return Lifecycle(**given)
+
+
+# erpwatch's own flapping defaults (Kibana's rule is 4 changes in 20 runs; at a
+# 15-minute schedule 10 runs is two and a half hours).
+FLAP_CHANGES, FLAP_WINDOW = 4, 10
+
+
+def check_flapping(defaults: Lifecycle, processes: Mapping[str, Lifecycle], where: str) -> None:
+    """W runs hold at most W - 1 changes: a process whose flap_changes could never
+    be reached is a mistake, named at the most specific table that set either."""
+    tables = [("alerts.", defaults, defaults)] + [
+        (f"processes.{name}.alerts.", own, own.over(defaults)) for name, own in processes.items()
+    ]
+    for prefix, own, chosen in tables:
+        changes = FLAP_CHANGES if chosen.flap_changes is None else chosen.flap_changes
+        window = FLAP_WINDOW if chosen.flap_window is None else chosen.flap_window
+        if changes < window or (own.flap_changes is None and own.flap_window is None):
+            continue
+        key = "flap_changes" if own.flap_changes is not None else "flap_window"
+        raise ConfigError(
+            f"{prefix}{key}",
+            f"flap_changes = {changes} cannot happen within flap_window = {window} runs "
+            f"(at most {window - 1} changes); set flap_changes below flap_window, "
+            "or flap_changes = 0 to turn flapping detection off",
+            where,
+        )
 
 
 _DAY_NAMES = ("mon", "tue", "wed", "thu", "fri", "sat", "sun")

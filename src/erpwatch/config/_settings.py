@@ -12,7 +12,7 @@ from typing import Any
 from urllib.parse import urlsplit
 
 from .._vocabulary import Party
-from ._alerts import AlertSettings, Lifecycle, alert_settings
+from ._alerts import AlertSettings, Lifecycle, alert_settings, check_flapping
 from ._checks import UrlCheck, url_checks_of
 from ._erp import ErpSettings, Timeouts, erp_settings, timeouts_of
 from ._mail import MailSettings, mail_settings
@@ -191,6 +191,7 @@ def load_settings(
     mail = mail_settings(data, processes, env, where, dry_run=dry_run)
     only = _only_processes(env, processes)
     alerts, lifecycle = alert_settings(data, root, reports_dir, timezone, env, where)
+    check_flapping(lifecycle, {name: p.alerts for name, p in processes.items()}, where)
     return Settings(
         config_path=config_path,
         root=root,

@@ -25,8 +25,10 @@ from .._words import (
     local_time,
     money_text,
     seconds_text,
+    unstable_pattern,
     waited_text,
     words_of,
+    words_table,
 )
 from ..config import Group, Settings
 from ..diagnosis import Category, Diagnosis, explain
@@ -34,7 +36,7 @@ from ..diagnosis._catalogue import party_words
 from ..diagnosis._model import Scalar
 from ._model import Digest, Incident, RunContext
 from ._plan import ROOT_PROCESS, root_key
-from ._wording import join_names, process_wording, title_of
+from ._wording import Wording, join_names, process_wording, title_of
 
 ERP_TEXT_LIMIT = 600  # characters of the ERP's message near the top of a mail
 EXCERPT_LIMIT = 4000  # characters of each request and answer body in the appendix
@@ -66,14 +68,22 @@ def _environment(autoescape: bool) -> jinja2.Environment:
 def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rendered:
     """Render the subject, text and HTML of a message kind in a language: the
     templates are the same for every language, which only brings its words."""
-    values = {**context, "words": words_of(language).mail, "fit": _fitter(language)}
+    # The [flapping] words beside the mail's own, for an unstable process's lines.
+    flapping = {f"unstable_{k}": v for k, v in words_table(language, "flapping").items()}
+    values = {**context, "words": {**words_of(language).mail, **flapping}, "fit": _fitter(language)}
     if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.SLOW:
         # Slowness is not an outage: "Still slow", not "Still failing".
         mail = words_of(language).mail
         values["words"] = {
-            **mail,
+            **values["words"],
             "subject_reminder": mail["subject_reminder_slow"],
             "still_failing": mail["still_slow"],
+        }
+    if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.UNSTABLE:
+        # The headline says it is unstable; "Still failing" would say it is down.
+        values["words"] = {
+            **values["words"],
+            "subject_reminder": flapping["unstable_subject_reminder"],
         }
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
@@ -216,6 +226,8 @@ def _incident_context(
         },
         mismatch=bool(diagnosis and diagnosis.category is Category.DATA_MISMATCH),
     )
+    if incident.aspect is Aspect.UNSTABLE:
+        wording = _unstable_wording(wording.title, language)
     ended = incident.ended_at
     window = (
         (
@@ -299,12 +311,27 @@ def _incident_context(
         if ended
         else "",
         "runs": incident.runs,
+        # An unstable process: its last runs, "failed 3 of the last 8 runs: ✗✓✗✓✗✓✓✗".
+        "pattern": unstable_pattern(incident.pattern, language)
+        if incident.aspect is Aspect.UNSTABLE and incident.pattern
+        else "",
         "monitors": incident.monitors,
         "exchange": exchange if technical else None,
         "sent_at": _exact(exchange.started_at, settings) if exchange and technical else "",
         "request_body": _clip(exchange.request_body, EXCERPT_LIMIT) if exchange else "",
         "response_body": _clip(exchange.response_body, EXCERPT_LIMIT) if exchange else "",
     }
+
+
+def _unstable_wording(title: str, language: str) -> Wording:
+    """An unstable process in the words of the language's [flapping] table."""
+    words = words_table(language, "flapping")
+    return Wording(
+        title=title,
+        headline=words["headline"].format(title=title),
+        impact=words["impact"].format(title=title),
+        resolved=words["resolved"].format(title=title),
+    )
 
 
 def _first_try(text: str, language: str) -> str:

@@ -31,6 +31,8 @@ class Incident:
     ended_at: datetime | None = None  # resolved incidents
     # A root cause shared by several processes (the ERP is down for all of them).
     processes: tuple[str, ...] = ()
+    # An unstable process: its last runs, "F" failed and "P" passed, oldest first.
+    pattern: str = ""
 
     @property
     def for_maintainers_only(self) -> bool:
@@ -53,6 +55,7 @@ class Incident:
             "aspect": self.aspect,
             "ended_at": self.ended_at.isoformat() if self.ended_at else None,
             "processes": list(self.processes),
+            "pattern": self.pattern,
         }
 
     @classmethod
@@ -69,6 +72,7 @@ class Incident:
             aspect=Aspect(data.get("aspect", Aspect.FAILING)),
             ended_at=datetime.fromisoformat(data["ended_at"]) if data.get("ended_at") else None,
             processes=tuple(data.get("processes", ())),
+            pattern=data.get("pattern", ""),
         )
 
 

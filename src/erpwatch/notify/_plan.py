@@ -36,6 +36,8 @@ def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
             last_seen=max(known.last_seen, item.last_seen),
             runs=max(known.runs, item.runs),
             ended_at=max(filter(None, (known.ended_at, item.ended_at)), default=None),
+            # The monitor that failed most tells how unstable the process is.
+            pattern=max(known.pattern, item.pattern, key=lambda p: p.count("F")),
         )
     return sorted(merged.values(), key=lambda i: (i.kind.urgency, i.process))
 
@@ -83,7 +85,13 @@ def root_cause_first(incidents: Sequence[Incident], processes_in_run: set[str]) 
     covered = {i.process for i in failing}
     if _shared_cause(failing) and processes_in_run <= covered:
         result = [_as_one(failing, covered), *(i for i in result if i not in failing)]
-    resolved = [i for i in result if i.kind is IncidentKind.RESOLVED and i.process != ROOT_PROCESS]
+    resolved = [
+        i
+        for i in result
+        if i.kind is IncidentKind.RESOLVED
+        and i.process != ROOT_PROCESS
+        and i.aspect is Aspect.FAILING
+    ]
     if _shared_cause(resolved):
         together = _as_one(resolved, {i.process for i in resolved})
         result = [i for i in result if i not in resolved] + [together]
@@ -120,7 +128,17 @@ def plan_digests(
                 queue[:] = [
                     i for i in queue if (i.process, i.aspect) != (incident.process, incident.aspect)
                 ]
-            elif incident.kind is IncidentKind.REMINDER and any(
+            elif incident.aspect is Aspect.UNSTABLE:
+                # "Unstable" says all there is to say about the process's failures:
+                # an alert about them it has not received yet goes unsent.
+                queue[:] = [
+                    i
+                    for i in queue
+                    if i.process != incident.process
+                    or i.aspect is not Aspect.FAILING
+                    or i.kind is IncidentKind.RESOLVED
+                ]
+            if incident.kind is IncidentKind.REMINDER and any(
                 (i.process, i.aspect) == (incident.process, incident.aspect) for i in queue
             ):
                 continue  # they still have to hear the alert itself, which is pending

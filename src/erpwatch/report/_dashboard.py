@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 from .._files import write_atomically
 from .._vocabulary import DeliveryStatus, Status
-from .._words import duration_text, local_time, words_of, words_table
+from .._words import duration_text, local_time, unstable_pattern, words_of, words_table
 from ..config import Settings
 from ..diagnosis._catalogue import label_of
 from ._render import environment
@@ -152,6 +152,8 @@ class ProcessView:
     incidents_note: str = ""
     incidents_open: int = INCIDENTS_OPEN
     incidents_earlier: str = ""
+    # Changing between failing and passing, as the alert lifecycle judged it.
+    unstable: str = ""
 
 
 @dataclass(frozen=True)
@@ -164,6 +166,8 @@ class Run:
     mails: Sequence[Mapping[str, Any]]
     slowest: float | None
     url: str | None
+    # Its last runs ("FPFP…") when the alert lifecycle found it unstable in this run.
+    unstable: str = ""
 
 
 _STATUSES = {status.value: status for status in Status}
@@ -385,6 +389,31 @@ def _run(at: datetime, record: Mapping[str, Any], monitors: Sequence[Mapping[str
         mails=record.get("mails", []),
         slowest=max((ms for m in monitors for ms in m["ms"]), default=None),
         url=record.get("url"),
+        unstable=_unstable_of(record, monitors[0]["process"] if monitors else ""),
+    )
+
+
+def _unstable_of(record: Mapping[str, Any], process: str) -> str:
+    """The record's pattern for a process; nothing from a record written before
+    flapping was watched, or one whose entry is not a pattern."""
+    unstable = record.get("unstable")
+    pattern = unstable.get(process) if isinstance(unstable, dict) else None
+    return pattern if isinstance(pattern, str) else ""
+
+
+def _unstable_text(runs: Sequence[Run], timezone: str, now: datetime, language: str) -> str:
+    """'Unstable since Fri 27 Nov 21:00 (2 h): failed 3 of the last 8 runs: ✗✓✗…'
+    while the latest run found the process unstable."""
+    if not runs or not runs[-1].unstable:
+        return ""
+    first = len(runs) - 1
+    while first > 0 and runs[first - 1].unstable:
+        first -= 1
+    since = runs[first].at
+    return words_table(language, "flapping")["dashboard"].format(
+        since=f"{local_time(since, timezone, language)} "
+        f"({duration_text((now - since).total_seconds(), language)})",
+        pattern=unstable_pattern(runs[-1].unstable, language),
     )
 
 
@@ -458,6 +487,7 @@ def build(
                 incidents_note=words.count("incidents_older", len(incidents) - INCIDENTS_SHOWN)
                 if len(incidents) > INCIDENTS_SHOWN
                 else "",
+                unstable=_unstable_text(runs, timezone, now, language),
             )
         )
     return views
