@@ -104,12 +104,15 @@ def test_a_process_alert_setting_wins_over_alerts_which_wins_over_the_defaults(
         + "\n[processes.stock]\ntitle = 'Stock'\n"
         + "\n[alerts]\nafter = 3\nresolve_after = 4\nresolved_mail = false\n",
     )
-    assert rules_for(settings, "orders", False, Aspect.FAILING) == AlertRules(5, 4.0, 4, False)
+    # Flapping (4 changes in 10 runs by default) is judged on failing, never on slowness.
+    assert rules_for(settings, "orders", False, Aspect.FAILING) == AlertRules(
+        5, 4.0, 4, False, 4, 10
+    )
     assert rules_for(settings, "orders", True, Aspect.SLOW) == AlertRules(3, 0.0, 4, False)
-    assert rules_for(settings, "stock", True, Aspect.FAILING) == AlertRules(3, 4.0, 4, False)
+    assert rules_for(settings, "stock", True, Aspect.FAILING) == AlertRules(3, 4.0, 4, False, 4, 10)
     plain = load(tmp_path, BASE)
-    assert rules_for(plain, "orders", True, Aspect.FAILING) == AlertRules(1, 4.0, 2, True)
-    assert rules_for(plain, None, False, Aspect.FAILING) == AlertRules(2, 4.0, 2, True)
+    assert rules_for(plain, "orders", True, Aspect.FAILING) == AlertRules(1, 4.0, 2, True, 4, 10)
+    assert rules_for(plain, None, False, Aspect.FAILING) == AlertRules(2, 4.0, 2, True, 4, 10)
     assert rules_for(plain, "orders", False, Aspect.SLOW) == AlertRules(3, 24.0, 2, True)
 
 
