@@ -378,6 +378,21 @@ def test_slowness_is_never_called_an_outage() -> None:
     assert "Traag" in ended
 
 
+def test_a_certificate_near_its_end_is_neither_an_outage_nor_slowness_in_a_reminder() -> None:
+    near_end = replace(
+        incident(IncidentKind.REMINDER, Category.CERTIFICATE), aspect=Aspect.SLOW
+    )  # within its warning days: degraded, as a slow call is
+    for language, reminder, still in (
+        ("en", "[erpwatch] Reminder: ", "Not renewed yet"),
+        ("nl", "[erpwatch] Herinnering: ", "Nog niet vernieuwd"),
+        ("fr", "[erpwatch] Rappel\u202f: ", "Pas encore renouvelé"),
+    ):
+        subject, text, _ = render((near_end,), Role.CLIENT, language)
+        assert subject.startswith(reminder), subject
+        assert still in text
+        assert not any(word in subject + text for word in ("slow", "traag", "lent"))
+
+
 def test_a_cut_subject_ends_on_a_whole_word() -> None:
     for language in LANGUAGES:
         for kind, category in CASES:

@@ -72,12 +72,14 @@ def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rende
     flapping = {f"unstable_{k}": v for k, v in words_table(language, "flapping").items()}
     values = {**context, "words": {**words_of(language).mail, **flapping}, "fit": _fitter(language)}
     if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.SLOW:
-        # Slowness is not an outage: "Still slow", not "Still failing".
+        # Slowness is not an outage: "Still slow", not "Still failing"; and a
+        # certificate near its end is neither: "not renewed yet".
         mail = words_of(language).mail
+        which = "certificate" if context["incidents"][0].get("certificate") else "slow"
         values["words"] = {
             **values["words"],
-            "subject_reminder": mail["subject_reminder_slow"],
-            "still_failing": mail["still_slow"],
+            "subject_reminder": mail[f"subject_reminder_{which}"],
+            "still_failing": mail[f"still_{which}"],
         }
     if context.get("incidents") and context["incidents"][0]["aspect"] is Aspect.UNSTABLE:
         # The headline says it is unstable; "Still failing" would say it is down.
@@ -260,6 +262,8 @@ def _incident_context(
     return {
         "kind": incident.kind,
         "aspect": incident.aspect,
+        # A certificate near its end is a warning like slowness, but not slowness.
+        "certificate": bool(diagnosis and diagnosis.category is Category.CERTIFICATE),
         "process": incident.process,
         "title": wording.title,
         "headline": wording.resolved
