@@ -10,6 +10,7 @@ from typing import TYPE_CHECKING
 
 from .._fold import ci_run_url
 from ..redact import Redactor
+from ._results import log_tail
 
 if TYPE_CHECKING:
     from ._runner import Prepared
@@ -51,10 +52,7 @@ def tell_of_abrupt_end(prepared: Prepared, line: str, log: Path) -> str:
 
 def _tail(log: Path) -> str:
     try:
-        with log.open("rb") as stream:
-            stream.seek(0, 2)
-            stream.seek(max(0, stream.tell() - 16_000))
-            lines = stream.read().decode("utf-8", "replace").splitlines()
+        lines = log_tail(log, 16_000)
     except OSError as error:
         return f"(the log {log} cannot be read: {error.strerror})"
     return "\n".join(lines[-LOG_LINES:]) or "(the log is empty)"

@@ -109,13 +109,19 @@ def _moment(text: str) -> datetime:
     return datetime.fromisoformat(text)
 
 
+def log_tail(log: Path, size: int) -> list[str]:
+    """The last lines of a client's log, from at most its last ``size`` bytes: the
+    end says why it ended. OSError when it cannot be read."""
+    with log.open("rb") as stream:
+        stream.seek(0, 2)
+        stream.seek(max(0, stream.tell() - size))
+        return stream.read().decode("utf-8", "replace").splitlines()
+
+
 def problem_in_log(log: Path) -> str | None:
     """The line of a client's log that says why it stopped: the last error line."""
     try:
-        with log.open("rb") as stream:
-            stream.seek(0, 2)
-            stream.seek(max(0, stream.tell() - 64_000))  # the end says why it ended
-            lines = stream.read().decode("utf-8", "replace").splitlines()
+        lines = log_tail(log, 64_000)
     except OSError:
         return None
     found = [line.strip() for line in lines if line.strip() and _PROBLEM_LINE.search(line)]
