@@ -114,7 +114,7 @@ def test_a_process_that_keeps_failing_and_passing_gets_one_unstable_mail_a_remin
     assert "Unstable" in text_of(next(m for m in mails if PARTNER in str(m["To"])))
     assert "Unstable since" not in dashboard(schedule)
     monitors = json.loads(schedule.state_file.read_text())["monitors"]
-    orders = next(entry for nodeid, entry in monitors.items() if "order" in nodeid)
+    orders = next(entry for nodeid, entry in monitors.items() if "test_order_submission" in nodeid)
     assert orders["history"] == "PPPP" or orders["history"].endswith("PPPP")
     assert orders["unstable"]["bad"] is False
 
