@@ -140,12 +140,19 @@ class Finishing:
     def _append_history(self, run: RunResult, now: datetime) -> None:
         if self.settings.dry_run:
             raise StepSkipped("a dry run keeps no history")
-        from .report import record_of
+        from .report import describe_mails, record_of
 
         record = record_of(run, now, run.mails)
         record["outcome"] = run.outcome  # interrupted runs are told apart from passes
         if self.alerting is not None and self.alerting.unstable:
             record["unstable"] = self.alerting.unstable  # process → its last runs
+        if self.alerting is not None and self.alerting.silenced:
+            # Planned maintenance is left out of the month's availability; a
+            # one-off silence is not planned, and is not.
+            planned = self.alerting.silenced.startswith("maintenance")
+            record["silenced"] = "maintenance" if planned else "silence"
+        if self.plan is not None:
+            describe_mails(record, self.plan.digests)
         if run.interrupted:
             record["interrupted"] = run.interrupted
         history = self._history()

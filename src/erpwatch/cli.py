@@ -11,6 +11,7 @@ from . import __version__
 from . import _preview as preview
 from . import _test_mail as test_mail
 from .fleet import _command as fleet
+from .monthly import _command as monthly
 from .sandbox import server as sandbox_server
 
 EPILOG = """\
@@ -85,6 +86,23 @@ def build_parser() -> argparse.ArgumentParser:
     )
     fleet.build_parser(fleet_command)
     fleet_command.set_defaults(handler=fleet.run)
+    report_command = commands.add_parser(
+        "report",
+        help="the monthly service report per client and group: availability, outages, "
+        "slowest calls, mails sent; --mail mails it",
+        description=textwrap.fill(
+            "Compute a month's service report from the run history (per process: availability "
+            "with planned maintenance left out, each outage with its failing call and the ERP's "
+            "words, time to detect and to recover, the slowest calls, the mails sent) and write "
+            "it per group, in its language and time zone, to reports/…/monthly/<month>/; with "
+            "--mail, mail it. In a repository with clients/, every client (or --client NAME).",
+            78,
+        ),
+        epilog="Exit status: 0 done, 1 a report mail was not sent, 2 a usage or configuration "
+        "mistake (one line on stderr says what to fix).",
+    )
+    monthly.build_parser(report_command)
+    report_command.set_defaults(handler=monthly.run)
     return parser
 
 

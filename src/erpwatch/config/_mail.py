@@ -71,6 +71,7 @@ class Group:
     addresses: tuple[str, ...]
     role: Role = Role.CLIENT  # how its mail speaks to it
     webhook: Webhook | None = None  # a short message per digest beside the mail
+    timezone: str | None = None  # its monthly report's zone; None: [erpwatch] timezone
 
 
 @dataclass(frozen=True)
@@ -174,7 +175,16 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         raise ConfigError(f"groups.{key}", "must be a table with addresses and a language", where)
     reject_unknown(
         values,
-        {"name", "language", "addresses", "addresses_env", "role", "webhook", "webhook_env"},
+        {
+            "name",
+            "language",
+            "addresses",
+            "addresses_env",
+            "role",
+            "webhook",
+            "webhook_env",
+            "timezone",
+        },
         prefix,
         where,
     )
@@ -218,7 +228,25 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         addresses=tuple(addresses),
         role=Role(role_name),
         webhook=_webhook(values, env, prefix, where),
+        timezone=_zone(values, prefix, where),
     )
+
+
+def _zone(values: dict[str, Any], prefix: str, where: str) -> str | None:
+    zone = values.get("timezone")
+    if zone is None:
+        return None
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when settings are built
+
+    try:
+        if not isinstance(zone, str) or not zone:
+            raise ValueError
+        ZoneInfo(zone)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(
+            f"{prefix}timezone", f"unknown time zone {zone!r}, e.g. 'Europe/Paris'", where
+        ) from None
+    return zone
 
 
 def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:

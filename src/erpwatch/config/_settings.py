@@ -49,7 +49,7 @@ RUN_DEADLINE = Span("minutes", 24 * 60.0)
 _TABLES = {"erpwatch", "processes", "erp", "mail", "groups", "routing", "alerts", "payments",
            "punchout", "checks"}  # fmt: skip
 _GENERAL = {"environment", "timezone", "monitors", "reports", "report_language",
-            "run_deadline_minutes"}  # fmt: skip
+            "run_deadline_minutes", "monthly_report"}  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -84,6 +84,8 @@ class Settings:
     tryton: TrytonSettings | None
     # [[checks.urls]]: addresses watched for answer, speed and TLS certificate.
     url_checks: tuple[UrlCheck, ...] = ()
+    # The groups that get the monthly service report (`erpwatch report --mail`).
+    monthly_groups: tuple[str, ...] = ()
 
     @property
     def secrets(self) -> tuple[str, ...]:
@@ -212,6 +214,7 @@ def load_settings(
         only_processes=only,
         tryton=tryton_settings(env, timeouts),
         url_checks=url_checks_of(data, processes, where),
+        monthly_groups=_monthly_groups(general, mail, where),
         **_parties(data, env, sandbox, where, timeouts),
     )
 
@@ -259,6 +262,27 @@ def _parties(
         "punchout": punchout,
         "oci": oci,
     }
+
+
+def _monthly_groups(general: Mapping[str, Any], mail: MailSettings, where: str) -> tuple[str, ...]:
+    """``[erpwatch] monthly_report = ["client", ...]``; by default every group
+    that hears about a process (the maintainers hear about erpwatch)."""
+    chosen = general.get("monthly_report")
+    if chosen is None:
+        routed = {group for groups in mail.routing.values() for group in groups}
+        return tuple(key for key in mail.groups if key in routed)
+    if not isinstance(chosen, list) or not all(isinstance(g, str) for g in chosen):
+        raise ConfigError(
+            "erpwatch.monthly_report", 'must be a list of group names, e.g. ["client"]', where
+        )
+    unknown = [g for g in chosen if g not in mail.groups]
+    if unknown:
+        raise ConfigError(
+            "erpwatch.monthly_report",
+            f"no group {unknown[0]!r}; groups: {', '.join(mail.groups)}",
+            where,
+        )
+    return tuple(dict.fromkeys(chosen))
 
 
 def _only_processes(

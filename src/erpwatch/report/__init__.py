@@ -10,7 +10,7 @@ from ._render import diagnosis_html, evidence, exchanges_html
 
 if TYPE_CHECKING:
     from ._dashboard import render_dashboard, write_dashboard
-    from ._history import History, record_of
+    from ._history import History, describe_mails, record_of
     from ._job_summary import append_job_summary, job_summary
     from ._run_report import render_run_report, report_name, write_run_reports
 
@@ -20,6 +20,7 @@ _LAZY = {
     "render_dashboard": "_dashboard",
     "write_dashboard": "_dashboard",
     "History": "_history",
+    "describe_mails": "_history",
     "record_of": "_history",
     "append_job_summary": "_job_summary",
     "job_summary": "_job_summary",
@@ -34,6 +35,7 @@ __getattr__ = lazy_attributes(__name__, _LAZY)
 __all__ = [
     "History",
     "append_job_summary",
+    "describe_mails",
     "diagnosis_html",
     "evidence",
     "exchanges_html",

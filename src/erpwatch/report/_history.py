@@ -12,9 +12,9 @@ from __future__ import annotations
 import json
 from collections.abc import Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from .._files import (
     MOMENT,
@@ -26,32 +26,103 @@ from .._files import (
     write_atomically,
 )
 from .._vocabulary import Outcome
-from ..result import MailRecord, RunResult
+from ..result import MailRecord, MonitorResult, RunResult
+
+if TYPE_CHECKING:
+    from ..notify import Digest
 
 KEEP_DAYS = 90
+# The monthly archive: one append-only file per UTC month, 13 whole months back
+# and the current one, so last year's same month can still be reported.
+KEEP_MONTHS = 13
+# Bounds on what one record quotes: a hostile ERP's answer cannot grow the files.
+TEXT_LIMIT = 300
+CALL_LIMIT = 160
+# A month file past this size takes no more records (with a warning): at one
+# run a minute, a month of records is well under it.
+MONTH_FILE_LIMIT = 200 * 1024 * 1024
+
+
+def _clip(text: str | None, limit: int) -> str | None:
+    if text is None:
+        return None
+    one_line = " ".join(text.split())
+    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+
+
+def _monitor_record(m: MonitorResult) -> dict[str, Any]:
+    """One monitor's run as the dashboard and the monthly report read it."""
+    failed = m.diagnosis is not None and m.outcome is Outcome.FAILED
+    answered = [e for e in m.exchanges if e.status is not None]
+    entry: dict[str, Any] = {
+        "nodeid": m.nodeid,
+        "process": m.process or "unassigned",
+        "status": m.status,
+        "category": m.diagnosis.category.value if m.diagnosis else None,
+        "call": _clip(m.diagnosis.headline, TEXT_LIMIT) if m.diagnosis and failed else None,
+        "ms": [round(e.duration_ms) for e in answered],
+    }
+    if answered:  # the slowest call, named: "slowest calls against the threshold"
+        slowest = max(answered, key=lambda e: e.duration_ms)
+        entry["slowest"] = [_clip(slowest.call, CALL_LIMIT), round(slowest.duration_ms)]
+    if m.flaky:
+        entry["flaky"] = True  # passed on the second try: not down
+    if m.diagnosis is not None and failed:
+        d = m.diagnosis
+        entry["failed_call"] = _clip(d.call, CALL_LIMIT)
+        entry["answer"] = _clip(
+            " ".join(str(p) for p in (d.status, d.erp_code) if p is not None) or None, 80
+        )
+        entry["erp"] = _clip(d.erp_message or d.error or d.reason, TEXT_LIMIT)
+    return entry
 
 
 def record_of(run: RunResult, at: datetime, mails: Sequence[MailRecord]) -> dict[str, Any]:
-    """What the dashboard needs of a run, and no more: outcome, category, call durations."""
+    """What the dashboard and the monthly report need of a run, and no more:
+    outcome, category, the failing call and the ERP's words, call durations."""
     return {
         "run_id": run.run_id,
         "at": at.isoformat(timespec="seconds"),
         "url": run.run_url,
-        "monitors": [
-            {
-                "nodeid": m.nodeid,
-                "process": m.process or "unassigned",
-                "status": m.status,
-                "category": m.diagnosis.category.value if m.diagnosis else None,
-                "call": m.diagnosis.headline
-                if m.diagnosis and m.outcome is Outcome.FAILED
-                else None,
-                "ms": [round(e.duration_ms) for e in m.exchanges if e.status is not None],
-            }
-            for m in run.monitors
+        "monitors": [_monitor_record(m) for m in run.monitors],
+        "mails": [
+            {"group": d.group, "status": d.status, "subject": d.subject}
+            | ({} if d.channel == "mail" else {"channel": d.channel})
+            for d in mails
         ],
-        "mails": [{"group": d.group, "status": d.status, "subject": d.subject} for d in mails],
     }
+
+
+def describe_mails(record: dict[str, Any], digests: Sequence[Digest]) -> None:
+    """Say of each mail of ``record`` what it was about: ``[process, kind,
+    aspect]`` per incident, so the month can tell when an outage was first mailed."""
+    about = {
+        digest.group.key: [
+            [process, incident.kind.value, incident.aspect.value]
+            for incident in digest.incidents
+            for process in incident.affected
+        ]
+        for digest in digests
+    }
+    for mail in record["mails"]:
+        if mail["group"] in about:
+            mail["about"] = about[mail["group"]]
+
+
+def month_of(moment: datetime) -> str:
+    """The archive month of a moment: ``2026-11``, in UTC."""
+    return moment.astimezone(UTC).strftime("%Y-%m")
+
+
+def month_path(history: Path, month: str) -> Path:
+    """``history-2026-11.jsonl`` beside ``history.jsonl``."""
+    return history.with_name(f"{history.stem}-{month}{history.suffix}")
+
+
+def _months_back(month: str, count: int) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1 - count
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
 # What the dashboard reads of a record (record_of writes it). Open-ended: a record
@@ -127,10 +198,43 @@ class History:
             kept.append(record)
             text = "".join(json.dumps(r, ensure_ascii=False) + "\n" for r in kept)
             write_atomically(self.path, text)
+            self._archive(record, month_of(now))
 
-    def _read(self) -> tuple[list[dict[str, Any]], list[DamagedLine]]:
+    def _archive(self, record: dict[str, Any], month: str) -> None:
+        """Append the record to its month's file (a line, never a rewrite: the
+        archive grows by one record per run) and delete months past keeping."""
+        path = month_path(self.path, month)
+        size = path.stat().st_size if path.exists() else 0
+        if size > MONTH_FILE_LIMIT:
+            self.warnings.append(
+                f"{path.name} is over {MONTH_FILE_LIMIT // 2**20} MB: this run is not archived"
+            )
+        else:
+            with path.open("ab") as stream:
+                if size and not _ends_with_newline(path):
+                    stream.write(b"\n")  # a line cut short by a crash stays its own (damaged) line
+                stream.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
+        oldest = _months_back(month, KEEP_MONTHS)
+        for old in self.path.parent.glob(f"{self.path.stem}-*{self.path.suffix}"):
+            stamp = old.name[len(self.path.stem) + 1 : -len(self.path.suffix)]
+            if _is_month(stamp) and stamp < oldest:
+                old.unlink(missing_ok=True)
+
+    def months(self, months: Sequence[str]) -> list[dict[str, Any]]:
+        """Every archived record of these months (``2026-11``), oldest first; a
+        damaged line is skipped with a warning."""
+        records: list[dict[str, Any]] = []
+        for month in sorted(set(months)):
+            path = month_path(self.path, month)
+            found, damaged = self._read(path)
+            if damaged:
+                self._warn(damaged, None, path)
+            records += found
+        return sorted(records, key=lambda r: datetime.fromisoformat(r["at"]))
+
+    def _read(self, path: Path | None = None) -> tuple[list[dict[str, Any]], list[DamagedLine]]:
         try:
-            raw = self.path.read_bytes()
+            raw = (path or self.path).read_bytes()
         except FileNotFoundError:
             return [], []
         records: list[dict[str, Any]] = []
@@ -150,14 +254,27 @@ class History:
             records.append(record)
         return records, damaged
 
-    def _warn(self, damaged: list[DamagedLine], aside: Path | None) -> None:
+    def _warn(
+        self, damaged: list[DamagedLine], aside: Path | None, path: Path | None = None
+    ) -> None:
         first = damaged[0]
-        where = (
-            f"kept in {aside.name}"
-            if aside is not None
-            else "they are kept aside when the next run writes the history"
-        )
+        if path is not None:  # an archive month: read as it is, never rewritten
+            where = "the file is left as it is"
+        elif aside is not None:
+            where = f"kept in {aside.name}"
+        else:
+            where = "they are kept aside when the next run writes the history"
         self.warnings.append(
-            f"{len(damaged)} damaged line(s) of {self.path} skipped "
+            f"{len(damaged)} damaged line(s) of {path or self.path} skipped "
             f"(line {first.number}: {first.problem}); {where}"
         )
+
+
+def _ends_with_newline(path: Path) -> bool:
+    with path.open("rb") as stream:
+        stream.seek(-1, 2)
+        return stream.read(1) == b"\n"
+
+
+def _is_month(text: str) -> bool:
+    return len(text) == 7 and text[4] == "-" and text[:4].isdigit() and text[5:].isdigit()

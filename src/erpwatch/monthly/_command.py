@@ -1,0 +1,224 @@
+"""``erpwatch report --month 2026-11``: the monthly service report of each
+client (or of this project), per group in its language and time zone, written
+to reports/…/monthly/<month>/ and, with ``--mail``, mailed to each group."""
+
+from __future__ import annotations
+
+import argparse
+import os
+import re
+import sys
+from collections.abc import Sequence
+from dataclasses import dataclass
+from datetime import UTC, datetime
+from email import policy
+from email.message import EmailMessage
+from email.utils import format_datetime, make_msgid
+from pathlib import Path
+from typing import Any
+from zoneinfo import ZoneInfo
+
+from .._command import NoProject, add_config_option, settings_here
+from .._files import write_atomically
+from .._vocabulary import DeliveryStatus
+from ..config import ConfigError, Group, Settings
+from ..notify import MailDeliveryFailed, outbox_of
+from ..notify._transport import send, smtp_connection, write_eml
+from ..redact import Redactor
+from ..report import History
+from ._compute import month_report
+from ._render import MonthlyMessage, render_month, zone_of
+
+# As the alert mails: a long subject is not folded at 78 (some clients show the fold).
+_POLICY = policy.SMTP.clone(max_line_length=998)
+_MONTH = re.compile(r"(\d{4})-(0[1-9]|1[0-2])")
+
+
+def build_parser(parser: argparse.ArgumentParser) -> None:
+    add_config_option(parser)
+    parser.add_argument(
+        "--month", default="last", metavar="YYYY-MM",
+        help="the month to report, e.g. 2026-11 (default: last, the month before this one)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--mail", action="store_true",
+        help="mail each group its report (the groups of [erpwatch] monthly_report)",
+    )  # fmt: skip
+    parser.add_argument(
+        "--state", metavar="DIR",
+        help="a fleet's state folder (as erpwatch fleet --state): DIR/<client>/",
+    )  # fmt: skip
+
+
+@dataclass(frozen=True)
+class Target:
+    name: str  # the client, "" for the project itself
+    settings: Settings
+    secrets: tuple[str, ...]  # values that must never be quoted
+
+
+def previous_month(now: datetime, timezone: str) -> str:
+    local = now.astimezone(ZoneInfo(timezone))
+    index = local.year * 12 + local.month - 2
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _utc_months(month: str) -> list[str]:
+    """The UTC archive months a local month can touch, and those around it for
+    outages that cross its edges."""
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 1
+    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - 1, index + 2)]
+
+
+def _targets(args: argparse.Namespace) -> list[Target]:
+    state = Path(args.state) if args.state else None
+    if args.config:
+        _, settings = settings_here(args.config)
+        return [Target("", settings, ())]
+    return _fleet_targets(args.client, state)
+
+
+def _fleet_targets(name: str | None, state: Path | None) -> list[Target]:
+    from ..fleet import FleetError, client_settings, discover, select
+
+    root = Path.cwd()
+    try:
+        clients = select(discover(root), name)
+    except FleetError as error:
+        raise NoProject(str(error).replace("--clients", "--client")) from None
+    targets = []
+    for client in clients:
+        _, settings, masked = client_settings(client, root, os.environ, root / "reports", state)
+        targets.append(Target(client.name, settings, masked))
+    return targets
+
+
+def _processes(settings: Settings, group: Group, records: Sequence[dict[str, Any]]) -> list[str]:
+    """The processes ``group`` hears about; every process for a group routed none."""
+    routed = [p for p, groups in settings.mail.routing.items() if group.key in groups]
+    if routed:
+        return [p for p in settings.processes if p in routed] + [
+            p for p in routed if p not in settings.processes
+        ]
+    seen = dict.fromkeys(m["process"] for r in records for m in r["monitors"])
+    return list(settings.processes) + [p for p in seen if p not in settings.processes]
+
+
+def compose(message: MonthlyMessage, group: Group, settings: Settings, month: str) -> EmailMessage:
+    mail = settings.mail
+    email = EmailMessage(policy=_POLICY)
+    email["Subject"] = message.subject
+    email["From"] = mail.sender
+    email["To"] = ", ".join(group.addresses)
+    if mail.reply_to:
+        email["Reply-To"] = mail.reply_to
+    email["Date"] = format_datetime(datetime.now(UTC))
+    domain = mail.sender.rpartition("@")[2].strip(">") or "erpwatch.invalid"
+    email["Message-ID"] = make_msgid(
+        idstring=f"erpwatch.monthly.{month}.{group.key}", domain=domain
+    )
+    email["Auto-Submitted"] = "auto-generated"  # RFC 3834: no out-of-office replies
+    email["X-Erpwatch-Kind"] = "monthly"
+    email["Content-Language"] = group.language
+    email.set_content(message.text)
+    email.add_alternative(message.html, subtype="html")
+    if message.csv.count("\n") > 1:  # a header and at least one outage
+        email.add_attachment(
+            message.csv.encode("utf-8"),
+            maintype="text",
+            subtype="csv",
+            filename=f"outages-{month}.csv",
+            params={"charset": "utf-8"},
+        )
+    return email
+
+
+def report_target(target: Target, month: str, now: datetime, send_mail: bool) -> list[str]:
+    """Write (and, with ``send_mail``, mail) one client's reports: a line per group."""
+    settings = target.settings
+    history = History(settings.alerts.state_file.with_name("history.jsonl"))
+    records = history.months(_utc_months(month))
+    lines = [f"warning: {w}" for w in history.warnings]
+    folder = settings.reports_dir / "monthly" / month
+    folder.mkdir(parents=True, exist_ok=True)
+    thresholds = {
+        name: p.latency_threshold * 1000 if p.latency_threshold else None
+        for name, p in settings.processes.items()
+    }
+    groups = [settings.mail.groups[key] for key in settings.monthly_groups]
+    if not groups:
+        return [*lines, "no group gets the monthly report ([erpwatch] monthly_report)"]
+    composed: list[tuple[Group, EmailMessage, Path]] = []
+    for group in groups:
+        report = month_report(
+            records,
+            month,
+            zone_of(group, settings),
+            _processes(settings, group, records),
+            thresholds,
+            now,
+        )
+        message = render_month(report, group, settings, target.secrets)
+        write_atomically(folder / f"{group.key}.html", message.html)
+        write_atomically(folder / f"{group.key}.txt", message.text)
+        write_atomically(folder / f"outages-{group.key}.csv", message.csv)
+        email = compose(message, group, settings, month)
+        eml = write_eml(email, outbox_of(settings), f"monthly-{month}-{group.key}")
+        composed.append((group, email, eml))
+    if not send_mail:
+        return [*lines, f"written to {folder}"]
+    return lines + _send(settings, composed, target)
+
+
+def _send(
+    settings: Settings, composed: list[tuple[Group, EmailMessage, Path]], target: Target
+) -> list[str]:
+    smtp = settings.mail.smtp
+    if smtp is None:
+        why = "a dry run" if settings.dry_run else "no mail server (SMTP_HOST)"
+        return [f"{g.key}: NOT SENT ({why}): written to {eml}" for g, _, eml in composed]
+    lines: list[str] = []
+    masked = Redactor((*settings.secrets, *target.secrets))
+    try:
+        with smtp_connection(smtp, messages=len(composed)) as client:
+            for group, email, _ in composed:
+                try:
+                    send(client, email, group.key)
+                except MailDeliveryFailed as error:
+                    lines.append(f"{group.key}: FAILED: {masked.text(str(error))}")
+                else:
+                    lines.append(
+                        f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}"
+                    )
+    except MailDeliveryFailed as error:
+        done = len(lines)
+        lines += [f"{g.key}: FAILED: {masked.text(str(error))}" for g, _, _ in composed[done:]]
+    return lines
+
+
+def run(args: argparse.Namespace) -> int:
+    try:
+        targets = _targets(args)
+        now = datetime.now(UTC)
+        month = args.month
+        if month == "last":
+            month = previous_month(now, targets[0].settings.timezone if targets else "UTC")
+        if not _MONTH.fullmatch(month):
+            raise NoProject(
+                f"--month: give a month as YYYY-MM (e.g. 2026-11) or last, not {month!r}"
+            )
+    except (ConfigError, NoProject) as error:
+        print(f"erpwatch report: {error}", file=sys.stderr)
+        return 2
+    ok = True
+    for target in targets:
+        name = f"{target.name}: " if target.name else ""
+        try:
+            lines = report_target(target, month, target.settings.alerts.fixed_now or now, args.mail)
+        except OSError as error:  # a folder that cannot be written: this client, not the rest
+            lines = [f"FAILED: {error.strerror or error} ({error.filename})"]
+        for line in lines:
+            print(f"{name}{line}")
+            ok = ok and not ("FAILED" in line or "NOT SENT" in line)
+    return 0 if ok else 1

