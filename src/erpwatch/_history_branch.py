@@ -24,8 +24,14 @@ from enum import StrEnum
 from pathlib import Path
 from typing import Any
 
-from ._files import MOMENT, FileLockTimeout, aside_path, exclusive_lock, problem_of
-from ._files import write_atomically as _write_atomically
+from ._files import (
+    MOMENT,
+    FileLockTimeout,
+    aside_path,
+    exclusive_lock,
+    problem_of,
+    write_atomically,
+)
 
 DEFAULT_BRANCH = "erpwatch-history"
 KEEP_FULL_MONTHS = 13
@@ -305,7 +311,7 @@ def restore(git: Git, state: Path, branch: str, now: datetime, warn: list[str]) 
                 aside = set_aside(target, damaged)
                 warn.append(f"{len(damaged)} damaged line(s) of {target} kept in {aside.name}")
             if content != mine:
-                _write_atomically(target, content.decode("utf-8"))
+                write_atomically(target, content.decode("utf-8"))
                 changed += 1
     return f"restored {changed} of {len(files)} month file(s) from branch {branch}"
 
