@@ -77,6 +77,9 @@ def test_the_workflows_match_githubs_schema(schema: str) -> None:
     assert result.returncode == 0, result.stdout + result.stderr
 
 
+MONTHLY = "17 6 1 * *"
+
+
 def monitor_yml() -> dict[Any, Any]:
     return workflow("monitor.yml")
 
@@ -87,6 +90,7 @@ def steps_of(job: str) -> dict[str, dict[str, Any]]:
 
 def test_the_schedule_avoids_the_top_of_the_hour_and_runs_every_quarter() -> None:
     schedules = [entry["cron"] for entry in monitor_yml()[True]["schedule"]]  # "on" reads as True
+    schedules.remove(MONTHLY)  # the monthly report's: no monitor runs then
     minutes = {m for cron in schedules for m in cron.split()[0].split(",")}
     assert "0" not in minutes
     assert len(minutes) == 4
@@ -125,7 +129,7 @@ def test_unsharded_one_job_runs_every_client_and_sharding_uses_a_matrix_from_the
     jobs = monitor_yml()["jobs"]
     # Without ERPWATCH_CLIENTS_PER_JOB the plan is skipped, the fleet job runs once
     # (its matrix falls back to one empty group), the overview and pages are skipped.
-    assert jobs["plan"]["if"] == "vars.ERPWATCH_CLIENTS_PER_JOB != ''"
+    assert jobs["plan"]["if"].startswith("vars.ERPWATCH_CLIENTS_PER_JOB != '' && ")
     assert "needs.plan.result != 'failure'" in jobs["fleet"]["if"]
     assert "!cancelled()" in jobs["fleet"]["if"]
     matrix = jobs["fleet"]["strategy"]["matrix"]["clients"]
@@ -157,7 +161,7 @@ def test_the_state_is_one_cache_shared_by_runs_that_never_overlap() -> None:
     assert steps_of("fleet")["Keep the reports"]["if"] == "always()"
     assert steps_of("overview")["Keep the reports"]["with"]["retention-days"] == 14
     dispatch = monitor[True]["workflow_dispatch"]["inputs"]
-    assert set(dispatch) == {"clients", "processes", "dry_run"}
+    assert set(dispatch) == {"clients", "processes", "dry_run", "monthly_report"}
 
 
 def test_only_the_pages_job_may_publish_and_it_runs_no_monitor() -> None:
@@ -166,7 +170,7 @@ def test_only_the_pages_job_may_publish_and_it_runs_no_monitor() -> None:
     assert jobs["pages"]["environment"] == {"name": "github-pages"}
     assert [s["uses"].split("@")[0] for s in jobs["pages"]["steps"]] == ["actions/deploy-pages"]
     for name, job in jobs.items():
-        if name not in ("pages", "keepalive"):
+        if name not in ("pages", "keepalive", "history", "report"):
             assert "permissions" not in job, name
     # upload-pages-artifact runs `tar -cvf`, which would list the secret paths in the log.
     text = (WORKFLOWS / "monitor.yml").read_text()
@@ -416,3 +420,139 @@ def test_the_kubernetes_cronjob_runs_the_fleet_one_run_at_a_time_with_its_state_
     # Each example client's secret under the name erpwatch looks for.
     names = {variable["name"] for variable in container["env"]}
     assert {client.secret_name for client in discover(REPO)} | {"ERPWATCH_ENV"} == names
+
+
+# -- the run history's branch and the monthly report ----------------------------------------
+
+
+def erpwatch_help(*command: str) -> subprocess.CompletedProcess[str]:
+    return subprocess.run(
+        [str(Path(sys.executable).parent / "erpwatch"), *command, "--help"],
+        capture_output=True,
+        text=True,
+        timeout=60,
+        env=clean_environment(),
+    )
+
+
+def test_the_monthly_trigger_runs_only_the_report_job_and_the_report_job_no_monitor() -> None:
+    monitor = monitor_yml()
+    jobs = monitor["jobs"]
+    assert {"cron": MONTHLY} in monitor[True]["schedule"]
+    assert monitor[True]["workflow_dispatch"]["inputs"]["monthly_report"]["type"] == "boolean"
+    report = jobs["report"]
+    assert report["if"] == f"github.event.schedule == '{MONTHLY}' || inputs.monthly_report"
+    # The jobs that run monitors stay out of it; the others follow them (needs) or run
+    # on the daily schedule only.
+    for name in ("plan", "fleet"):
+        condition = jobs[name]["if"]
+        assert f"github.event.schedule != '{MONTHLY}'" in condition, name
+        assert "!inputs.monthly_report" in condition, name
+    assert "needs.plan.result == 'success'" in jobs["overview"]["if"]
+    assert set(jobs["pages"]["needs"]) == {"fleet", "overview"}
+    for name in ("keepalive", "history"):
+        assert "github.event.schedule == '7 0 * * *'" in jobs[name]["if"], name
+    steps = steps_of("report")
+    runs = "\n".join(s.get("run", "") for s in steps.values())
+    assert "erpwatch fleet" not in runs
+    assert "pytest" not in runs
+    mail = steps["Mail last month's service report"]
+    assert mail["run"].startswith(".venv/bin/erpwatch report --month last ${MAIL:+--mail} ")
+    assert "--state state" in mail["run"]
+    assert mail["env"]["ERPWATCH_SECRETS"] == "${{ toJSON(secrets) }}"
+    assert mail["env"]["MAIL"] == "${{ inputs.dry_run != true && 'yes' || '' }}"
+    names = list(steps)
+    assert names.index("Bring back the run history") < names.index(
+        "Mail last month's service report"
+    )
+    assert steps["Keep the monthly reports"]["with"]["path"] == "reports/"
+    assert steps["Keep the monthly reports"]["if"] == "always()"
+
+
+def test_every_report_option_the_workflow_uses_exists_in_erpwatch_report_help() -> None:
+    helped = erpwatch_help("report")
+    if helped.returncode != 0:
+        pytest.skip("erpwatch report is not in this erpwatch yet")
+    used = set(
+        re.findall(r"--[a-z-]+", steps_of("report")["Mail last month's service report"]["run"])
+    )
+    assert {"--month", "--mail", "--state", "--out"} == used
+    for option in used:
+        assert re.search(rf"{option}\b", helped.stdout), option
+
+
+def test_the_history_comes_back_before_the_monitors_and_only_its_jobs_may_push_it() -> None:
+    jobs = monitor_yml()["jobs"]
+    for name in ("history", "report"):
+        assert jobs[name]["permissions"] == {"contents": "write"}, name
+        assert "ERPWATCH_SECRETS" not in json.dumps(
+            steps_of(name)["Keep the run history in its branch"]
+        )
+    assert monitor_yml()["env"]["ERPWATCH_HISTORY_BRANCH"] == (
+        "${{ vars.ERPWATCH_HISTORY_BRANCH || 'erpwatch-history' }}"
+    )
+    fleet = steps_of("fleet")
+    names = list(fleet)
+    restore = fleet["Bring back the run history"]
+    assert names.index("Restore the alert state") < names.index("Bring back the run history")
+    assert names.index("Bring back the run history") < names.index(
+        "Run the monitors of every client"
+    )
+    assert fleet["Restore the alert state"]["id"] == "state"
+    assert "steps.state.outputs.cache-matched-key == ''" in restore["if"]
+    assert restore["continue-on-error"] is True  # the monitors run whatever git says
+    history = jobs["history"]
+    assert set(history["needs"]) == {"fleet", "overview"}
+    assert "!cancelled()" in history["if"]
+    assert "vars.ERPWATCH_HISTORY_BRANCH != 'off'" in history["if"]
+    commands = [
+        script(job, step)
+        for job, step in (
+            ("fleet", "Bring back the run history"),
+            ("history", "Keep the run history in its branch"),
+            ("report", "Bring back the run history"),
+            ("report", "Keep the run history in its branch"),
+        )
+    ]
+    helped = erpwatch_help("history")
+    assert helped.returncode == 0, helped.stderr
+    for command in commands:
+        assert '--state state --branch "$ERPWATCH_HISTORY_BRANCH"' in command
+        for option in re.findall(r"--[a-z-]+", command):
+            assert re.search(rf"{option}\b", helped.stdout), option
+
+
+def git_in(cwd: Path, *args: str) -> None:
+    subprocess.run(
+        ["git", "-c", "user.name=t", "-c", "user.email=t@t", *args],
+        cwd=cwd,
+        check=True,
+        capture_output=True,
+        timeout=60,
+        env=clean_environment(GIT_CONFIG_GLOBAL="/dev/null", GIT_CONFIG_NOSYSTEM="1"),
+    )
+
+
+def test_the_daily_save_and_the_restore_on_a_cache_miss_carry_the_history_like_the_workflow(
+    tmp_path: Path,
+) -> None:
+    remote = tmp_path / "remote.git"
+    git_in(tmp_path, "init", "-q", "--bare", "--initial-branch=main", str(remote))
+    runners = []
+    for name in ("daily", "missed"):
+        root = project(tmp_path, name)
+        git_in(root, "init", "-q", "--initial-branch=main")
+        git_in(root, "remote", "add", "origin", str(remote))
+        runners.append(root)
+    daily, missed = runners
+    month = daily / "state" / "brasserie-de-gouden-leeuw" / "history-2026-11.jsonl"
+    month.parent.mkdir(parents=True)
+    month.write_text('{"run_id": "1001-1", "at": "2026-11-27T20:07:00+00:00"}\n')
+    env = {"ERPWATCH_HISTORY_BRANCH": "monitoring-history", "ERPWATCH_NOW": "2026-12-01T00:07Z"}
+    saved = bash(daily, script("history", "Keep the run history in its branch"), **env)
+    assert saved.returncode == 0, saved.stderr
+    assert "saved 1 month file(s) to branch monitoring-history" in saved.stdout
+    # The next runner's cache missed: its state is empty until the branch gives it back.
+    restored = bash(missed, script("fleet", "Bring back the run history"), **env)
+    assert restored.returncode == 0, restored.stderr
+    assert (missed / month.relative_to(daily)).read_bytes() == month.read_bytes()

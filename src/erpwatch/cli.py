@@ -8,6 +8,7 @@ import textwrap
 from collections.abc import Sequence
 
 from . import __version__
+from . import _history_branch as history_branch
 from . import _preview as preview
 from . import _test_mail as test_mail
 from .fleet import _command as fleet
@@ -103,6 +104,20 @@ def build_parser() -> argparse.ArgumentParser:
     )
     monthly.build_parser(report_command)
     report_command.set_defaults(handler=monthly.run)
+    history_command = commands.add_parser(
+        "history",
+        help="keep the run history's month files in a git branch (save), or bring them back "
+        "into the state folder (restore)",
+        description=textwrap.fill(
+            "Keep the run history (history-YYYY-MM.jsonl, 13 full months) in a git branch of "
+            "this repository, as the Actions cache cannot keep it that long: save merges the "
+            "state's month files into the branch and pushes; restore merges the branch's into "
+            "the state. Exit status 1 when git failed, 2 for a usage mistake.",
+            78,
+        ),
+    )
+    history_branch.build_parser(history_command)
+    history_command.set_defaults(handler=history_branch.run)
     return parser
 
 

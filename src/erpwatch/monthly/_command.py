@@ -9,7 +9,7 @@ import os
 import re
 import sys
 from collections.abc import Sequence
-from dataclasses import dataclass
+from dataclasses import dataclass, replace
 from datetime import UTC, datetime
 from email import policy
 from email.message import EmailMessage
@@ -48,6 +48,11 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
         "--state", metavar="DIR",
         help="a fleet's state folder (as erpwatch fleet --state): DIR/<client>/",
     )  # fmt: skip
+    parser.add_argument(
+        "--out", metavar="DIR",
+        help="the reports folder (as erpwatch fleet --reports): the report goes to "
+        "DIR/<client>/monthly/<month>/ (default: each config's reports folder)",
+    )  # fmt: skip
 
 
 @dataclass(frozen=True)
@@ -73,13 +78,16 @@ def _utc_months(month: str) -> list[str]:
 
 def _targets(args: argparse.Namespace) -> list[Target]:
     state = Path(args.state) if args.state else None
+    out = Path(args.out).resolve() if args.out else None
     if args.config:
         _, settings = settings_here(args.config)
+        if out is not None:
+            settings = replace(settings, reports_dir=out)
         return [Target("", settings, ())]
-    return _fleet_targets(args.client, state)
+    return _fleet_targets(args.client, state, out)
 
 
-def _fleet_targets(name: str | None, state: Path | None) -> list[Target]:
+def _fleet_targets(name: str | None, state: Path | None, out: Path | None) -> list[Target]:
     from ..fleet import FleetError, client_settings, discover, select
 
     root = Path.cwd()
@@ -89,7 +97,8 @@ def _fleet_targets(name: str | None, state: Path | None) -> list[Target]:
         raise NoProject(str(error).replace("--clients", "--client")) from None
     targets = []
     for client in clients:
-        _, settings, masked = client_settings(client, root, os.environ, root / "reports", state)
+        reports = out or root / "reports"
+        _, settings, masked = client_settings(client, root, os.environ, reports, state)
         targets.append(Target(client.name, settings, masked))
     return targets
 
