@@ -202,13 +202,13 @@ def test_the_slowest_calls_are_named_against_the_agreed_threshold(tmp_path: Path
 def test_each_group_hears_only_of_its_processes_and_a_month_without_runs_says_so(
     tmp_path: Path,
 ) -> None:
-    from erpwatch.monthly._command import Target, report_target
+    from erpwatch.monthly._command import report_target
 
     config = settings(tmp_path)
     history = tmp_path / "reports" / "history.jsonl"
     history.parent.mkdir()
-    lines = report_target(Target("", config, ()), "2026-11", NOV + timedelta(days=31), False)
-    assert lines[-1].startswith("written to ")
+    lines = report_target(config, (), "2026-11", NOV + timedelta(days=31), False)
+    assert lines[-1].text.startswith("written to ")
     folder = tmp_path / "reports" / "monthly" / "2026-11"
     client = (folder / "client.txt").read_text()
     assert "Aucune exécution n’a été enregistrée ce mois-ci" in client

@@ -12,6 +12,8 @@ import sys
 from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
+from pathlib import Path
+from zoneinfo import ZoneInfo
 
 import pytest
 
@@ -177,3 +179,42 @@ def test_it_lists_the_mails_sent_that_month_and_to_whom_and_keeps_the_report_fil
     # The December run is not November's: the archive is per month.
     archive = schedule.state_file.with_name("history-2026-12.jsonl")
     assert len(archive.read_text().splitlines()) == 1
+
+
+def test_in_a_fleet_each_client_gets_its_own_report_and_a_wrong_config_stops_no_one(
+    tmp_path: Path,
+) -> None:
+    from .test_fleet import add_client, fleet, make_project
+
+    project = make_project(tmp_path / "agency")
+    broken = add_client(project, "zz-broken", like="librairie-du-parc")
+    config = broken / "erpwatch.toml"
+    config.write_text(config.read_text().replace('language = "fr"', 'language = "xx"', 1))
+    ran = fleet(project, "--state", "state")
+    assert "brasserie-de-gouden-leeuw" in ran.stdout, ran.stdout + ran.stderr
+    # The example clients' month, in their zone (at 23:30 UTC on the 30th it is the 1st).
+    this_month = datetime.now(ZoneInfo("Europe/Brussels")).strftime("%Y-%m")
+    report = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "report", "--month", this_month, "--state", "state"],
+        cwd=project, env=clean_environment(), capture_output=True, text=True, timeout=120,
+    )  # fmt: skip
+    assert report.returncode == 2, report.stdout + report.stderr
+    [problem] = [line for line in report.stderr.splitlines() if line.startswith("zz-broken")]
+    assert "erpwatch.report_language" in problem
+    assert "Traceback" not in report.stderr
+    for client, language_word in (
+        ("brasserie-de-gouden-leeuw", "Servicerapport"),
+        ("librairie-du-parc", "Rapport de service"),
+    ):
+        folder = project / "reports" / client / "monthly" / this_month
+        text = (folder / "client.txt").read_text()
+        assert language_word in text
+        # The runs the fleet just made are in the month: nothing failed.
+        assert "100 %" in text
+        assert f"{client}: written to" in report.stdout
+    bookshop = project / "reports" / "librairie-du-parc" / "monthly" / this_month
+    owner = (bookshop / "client.txt").read_text()
+    # The bookshop's owner hears of orders and payments only; its ERP partner of all.
+    assert "Commandes web" in owner
+    assert "Comptes clients" not in owner
+    assert "Klantaccounts" in (bookshop / "erp_partner.txt").read_text()

@@ -58,8 +58,17 @@ def build_parser(parser: argparse.ArgumentParser) -> None:
 @dataclass(frozen=True)
 class Target:
     name: str  # the client, "" for the project itself
-    settings: Settings
-    secrets: tuple[str, ...]  # values that must never be quoted
+    settings: Settings | None  # None: its configuration is wrong (``problem``)
+    secrets: tuple[str, ...] = ()  # values that must never be quoted
+    problem: str = ""
+
+
+@dataclass(frozen=True)
+class Line:
+    """One line of the command's output, and whether it tells of a failure."""
+
+    text: str
+    failed: bool = False
 
 
 def previous_month(now: datetime, timezone: str) -> str:
@@ -77,7 +86,7 @@ def _utc_months(month: str) -> list[str]:
 
 
 def _targets(args: argparse.Namespace) -> list[Target]:
-    state = Path(args.state) if args.state else None
+    state = Path(args.state).resolve() if args.state else None
     out = Path(args.out).resolve() if args.out else None
     if args.config:
         _, settings = settings_here(args.config)
@@ -98,8 +107,12 @@ def _fleet_targets(name: str | None, state: Path | None, out: Path | None) -> li
     targets = []
     for client in clients:
         reports = out or root / "reports"
-        _, settings, masked = client_settings(client, root, os.environ, reports, state)
-        targets.append(Target(client.name, settings, masked))
+        try:
+            _, settings, masked = client_settings(client, root, os.environ, reports, state)
+        except ConfigError as error:  # this client's, one line; the others are reported
+            targets.append(Target(client.name, None, problem=str(error)))
+        else:
+            targets.append(Target(client.name, settings, masked))
     return targets
 
 
@@ -143,12 +156,13 @@ def compose(message: MonthlyMessage, group: Group, settings: Settings, month: st
     return email
 
 
-def report_target(target: Target, month: str, now: datetime, send_mail: bool) -> list[str]:
+def report_target(
+    settings: Settings, secrets: Sequence[str], month: str, now: datetime, send_mail: bool
+) -> list[Line]:
     """Write (and, with ``send_mail``, mail) one client's reports: a line per group."""
-    settings = target.settings
     history = History(settings.alerts.state_file.with_name("history.jsonl"))
     records = history.months(_utc_months(month))
-    lines = [f"warning: {w}" for w in history.warnings]
+    lines = [Line(f"warning: {w}") for w in history.warnings]
     folder = settings.reports_dir / "monthly" / month
     folder.mkdir(parents=True, exist_ok=True)
     thresholds = {
@@ -157,7 +171,7 @@ def report_target(target: Target, month: str, now: datetime, send_mail: bool) ->
     }
     groups = [settings.mail.groups[key] for key in settings.monthly_groups]
     if not groups:
-        return [*lines, "no group gets the monthly report ([erpwatch] monthly_report)"]
+        return [*lines, Line("no group gets the monthly report ([erpwatch] monthly_report)")]
     composed: list[tuple[Group, EmailMessage, Path]] = []
     for group in groups:
         report = month_report(
@@ -168,7 +182,7 @@ def report_target(target: Target, month: str, now: datetime, send_mail: bool) ->
             thresholds,
             now,
         )
-        message = render_month(report, group, settings, target.secrets)
+        message = render_month(report, group, settings, secrets)
         write_atomically(folder / f"{group.key}.html", message.html)
         write_atomically(folder / f"{group.key}.txt", message.text)
         write_atomically(folder / f"outages-{group.key}.csv", message.csv)
@@ -176,43 +190,45 @@ def report_target(target: Target, month: str, now: datetime, send_mail: bool) ->
         eml = write_eml(email, outbox_of(settings), f"monthly-{month}-{group.key}")
         composed.append((group, email, eml))
     if not send_mail:
-        return [*lines, f"written to {folder}"]
-    return lines + _send(settings, composed, target)
+        return [*lines, Line(f"written to {folder}")]
+    return lines + _send(settings, composed, secrets)
 
 
 def _send(
-    settings: Settings, composed: list[tuple[Group, EmailMessage, Path]], target: Target
-) -> list[str]:
+    settings: Settings, composed: list[tuple[Group, EmailMessage, Path]], secrets: Sequence[str]
+) -> list[Line]:
     smtp = settings.mail.smtp
     if smtp is None:
-        why = "a dry run" if settings.dry_run else "no mail server (SMTP_HOST)"
-        return [f"{g.key}: NOT SENT ({why}): written to {eml}" for g, _, eml in composed]
-    lines: list[str] = []
-    masked = Redactor((*settings.secrets, *target.secrets))
+        # As the alert mails: without a mail server the outbox is the delivery.
+        why = "a dry run" if settings.dry_run else "no mail server: set SMTP_HOST to send"
+        return [Line(f"{g.key}: not sent ({why}): written to {eml}") for g, _, eml in composed]
+    lines: list[Line] = []
+    masked = Redactor((*settings.secrets, *secrets))
     try:
         with smtp_connection(smtp, messages=len(composed)) as client:
             for group, email, _ in composed:
                 try:
                     send(client, email, group.key)
                 except MailDeliveryFailed as error:
-                    lines.append(f"{group.key}: FAILED: {masked.text(str(error))}")
+                    lines.append(Line(f"{group.key}: FAILED: {masked.text(str(error))}", True))
                 else:
-                    lines.append(
-                        f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}"
-                    )
+                    sent = f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}"
+                    lines.append(Line(sent))
     except MailDeliveryFailed as error:
         done = len(lines)
-        lines += [f"{g.key}: FAILED: {masked.text(str(error))}" for g, _, _ in composed[done:]]
+        why = masked.text(str(error))
+        lines += [Line(f"{g.key}: FAILED: {why}", True) for g, _, _ in composed[done:]]
     return lines
 
 
 def run(args: argparse.Namespace) -> int:
     try:
         targets = _targets(args)
-        now = datetime.now(UTC)
+        first = next((t.settings for t in targets if t.settings is not None), None)
+        now = (first.alerts.fixed_now if first else None) or datetime.now(UTC)
         month = args.month
         if month == "last":
-            month = previous_month(now, targets[0].settings.timezone if targets else "UTC")
+            month = previous_month(now, first.timezone if first else "UTC")
         if not _MONTH.fullmatch(month):
             raise NoProject(
                 f"--month: give a month as YYYY-MM (e.g. 2026-11) or last, not {month!r}"
@@ -220,14 +236,32 @@ def run(args: argparse.Namespace) -> int:
     except (ConfigError, NoProject) as error:
         print(f"erpwatch report: {error}", file=sys.stderr)
         return 2
-    ok = True
+    worst = 0
     for target in targets:
         name = f"{target.name}: " if target.name else ""
-        try:
-            lines = report_target(target, month, target.settings.alerts.fixed_now or now, args.mail)
-        except OSError as error:  # a folder that cannot be written: this client, not the rest
-            lines = [f"FAILED: {error.strerror or error} ({error.filename})"]
+        lines = _report_safely(target, month, now, args.mail)
         for line in lines:
-            print(f"{name}{line}")
-            ok = ok and not ("FAILED" in line or "NOT SENT" in line)
-    return 0 if ok else 1
+            print(f"{name}{line.text}", file=sys.stderr if line.failed else sys.stdout)
+        if target.settings is None:
+            worst = 2
+        elif any(line.failed for line in lines):
+            worst = max(worst, 1)
+    return worst
+
+
+def _report_safely(target: Target, month: str, now: datetime, send_mail: bool) -> list[Line]:
+    """One client's report; what goes wrong with it is that client's one line."""
+    if target.settings is None:
+        return [Line(f"configuration: {target.problem}", True)]
+    try:
+        return report_target(target.settings, target.secrets, month, now, send_mail)
+    except OSError as error:  # a folder that cannot be written
+        return [Line(f"FAILED: {error.strerror or error} ({error.filename})", True)]
+    except Exception as error:  # erpwatch itself broke: say so, masked, and go on
+        masked = Redactor((*target.settings.secrets, *target.secrets))
+        return [
+            Line(
+                f"FAILED: erpwatch broke: {type(error).__name__}: {masked.text(str(error))[:300]}",
+                True,
+            )
+        ]
