@@ -28,6 +28,7 @@ from ._compute import MAILS_LISTED
 from ._model import MonthReport, Outage, ProcessMonth
 
 QUOTE_LIMIT = 300
+OUTAGES_LISTED = 10  # per process in the mail; the CSV has every one
 
 
 @dataclass(frozen=True)
@@ -85,6 +86,13 @@ class _Teller:
         month = words.months[local.month - 1]
         return f"{words.days[local.weekday()]} {local.day} {month} {local:%H:%M}"
 
+    def until(self, start: datetime, end: datetime) -> str:
+        """The end of a span: its time alone when it is the same day."""
+        zone = ZoneInfo(self.timezone)
+        if start.astimezone(zone).date() == end.astimezone(zone).date():
+            return f"{end.astimezone(zone):%H:%M}"
+        return self.moment(end)
+
     def span(self, length: timedelta | None) -> str:
         if length is None:
             return ""
@@ -101,7 +109,7 @@ def _outage(o: Outage, tell: _Teller, until: datetime) -> dict[str, Any]:
     w = tell.words
     return {
         "start": tell.moment(o.start),
-        "end": tell.moment(o.end) if o.end else w["still_failing"],
+        "end": tell.until(o.start, o.end) if o.end else w["still_failing"],
         "duration": tell.span(o.duration(until)),
         "failed_call": tell.quote(o.failed_call),
         "answer": tell.quote(o.answer),
@@ -128,7 +136,10 @@ def _process(p: ProcessMonth, settings: Settings, tell: _Teller, until: datetime
         "retried": w["retried"].format(count=p.retried) if p.retried else "",
         "maintenance": w["maintenance"].format(count=p.maintenance) if p.maintenance else "",
         "downtime": tell.span(p.downtime) if p.downtime else "",
-        "outages": [_outage(o, tell, until) for o in p.outages],
+        "outages": [_outage(o, tell, until) for o in p.outages[:OUTAGES_LISTED]],
+        "more_outages": w["more_outages"].format(count=len(p.outages) - OUTAGES_LISTED)
+        if len(p.outages) > OUTAGES_LISTED
+        else "",
         "unstable": [
             {
                 "start": tell.moment(s.start),
@@ -183,6 +194,8 @@ def render_month(
     context = {
         "w": words,
         "colon": words_of(language).words["colon"],
+        "quote_open": words_of(language).words["quote_open"],
+        "quote_close": words_of(language).words["quote_close"],
         "title": words["title"].format(month=name),
         "intro": words["intro"].format(month=name, timezone=report.timezone),
         "coverage": words["coverage"].format(
