@@ -191,6 +191,15 @@ def test_a_certificate_in_its_warning_days_is_mailed_as_expiring_soon_not_as_slo
     [mail] = smtp.inbox.for_address("owner@webshop.example")
     assert "de beveiligde verbinding (TLS) verloopt" in str(mail["Subject"])
     assert "traag" not in str(mail["Subject"])
+    # Nor is it "slow" on the dashboard or in the run reports: a certificate ends soon.
+    reports = tmp_path / "reports"
+    dashboard = (reports / "index.html").read_text(encoding="utf-8")
+    assert '<span class="badge degraded">certificate ends soon</span>' in dashboard
+    assert "Working, but a certificate ends soon" in dashboard
+    assert ">slow<" not in dashboard
+    dutch = next(reports.glob("*nl*.html")).read_text(encoding="utf-8")
+    assert "certificaat verloopt binnenkort" in dutch
+    assert ">traag<" not in dutch
 
 
 def test_configured_addresses_without_the_monitor_stop_the_run_with_one_line(

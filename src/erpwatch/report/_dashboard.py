@@ -22,6 +22,7 @@ from .._vocabulary import DeliveryStatus, Status
 from .._words import duration_text, local_time, unstable_pattern, words_of, words_table
 from ..config import Settings
 from ..diagnosis._catalogue import label_of
+from ._labels import status_key
 from ._render import environment
 
 STRIP_RUNS = 48  # the last twelve hours at a 15-minute schedule
@@ -154,6 +155,7 @@ class ProcessView:
     incidents_earlier: str = ""
     # Changing between failing and passing, as the alert lifecycle judged it.
     unstable: str = ""
+    status_key: str = ""  # the status's word: "certificate" for a certificate near its end
 
 
 @dataclass(frozen=True)
@@ -168,6 +170,12 @@ class Run:
     url: str | None
     # Its last runs ("FPFP…") when the alert lifecycle found it unstable in this run.
     unstable: str = ""
+    # What held back its degraded monitors ("slow", "certificate"): the word for it.
+    held_back: tuple[str | None, ...] = ()
+
+    @property
+    def status_key(self) -> str:
+        return status_key(self.status.value, self.held_back)
 
 
 _STATUSES = {status.value: status for status in Status}
@@ -390,6 +398,7 @@ def _run(at: datetime, record: Mapping[str, Any], monitors: Sequence[Mapping[str
         slowest=max((ms for m in monitors for ms in m["ms"]), default=None),
         url=record.get("url"),
         unstable=_unstable_of(record, monitors[0]["process"] if monitors else ""),
+        held_back=tuple(m["category"] for m in monitors if m["status"] == Status.DEGRADED),
     )
 
 
@@ -457,7 +466,7 @@ def build(
         strip = [
             {
                 "status": run.status,
-                "title": f"{words.time(run.at, timezone)} · {words.status(run.status)}",
+                "title": f"{words.time(run.at, timezone)} · {words.status(run.status_key)}",
                 "url": run.url or "",
             }
             for run in shown
@@ -471,7 +480,8 @@ def build(
                 name=name,
                 title=declared.title if declared else name,
                 status=latest,
-                status_text=words.status(latest),
+                status_text=words.status(runs[-1].status_key),
+                status_key=runs[-1].status_key,
                 first_run=words.time(runs[0].at, timezone),
                 since=since,
                 strip=strip,
@@ -493,6 +503,12 @@ def build(
     return views
 
 
+def _overall_key(overall: Status, views: Sequence[ProcessView]) -> str:
+    """Working, but slow — unless only certificates near their end hold it back."""
+    held = {v.status_key for v in views if v.status is Status.DEGRADED}
+    return "certificate" if overall is Status.DEGRADED and held == {"certificate"} else overall
+
+
 def render_dashboard(
     records: Sequence[Mapping[str, Any]], settings: Settings, now: datetime
 ) -> str:
@@ -510,7 +526,9 @@ def render_dashboard(
             language=language,
             processes=views,
             overall=overall,
-            overall_text=words("overall_" + overall) if views else words("no_runs"),
+            overall_text=words("overall_" + _overall_key(overall, views))
+            if views
+            else words("no_runs"),
             environment_name=settings.environment,
             # The latest run's time, not the drawing's: a page redrawn without a
             # new run (a dry run) does not pass off an older status as current.

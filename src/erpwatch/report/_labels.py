@@ -6,7 +6,7 @@ differ from English is refused as any other mismatch is."""
 
 from __future__ import annotations
 
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from datetime import UTC, datetime
 from zoneinfo import ZoneInfo
 
@@ -41,3 +41,12 @@ def local_clock(moment: str, timezone: str) -> str:
     if at.tzinfo is None:
         at = at.replace(tzinfo=UTC)  # erpwatch records in UTC
     return at.astimezone(ZoneInfo(timezone)).strftime("%H:%M:%S.%f")[:-3]
+
+
+def status_key(status: str, categories: Iterable[str | None]) -> str:
+    """The word key of a status: a pass held back only by a TLS certificate near
+    its end is not "slow", it is "certificate" (the certificate checks)."""
+    seen = set(categories)
+    if status == "degraded" and seen == {"certificate"}:
+        return "certificate"
+    return status

@@ -19,7 +19,7 @@ from .._vocabulary import Outcome, Status
 from ..config import Settings
 from ..redact import Redactor
 from ..result import MonitorResult, RunResult
-from ._labels import local_moment, report_words
+from ._labels import local_moment, report_words, status_key
 from ._pytest_html import erp_facts
 from ._render import diagnosis_html, environment, exchanges_html
 
@@ -62,9 +62,6 @@ def render_run_report(run: RunResult, settings: Settings, language: str, redacto
     words = report_words(language)
     zone = settings.timezone
 
-    def status_word(status: Status) -> str:
-        return words[f"status_{status.value}"]
-
     def title_of(process: str | None) -> str:
         declared = settings.process(process or "")
         if declared is not None:
@@ -82,8 +79,15 @@ def render_run_report(run: RunResult, settings: Settings, language: str, redacto
     if run.erp_base_url is not None:
         # What the run itself recorded (already masked) wins over the settings.
         facts = [(k, run.erp_base_url if k == words["erp"] else v) for k, v in facts]
+
+    def process_word(name: str, status: Status) -> str:
+        degraded = [m for m in run.monitors if m.process == name and m.status is Status.DEGRADED]
+        categories = [m.diagnosis.category.value if m.diagnosis else None for m in degraded]
+        return words[f"status_{status_key(status.value, categories)}"]
+
     processes = [
-        ProcessView(title_of(p.name), p.outcome, status_word(p.outcome)) for p in run.processes
+        ProcessView(title_of(p.name), p.outcome, process_word(p.name, p.outcome))
+        for p in run.processes
     ]
     monitors = [_view(m, title_of(m.process), settings, language) for m in _ordered(run.monitors)]
     return (
@@ -127,7 +131,13 @@ def _view(monitor: MonitorResult, title: str, settings: Settings, language: str)
         nodeid=monitor.nodeid,
         process=title,
         status=monitor.status,
-        status_word=words[f"status_{monitor.status.value}"],
+        status_word=words[
+            "status_"
+            + status_key(
+                monitor.status.value,
+                [monitor.diagnosis.category.value if monitor.diagnosis else None],
+            )
+        ],
         skipped=words["skipped"].format(reason=reason) if skipped else None,
         retried=words["retried"].format(first=monitor.retried) if monitor.retried else None,
         diagnosis=diagnosis,
