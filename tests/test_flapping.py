@@ -267,3 +267,37 @@ def test_a_process_can_turn_flapping_off_under_a_small_window(tmp_path: Path) ->
         tmp_path,
         "[alerts]\nflap_window = 3\nflap_changes = 2\n[processes.orders.alerts]\nflap_changes = 0\n",
     )
+
+
+PATTERN_FR = "en échec lors de 2 des 3 dernières exécutions\u202f: ✗✓✗"
+
+
+def test_a_french_reader_gets_the_unstable_mail_and_dashboard_in_french(
+    tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
+) -> None:
+    schedule = flapping_schedule(
+        tmp_path, sandbox, smtp, "resolve_after = 1\nflap_changes = 2\nflap_window = 4"
+    )
+    french = schedule.config.read_text().replace(
+        '[groups.client]\nlanguage = "nl"', '[groups.client]\nlanguage = "fr"'
+    )
+    # The dashboard in French too; the process named in each language.
+    french = french.replace("[erpwatch]\n", '[erpwatch]\nreport_language = "fr"\n', 1)
+    schedule.config.write_text(
+        french.replace(
+            '[processes.orders]\ntitle = "Order submission"',
+            '[processes.orders]\ntitle = { en = "Order submission", fr = "Commandes web" }',
+        )
+    )
+    for step, failing in enumerate([True, False, True]):
+        run(schedule, step, failing)
+    mails = schedule.new_mail()
+    assert (
+        subjects(mails, CLIENT)[-1] == "[erpwatch] Commandes web\u202f: échecs intermittents"
+    )  # a narrow no-break space
+    client = text_of([m for m in mails if CLIENT in str(m["To"])][-1])
+    assert "alterne sans cesse entre échec et fonctionnement" in client
+    assert PATTERN_FR in client
+    page = dashboard(schedule)
+    assert "Instable depuis" in page
+    assert PATTERN_FR in page
