@@ -285,3 +285,19 @@ def test_a_monthly_report_group_that_does_not_exist_is_one_line(tmp_path: Path) 
     with pytest.raises(ConfigError) as caught:
         load_settings(path, clean_environment())
     assert caught.value.key == "groups.erp_partner.timezone"
+
+
+def test_a_month_file_past_its_size_limit_takes_no_more_records_and_says_so(
+    tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+) -> None:
+    from erpwatch.report import _history
+
+    monkeypatch.setattr(_history, "MONTH_FILE_LIMIT", 2_000)
+    history = History(tmp_path / "history.jsonl")
+    for minute in range(20):
+        history.append(record(NOV + timedelta(minutes=minute), orders="passed"))
+    archive = tmp_path / "history-2026-11.jsonl"
+    assert 2_000 < archive.stat().st_size < 2_000 + 1_000  # one record past the limit, no more
+    assert any("is over 0 MB: this run is not archived" in w for w in history.warnings)
+    # The dashboard's history is not held back by the archive.
+    assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 20

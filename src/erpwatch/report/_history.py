@@ -39,8 +39,8 @@ KEEP_MONTHS = 13
 TEXT_LIMIT = 300
 CALL_LIMIT = 160
 # A month file past this size takes no more records (with a warning): at one
-# run a minute, a month of records is well under it.
-MONTH_FILE_LIMIT = 200 * 1024 * 1024
+# run every five minutes (GitHub's shortest schedule), a month is about a third of it.
+MONTH_FILE_LIMIT = 64 * 1024 * 1024
 
 
 def _clip(text: str | None, limit: int) -> str | None:
