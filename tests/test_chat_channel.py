@@ -432,3 +432,33 @@ def test_test_mail_also_posts_to_each_webhook_and_says_which_to_fix(
     ]
     for key in KEYS:
         assert key not in result.stdout + result.stderr
+
+
+def test_preview_shows_a_chat_only_groups_digest_with_its_channel_for_an_address(
+    tmp_path: Path,
+) -> None:
+    (tmp_path / "erpwatch.toml").write_text(
+        CONFIG.format(monitors=REPO / "monitors", reports=tmp_path / "reports")
+    )
+    urls = {
+        "ONCALL_WEBHOOK": f"https://hooks.example/erpwatch/{ONCALL_KEY}",
+        "CLIENT_SLACK_WEBHOOK": f"https://hooks.slack.example/services/{CLIENT_KEY}",
+        "AGENCY_WEBHOOK": f"https://hooks.example/erpwatch/{AGENCY_KEY}",
+    }
+    result = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "preview", "--example"],
+        cwd=tmp_path,
+        env=clean_environment(**urls),
+        capture_output=True,
+        text=True,
+        timeout=60,
+        stdin=subprocess.DEVNULL,
+    )
+    assert result.returncode == 0, result.stderr
+    lines = result.stdout.splitlines()
+    assert "client (nl) → owner@webshop.example" in lines
+    assert "oncall (en) → json (chat only: no mail)" in lines
+    [client_text] = (tmp_path / "reports" / "preview").glob("*-client.txt")
+    assert "Agency on-call (json)" in client_text.read_text("utf-8")
+    for key in KEYS:
+        assert key not in result.stdout + result.stderr
