@@ -399,7 +399,8 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {},
             CONFIG + '\n[groups.client]\naddresses_env = "CLIENT_EMAILS"\n',
-            "ERROR: erpwatch: groups.client (*): has no addresses; add addresses or set CLIENT_EMAILS",
+            "ERROR: erpwatch: groups.client (*): has no addresses; add addresses or set CLIENT_EMAILS, "
+            "or give it a webhook (webhook and webhook_env) to hear by chat only",
         ),
         (
             {"CLIENT_EMAILS": "owner@webshop.example, nobody"},

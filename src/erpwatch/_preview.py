@@ -175,7 +175,10 @@ def run(args: argparse.Namespace) -> int:
         assert text_part is not None
         stem.with_suffix(".html").write_text(str(html_part.get_content()), encoding="utf-8")
         stem.with_suffix(".txt").write_text(str(text_part.get_content()), encoding="utf-8")
-        print(f"{digest.group.key} ({digest.group.language}) → {message['To']}")
+        # A chat-only group's mail is the record of its post: say where it goes,
+        # by the channel's kind (the webhook's address is a key).
+        to = message["To"] or f"{digest.group.reached_at} (chat only: no mail)"
+        print(f"{digest.group.key} ({digest.group.language}) → {to}")
         print(f"  Subject: {message['Subject']}")
         print(f"  {stem}.html  .txt  .eml")
         if args.show:

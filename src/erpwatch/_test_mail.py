@@ -1,8 +1,10 @@
-"""``erpwatch test-mail``: one short mail to each recipient group before going live.
+"""``erpwatch test-mail``: one short mail to each recipient group before going
+live, and one short post to each group's webhook (Slack, Teams, JSON).
 
 It goes through the mail server the way the real mails do (notify's transport:
-the same session, TLS, login, deadline and error lines), so a mail that arrives
-here proves the real ones will, and a failure says which setting to change.
+the same session, TLS, login, deadline and error lines), and to the webhook the
+way the real posts do (notify's post: no redirect, bounded in time), so what
+arrives here proves the real ones will, and a failure says which setting to change.
 """
 
 from __future__ import annotations
@@ -23,6 +25,8 @@ from ._words import words_of, words_table
 from .config import ConfigError, Group, Settings
 from .notify import MailDeliveryFailed, outbox_of
 from .notify._transport import send, smtp_connection, write_eml
+from .notify._webhook import WebhookFailed, channel_name, post, test_message
+from .redact import Redactor
 
 
 def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
@@ -32,7 +36,8 @@ def build_parser(parser: argparse.ArgumentParser) -> argparse.ArgumentParser:
         metavar="NAME",
         action="append",
         default=[],
-        help="only this recipient group (repeat for more; default: every group)",
+        help="only this recipient group (repeat for more; default: every group); "
+        "a group with a webhook also gets a test post",
     )
     return parser
 
@@ -46,10 +51,18 @@ class GroupResult:
     status: DeliveryStatus
     eml: Path
     error: str | None = None
+    channel: str = "mail"  # or the webhook's, e.g. "webhook-slack"
+    host: str = ""  # where a webhook post went: the host, never the address
 
     @property
     def line(self) -> str:
         to = ", ".join(self.addresses)
+        if self.channel != "mail":
+            if self.status is DeliveryStatus.SENT:
+                return f"{self.group}: {self.channel}: posted to {self.host}"
+            if self.status is DeliveryStatus.OUTBOX:
+                return f"{self.group}: {self.channel}: NOT POSTED: a dry run posts nothing"
+            return f"{self.group}: {self.channel}: FAILED: {self.error}"
         if self.status is DeliveryStatus.SENT:
             return f"{self.group}: sent to {to}"
         if self.status is DeliveryStatus.OUTBOX:
@@ -67,13 +80,7 @@ def compose_test(settings: Settings, group: Group, now: datetime) -> EmailMessag
     mail = settings.mail
     texts = words(group.language)
     language = words_of(group.language)
-    processes = [p for p, groups in mail.routing.items() if group.key in groups]
-    titles = [
-        p.title_in(group.language)
-        for name in processes
-        if (p := settings.process(name)) is not None
-    ]
-    titles += [name for name in processes if settings.process(name) is None]
+    titles = _titles(settings, group)
     body = [texts["intro"].format(addresses=", ".join(group.addresses)), ""]
     if titles:
         listed = (
@@ -136,6 +143,60 @@ def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
     return results
 
 
+def post_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> list[GroupResult]:
+    """One short post to the webhook of each group that has one, one call each
+    (bounded like the real posts: notify's WEBHOOK_TIMEOUT); not in a dry run."""
+    results: list[GroupResult] = []
+    masked = Redactor(settings.secrets)
+    outbox = outbox_of(settings)
+    stamp = now.strftime("%Y%m%d-%H%M%S")
+    for group in groups:
+        hook = group.webhook
+        if hook is None:
+            continue
+        channel = channel_name(hook)
+        path = outbox / f"test-mail-{stamp}-{group.key}.eml"
+        if settings.dry_run:
+            results.append(
+                GroupResult(group.key, (), DeliveryStatus.OUTBOX, path, None, channel, hook.host)
+            )
+            continue
+        processes = _titles(settings, group)
+        message = test_message(
+            group, processes, group.key == settings.mail.maintainers, f"test-mail-{stamp}"
+        )
+        try:
+            post(hook, message)
+        except WebhookFailed as failure:
+            results.append(
+                GroupResult(
+                    group.key,
+                    (),
+                    DeliveryStatus.FAILED,
+                    path,
+                    masked.text(str(failure)),
+                    channel,
+                    hook.host,
+                )
+            )
+        else:
+            results.append(
+                GroupResult(group.key, (), DeliveryStatus.SENT, path, None, channel, hook.host)
+            )
+    return results
+
+
+def _titles(settings: Settings, group: Group) -> list[str]:
+    """The processes routed to ``group``, by their titles in its language."""
+    processes = [p for p, groups in settings.mail.routing.items() if group.key in groups]
+    titles = [
+        p.title_in(group.language)
+        for name in processes
+        if (p := settings.process(name)) is not None
+    ]
+    return titles + [name for name in processes if settings.process(name) is None]
+
+
 def _fail(message: str) -> int:
     print(f"erpwatch test-mail: {message}", file=sys.stderr)
     return 2
@@ -156,10 +217,15 @@ def run(args: argparse.Namespace) -> int:
         )
     groups = [mail.groups[name] for name in (args.group or mail.groups)]
     now = settings.alerts.fixed_now or datetime.now(UTC)
-    results = send_tests(settings, groups, now)
+    # A chat-only group (a webhook, no addresses) gets the post only.
+    mailed = [g for g in groups if g.mailed]
+    results = send_tests(settings, mailed, now) if mailed else []
+    results += post_tests(settings, groups, now)
+    order = {g.key: index for index, g in enumerate(groups)}
+    results.sort(key=lambda r: order[r.group])  # each group's mail, then its post
     for result in results:
         print(result.line)
-    if mail.smtp is None:
+    if mail.smtp is None and mailed:
         why = (
             "ERPWATCH_DRY_RUN is set, and a dry run sends nothing"
             if settings.dry_run

@@ -64,10 +64,12 @@ def build_parser() -> argparse.ArgumentParser:
     preview_command.set_defaults(handler=preview.run)
     test_command = commands.add_parser(
         "test-mail",
-        help="send one short test mail to each recipient group, through the configured SMTP",
+        help="send one short test mail to each recipient group, through the configured SMTP, "
+        "and one short test post to each group's webhook",
         description="Send one short mail to each recipient group, in its language, through the "
-        "same SMTP delivery as the real mails; one line per group says sent, or what to change. "
-        "Exit status 1 when any was not sent.",
+        "same SMTP delivery as the real mails, and one short post to each group's webhook "
+        "(a chat-only group gets the post alone); one line per mail and per post says sent, "
+        "or what to change. Exit status 1 when any was not delivered.",
     )
     test_mail.build_parser(test_command)
     test_command.set_defaults(handler=test_mail.run)

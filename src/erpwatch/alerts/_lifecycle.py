@@ -10,6 +10,7 @@ from pathlib import Path
 from typing import Any
 
 from .._vocabulary import Aspect, DeliveryStatus, IncidentKind, Outcome
+from .._words import counted
 from ..config import AlertRules, Settings
 from ..config._alerts import FLAP_WINDOW_MAX
 from ..diagnosis import Diagnosis
@@ -24,6 +25,7 @@ from ..notify import (
     plan_digests,
     root_cause_first,
 )
+from ..notify._deliver import CHAT_PENDING_AGE, CHAT_PENDING_MAX, Told, chat_key
 from ..notify._refusal import Refusal, refusal
 from ..result import MonitorResult, RunResult
 from ._policy import FAILED_RUN, PASSED_RUN, Decision, changes_in, decide, rules_for, unstable_now
@@ -227,6 +229,13 @@ class AlertPlan:
     silenced: bool
     # Groups the mail server refused for good under these same settings: not tried.
     held: dict[str, Refusal] = field(default_factory=dict)
+    # Per group: the chat posts earlier runs could not make, taken to post again.
+    kept_posts: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    told: Told | None = None  # the maintainers' last word on failing mail
+    remind_every_hours: float = 0.0  # and how often they hear it again
+    # Per group: incidents (chat_key) back in its digest only because its mail
+    # failed, which its chat already has.
+    posted: dict[str, set[str]] = field(default_factory=dict)
 
 
 def decide_alerts(
@@ -245,6 +254,9 @@ def decide_alerts(
     context = RunContext(run.run_id, run.run_url, report_path, now, reports or {})
     digests: list[Digest] = []
     untried: dict[str, Refusal] = {}
+    kept_posts: dict[str, list[dict[str, Any]]] = {}
+    told: Told | None = None
+    posted: dict[str, set[str]] = {}
     store = StateStore(alerts.state_file)
     with store.locked():
         state = store.load()
@@ -265,6 +277,14 @@ def decide_alerts(
             for note in _flaky_notes(run, now):
                 for group in mail.routing.get(note.process, ()):
                     state.notes.setdefault(group, []).append(note.to_dict())
+            posted = {
+                g: {
+                    chat_key(i["process"], i.get("aspect", "failing"), i["kind"])
+                    for i in items
+                    if i.get("chat_done")
+                }
+                for g, items in state.pending.items()
+            }
             pending = {
                 g: [_refreshed(Incident.from_dict(i), state) for i in items]
                 for g, items in state.pending.items()
@@ -293,10 +313,17 @@ def decide_alerts(
                 claim["groups"][digest.group.key] = {
                     "incidents": [i.to_dict() for i in digest.incidents],
                     "notes": [n.to_dict() for n in digest.notes],
+                    "chat_done": sorted(posted.get(digest.group.key, set())),
                 }
                 state.notes.pop(digest.group.key, None)
-            if digests:
+            if not settings.dry_run:  # a dry run posts nothing, so takes nothing
+                kept_posts = _take_posts(state, settings, now, outcome.warnings)
+                if kept_posts:
+                    claim["chat"] = kept_posts
+            if digests or kept_posts:
                 state.sending[run.run_id] = claim
+            last = state.mail_failed_told
+            told = Told(last["fingerprint"], datetime.fromisoformat(last["at"])) if last else None
             untried = {
                 d.group.key: known
                 for d in digests
@@ -311,7 +338,48 @@ def decide_alerts(
         state.updated_at = now.isoformat(timespec="seconds")
         if not settings.dry_run:
             store.save(state)
-    return AlertPlan(outcome, digests, context, outcome.silenced is not None, untried)
+    return AlertPlan(
+        outcome,
+        digests,
+        context,
+        outcome.silenced is not None,
+        untried,
+        kept_posts,
+        told,
+        # The maintainers hear again of mail that keeps failing as often as of a
+        # failure that lasts: [alerts] remind_every_hours.
+        rules_for(settings, None, True, Aspect.FAILING).remind_every_hours,
+        posted,
+    )
+
+
+def _take_posts(
+    state: State, settings: Settings, now: datetime, warnings: list[str]
+) -> dict[str, list[dict[str, Any]]]:
+    """The kept chat posts of every group that still has a webhook, taken from the
+    state into this run's claim (so a run started meanwhile does not post them
+    too); those older than CHAT_PENDING_AGE are dropped, said in one line."""
+    taken: dict[str, list[dict[str, Any]]] = {}
+    for key, posts in list(state.chat.items()):
+        fresh = [
+            p for p in posts if now - datetime.fromisoformat(p["queued_at"]) <= CHAT_PENDING_AGE
+        ]
+        if len(fresh) < len(posts):
+            hours = CHAT_PENDING_AGE.total_seconds() / 3600
+            warnings.append(
+                f"chat: {counted(len(posts) - len(fresh), 'post')} to {key} dropped, not taken "
+                f"by its webhook for {hours:g} h; the mail (if the group has addresses), the "
+                "run report and the dashboard still tell of it"
+            )
+        group = settings.mail.groups.get(key)
+        if group is not None and group.webhook is not None and fresh:
+            taken[key] = fresh
+            del state.chat[key]
+        elif fresh:
+            state.chat[key] = fresh  # a group without a webhook now: kept until it has one
+        else:
+            del state.chat[key]
+    return taken
 
 
 def _unstable_processes(state: State, run: RunResult, settings: Settings) -> dict[str, str]:
@@ -337,7 +405,15 @@ def _refusal_of(state: State, group: str) -> Refusal | None:
 def send_alerts(plan: AlertPlan, settings: Settings) -> list[Delivery]:
     """Talk to the mail server, holding no lock: a slow server delays this run only."""
     plan.outcome.deliveries = deliver(
-        plan.digests, settings, plan.context, outbox_of(settings), plan.held
+        plan.digests,
+        settings,
+        plan.context,
+        outbox_of(settings),
+        plan.held,
+        plan.kept_posts,
+        plan.told,
+        plan.remind_every_hours,
+        plan.posted,
     )
     return plan.outcome.deliveries
 
@@ -347,27 +423,93 @@ def record_deliveries(plan: AlertPlan, settings: Settings) -> None:
     next run; what was delivered is done. The state is read afresh, since another
     run may have saved it meanwhile."""
     alerts = settings.alerts
-    if settings.dry_run or not plan.digests:
+    if settings.dry_run or not (plan.digests or plan.kept_posts):
         return
     store = StateStore(alerts.state_file)
     with store.locked():
         state = store.load()
         plan.outcome.warnings += store.warnings
         claim = state.sending.pop(plan.context.run_id, None)
+        # Released by another run as stale: that run posts what this one took.
+        taken = {p["id"] for posts in plan.kept_posts.values() for p in posts}
+        _keep_posts(
+            state,
+            [d for d in plan.outcome.deliveries if claim is not None or d.retry_id not in taken],
+            plan.outcome.warnings,
+        )
+        _remember_told(state, plan)
         if claim is None:
+            store.save(state)
             return  # released by another run as stale: it sends those mails
         # Only the mail decides what goes back to pending: an installed channel's
-        # success does not stand in for a failed mail, nor its failure resend a sent one.
+        # success does not stand in for a failed mail, nor its failure resend a sent
+        # one. A chat-only group has no mail: its posts are kept on their own (chat).
+        mail = settings.mail
         delivered = {
             d.group
             for d in plan.outcome.deliveries
             if d.channel == "mail" and d.status is not DeliveryStatus.FAILED
+        } | {key for key, group in mail.groups.items() if not group.mailed}
+        chatted = {
+            d.group
+            for d in plan.outcome.deliveries
+            if d.channel.startswith("webhook-") and (d.delivered or d.retry is not None)
         }
         for group, claimed in claim["groups"].items():
             if group not in delivered:
-                _give_back(state, group, claimed)
+                # Its chat has the digest (posted, or kept to post): the mail
+                # alone is sent again, the chat does not post it twice.
+                _give_back(state, group, _chat_done(claimed, group in chatted))
         _remember_refusals(state, plan, settings)
         store.save(state)
+
+
+def _chat_done(claimed: dict[str, Any], chatted: bool) -> dict[str, Any]:
+    """A claim given back after its mail failed, each incident marked when the
+    group's chat already has it (this run's post, or an earlier run's)."""
+    done = set(claimed.get("chat_done", []))
+    incidents = []
+    for incident in claimed["incidents"]:
+        key = chat_key(incident["process"], incident.get("aspect", "failing"), incident["kind"])
+        if chatted or key in done:
+            incident = {**incident, "chat_done": True}
+        incidents.append(incident)
+    return {**claimed, "incidents": incidents}
+
+
+def _keep_posts(state: State, deliveries: list[Delivery], warnings: list[str]) -> None:
+    """The posts this run could not make, kept for the next one: at most
+    CHAT_PENDING_MAX per group, the oldest dropped first, said in one line."""
+    for delivery in deliveries:
+        if delivery.retry is None:
+            continue
+        posts = state.chat.setdefault(delivery.group, [])
+        if all(p["id"] != delivery.retry["id"] for p in posts):
+            posts.append(dict(delivery.retry))
+        posts.sort(key=lambda p: str(p["queued_at"]))
+        if len(posts) > CHAT_PENDING_MAX:
+            dropped = len(posts) - CHAT_PENDING_MAX
+            del posts[:dropped]
+            warnings.append(
+                f"{delivery.channel}: {counted(dropped, 'older post')} to {delivery.group} "
+                f"dropped: at most {CHAT_PENDING_MAX} are kept per group while its webhook "
+                "does not take them"
+            )
+
+
+def _remember_told(state: State, plan: AlertPlan) -> None:
+    """What the maintainers were told of failing mail, so the next runs do not
+    repeat it; forgotten when every mail of a run went out, so a new failure is
+    told at once."""
+    mails = [d for d in plan.outcome.deliveries if d.channel == "mail"]
+    told = next((d.told for d in plan.outcome.deliveries if d.told is not None), None)
+    if told is not None:
+        state.mail_failed_told = {
+            "fingerprint": told,
+            "at": plan.context.finished_at.isoformat(timespec="seconds"),
+        }
+    elif mails and all(d.status is not DeliveryStatus.FAILED for d in mails):
+        state.mail_failed_told = {}
 
 
 def _remember_refusals(state: State, plan: AlertPlan, settings: Settings) -> None:
@@ -397,7 +539,10 @@ def _release_stale_claims(state: State, run_id: str, now: datetime) -> None:
             continue
         del state.sending[owner]
         for group, claimed in claim["groups"].items():
-            _give_back(state, group, claimed)
+            _give_back(state, group, _chat_done(claimed, False))
+        for group, posts in claim.get("chat", {}).items():
+            known = state.chat.setdefault(group, [])
+            known += [p for p in posts if all(k["id"] != p["id"] for k in known)]
 
 
 def _give_back(state: State, group: str, claimed: dict[str, Any]) -> None:

@@ -84,6 +84,13 @@ class State:
     # Per group: the mail server's final refusal, not retried with the same
     # settings (notify/_refusal.py).
     refused: dict[str, dict[str, Any]] = field(default_factory=dict)
+    # Per group: chat posts its webhook did not take, to post with the next run
+    # (notify/_deliver.py's pending_post: masked words, never the address). The
+    # chat's own delivery state: a failed post resends no mail, a failed mail no post.
+    chat: dict[str, list[dict[str, Any]]] = field(default_factory=dict)
+    # The maintainers' last "mail was not delivered" post: {"fingerprint", "at"},
+    # or empty while every mail goes out.
+    mail_failed_told: dict[str, Any] = field(default_factory=dict)
 
     def to_dict(self) -> dict[str, Any]:
         return {"schema": SCHEMA_VERSION, **asdict(self)}
@@ -99,6 +106,35 @@ class State:
 
 class StateLockTimeout(FileLockTimeout):
     """Another run holds the state for longer than erpwatch waits."""
+
+
+def chat_post_shape() -> dict[str, Any]:
+    """The JSON shape of a kept chat post, as notify's pending_post writes it."""
+    from ..notify._webhook import WebhookEvent
+
+    incident = {
+        "kind": IncidentKind,
+        "process": str,
+        "aspect": Aspect,
+        "headline": str,
+        "when": str,
+        "first_seen": MOMENT,
+        "ended_at": Maybe(MOMENT),
+        "runs": int,
+    }
+    failure = {"group": str, "subject": str, "error": str}
+    message = {
+        "event": WebhookEvent,
+        "kind": str,
+        "subject": str,
+        "intro": str,
+        "incidents": list[incident],  # type: ignore[valid-type]
+        "failures": list[failure],  # type: ignore[valid-type]
+        "problems": list[str],
+        "run_id": str,
+        "run_url": Maybe(str),
+    }
+    return {"id": str, "queued_at": MOMENT, "tries": int, "eml": str, "message": message}
 
 
 def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
@@ -137,6 +173,8 @@ def _shapes() -> tuple[dict[str, Any], dict[str, Any], dict[str, Any]]:
         "ended_at": Field(Maybe(MOMENT), required=False),
         "processes": Field(list[str], required=False),
         "pattern": Field(str, required=False),
+        # Given back after its mail failed, but already posted to the group's chat.
+        "chat_done": Field(bool, required=False),
     }
     note = {"process": str, "monitor": str, "at": MOMENT, "what": str}
     return monitor, incident, note
@@ -204,8 +242,20 @@ def parse_state(data: object) -> tuple[State, list[str]]:
         sending=_claims(data, incident_shape, note_shape, problems),
         updated_at=updated_at,
         refused=_refusals(data, problems),
+        chat=_groups(data, "chat", chat_post_shape(), problems),
+        mail_failed_told=_told(data, problems),
     )
     return state, problems
+
+
+def _told(data: Mapping[str, Any], problems: list[str]) -> dict[str, Any]:
+    """A missing or damaged record only means the maintainers hear of failing
+    mail once more than they needed to."""
+    value = data.get("mail_failed_told", {})
+    if value == {} or problem_of(value, {"fingerprint": str, "at": MOMENT}) is None:
+        return dict(value)
+    problems.append("mail_failed_told: not a fingerprint and a moment")
+    return {}
 
 
 def _history_problem(history: str) -> str | None:
@@ -253,9 +303,15 @@ def _claims(
             problem = "no time the claim was made"
         elif not isinstance(groups, dict):
             problem = "groups: not an object"
+        elif not conforms(claim.get("chat", {}), dict[str, list[chat_post_shape()]]):  # type: ignore[misc]
+            problem = "chat: not the posts a run took"
         else:
             for group, claimed in groups.items():
-                shape = {"incidents": list, "notes": list}
+                shape = {
+                    "incidents": list,
+                    "notes": list,
+                    "chat_done": Field(list[str], required=False),
+                }
                 problem = problem_of(claimed, shape) or next(
                     (
                         f"{group}: {p}"

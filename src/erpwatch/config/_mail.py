@@ -5,6 +5,7 @@ from __future__ import annotations
 import re
 from collections.abc import Mapping
 from dataclasses import dataclass, field
+from email.utils import parseaddr
 from enum import StrEnum
 from pathlib import Path
 from typing import Any
@@ -72,6 +73,19 @@ class Group:
     role: Role = Role.CLIENT  # how its mail speaks to it
     webhook: Webhook | None = None  # a short message per digest beside the mail
     timezone: str | None = None  # its monthly report's zone; None: [erpwatch] timezone
+
+    @property
+    def mailed(self) -> bool:
+        """Whether it gets mail: a group with a webhook and no addresses hears by chat only."""
+        return bool(self.addresses)
+
+    @property
+    def reached_at(self) -> str:
+        """How other groups' mails and reports name where it hears: its addresses,
+        or its chat channel's kind ("slack"), never the webhook's address (a key)."""
+        if self.addresses:
+            return ", ".join(parseaddr(a)[1] or a for a in self.addresses)
+        return self.webhook.kind.value if self.webhook is not None else ""
 
 
 @dataclass(frozen=True)
@@ -218,16 +232,24 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         from_env = [a.strip() for a in env.get(variable, "").split(",") if a.strip()]
         if from_env:
             addresses = [check_address(a, variable, WHERE_ENV) for a in from_env]
-    if not addresses:
+    webhook = _webhook(values, env, prefix, where)
+    if not addresses and webhook is None:
+        # A group with a webhook and no addresses hears by chat only (an on-call
+        # channel); with neither, its alerts would reach nobody.
         hint = f" or set {variable}" if variable else ""
-        raise ConfigError(f"groups.{key}", f"has no addresses; add addresses{hint}", where)
+        raise ConfigError(
+            f"groups.{key}",
+            f"has no addresses; add addresses{hint}, or give it a webhook "
+            "(webhook and webhook_env) to hear by chat only",
+            where,
+        )
     return Group(
         key=key,
         name=text(values, "name", key.replace("_", " "), prefix, where),
         language=language,
         addresses=tuple(addresses),
         role=Role(role_name),
-        webhook=_webhook(values, env, prefix, where),
+        webhook=webhook,
         timezone=_zone(values, prefix, where),
     )
 

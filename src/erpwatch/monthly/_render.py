@@ -13,7 +13,6 @@ import io
 from collections.abc import Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime, timedelta
-from email.utils import parseaddr
 from functools import cache
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -218,7 +217,9 @@ def render_month(
         if len(report.mails) > MAILS_LISTED
         else "",
         "recipients": [
-            (g.name, ", ".join(parseaddr(a)[1] for a in g.addresses)) for g in groups.values()
+            # A chat-only group: its channel's kind ("slack"), never the webhook's address.
+            (g.name, g.reached_at)
+            for g in groups.values()
         ],
         "attached": bool(report.outages),
         "language": language,

@@ -354,7 +354,9 @@ def context(
     group = digest.group
     language = group.language
     others = [
-        f"{g.name} ({', '.join(parseaddr(a)[1] for a in g.addresses)})" for g in digest.also_sent_to
+        # A chat-only group is named with its channel's kind, never its webhook's address.
+        f"{g.name} ({g.reached_at})"
+        for g in digest.also_sent_to
     ]
     report_link = None if report_attached else settings.mail.report_url or run.run_url
     notes = [
@@ -405,7 +407,8 @@ def compose(digest: Digest, settings: Settings, run: RunContext) -> EmailMessage
     message = EmailMessage(policy=_POLICY)
     message["Subject"] = rendered.subject
     message["From"] = mail.sender
-    message["To"] = ", ".join(digest.group.addresses)
+    if digest.group.addresses:  # a chat-only group's copy is a record, never sent
+        message["To"] = ", ".join(digest.group.addresses)
     if mail.reply_to:
         message["Reply-To"] = mail.reply_to
     message["Date"] = format_datetime(run.finished_at)

@@ -30,7 +30,12 @@ def tell_maintainers(
     group: through SMTP when configured, always into the outbox."""
     mail = settings.mail
     group = mail.groups.get(mail.maintainers) if mail.maintainers else None
-    if group is None or not group.addresses:
+    if group is not None and not group.mailed:
+        # A chat-only maintainers group: tell_maintainers_in_chat tells its webhook.
+        raise NoMaintainers(
+            f"the maintainers group {group.key} has no addresses: it is told on its webhook only"
+        )
+    if group is None:
         raise NoMaintainers(
             "no maintainers group with an address to tell: set [mail] maintainers "
             "and that group's addresses (e.g. MAINTAINER_EMAILS)"

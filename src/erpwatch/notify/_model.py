@@ -149,6 +149,16 @@ class Delivery:
     # until a setting changes. ``held`` when this run did not try at all.
     permanent: bool = False
     held: bool = False
+    # A chat post the webhook did not take, as the alert state keeps it to post
+    # again with the next run (notify/_deliver.py's pending_post): masked, no address.
+    retry: Mapping[str, Any] | None = field(default=None, repr=False)
+    # The maintainers' "mail was not delivered" post: which failures it told of
+    # (_webhook.failures_fingerprint), so the next runs do not repeat it.
+    told: str | None = None
+
+    @property
+    def retry_id(self) -> str | None:
+        return str(self.retry["id"]) if self.retry is not None else None
 
     @property
     def delivered(self) -> bool:

@@ -5,15 +5,18 @@ delivered, the maintainers' webhook says so, since their mail may be what is dow
 
 A webhook address is a key, so it is sent only to its own host (a redirect is
 refused, not followed), never quoted (errors name the host), and every call is
-bounded in time and size. A failed post is reported in one line and not tried
-again: the mail, which the alert state keeps until delivered, is the record.
+bounded in time and size. A failed post is reported in one line and kept in
+the alert state (its words, masked; never the address) to be posted with the
+next run: for a chat-only group the chat is the only record. The chat's delivery
+is its own: a failed post does not resend the mail, nor a failed mail the post.
 """
 
 from __future__ import annotations
 
+import hashlib
 import json
 import re
-from collections.abc import Mapping, Sequence
+from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
 from enum import StrEnum
@@ -47,6 +50,7 @@ class WebhookEvent(StrEnum):
     DIGEST = "digest"  # what the group's mail says
     MAIL_FAILED = "mail_failed"  # to the maintainers: mails that were not delivered
     ERPWATCH_FAILED = "erpwatch_failed"  # to the maintainers: erpwatch itself broke
+    TEST = "test"  # erpwatch test-mail: is this channel set up right?
 
 
 class WebhookFailed(Exception):
@@ -107,6 +111,59 @@ class ChatMessage:
     run_id: str
     run_url: str | None
     problems: tuple[str, ...] = ()  # erpwatch's own broken steps, one line each
+
+    def to_dict(self, mask: Callable[[str], str]) -> dict[str, Any]:
+        """As the alert state keeps a post to try again: every text through ``mask``,
+        the group by its key only (its webhook's address is a key, never written)."""
+        return {
+            "event": self.event.value,
+            "kind": self.kind,
+            "subject": mask(self.subject),
+            "intro": mask(self.intro),
+            "incidents": [
+                {**i.to_dict(), "headline": mask(i.headline), "when": mask(i.when)}
+                for i in self.incidents
+            ],
+            "failures": [
+                {"group": mask(f.group), "subject": mask(f.subject), "error": mask(f.error)}
+                for f in self.failures
+            ],
+            "problems": [mask(p) for p in self.problems],
+            "run_id": self.run_id,
+            "run_url": self.run_url,
+        }
+
+    @classmethod
+    def from_dict(cls, data: Mapping[str, Any], group: Group) -> ChatMessage:
+        """A kept post, for ``group`` as it is configured now; KeyError, TypeError or
+        ValueError when the record is not one."""
+        return cls(
+            event=WebhookEvent(data["event"]),
+            group=group,
+            kind=str(data["kind"]),
+            subject=str(data["subject"]),
+            intro=str(data["intro"]),
+            incidents=tuple(
+                ChatIncident(
+                    kind=IncidentKind(i["kind"]),
+                    process=str(i["process"]),
+                    aspect=Aspect(i["aspect"]),
+                    headline=str(i["headline"]),
+                    when=str(i["when"]),
+                    first_seen=datetime.fromisoformat(i["first_seen"]),
+                    ended_at=datetime.fromisoformat(i["ended_at"]) if i["ended_at"] else None,
+                    runs=int(i["runs"]),
+                )
+                for i in data["incidents"]
+            ),
+            failures=tuple(
+                ChatFailure(str(f["group"]), str(f["subject"]), str(f["error"]))
+                for f in data["failures"]
+            ),
+            run_id=str(data["run_id"]),
+            run_url=data["run_url"] if isinstance(data["run_url"], str) else None,
+            problems=tuple(str(p) for p in data["problems"]),
+        )
 
     def lines(self, language: str) -> list[str]:
         """At most MAX_ITEMS lines, the rest counted."""
@@ -177,6 +234,38 @@ def mail_failed_message(
         failures=tuple(failures),
         run_id=run.run_id,
         run_url=run.run_url,
+    )
+
+
+def failures_fingerprint(failures: Sequence[ChatFailure]) -> str:
+    """Which groups' mails failed, and why: the maintainers' channel hears again
+    when this changes (or after remind_every_hours), not every run. A digest, so
+    the state holds no error text."""
+    seen = sorted({(f.group, f.error) for f in failures})
+    return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
+
+
+def test_message(
+    group: Group, processes: Sequence[str], maintainers: bool, run_id: str
+) -> ChatMessage:
+    """``erpwatch test-mail``'s short post: this channel is set up, and what it will hear of."""
+    words = words_table(group.language, "chat_extra")
+    said = [words["test_intro"]]
+    if processes:
+        said.append(words["test_watches"].format(processes=", ".join(processes)))
+    if maintainers:
+        said.append(words["test_maintainers"])
+    said.append(words["test_nothing"])
+    return ChatMessage(
+        event=WebhookEvent.TEST,
+        group=group,
+        kind=WebhookEvent.TEST.value,
+        subject=words["test_subject"].format(group=group.name),
+        intro=" ".join(said),
+        incidents=(),
+        failures=(),
+        run_id=run_id,
+        run_url=None,
     )
 
 
