@@ -251,6 +251,17 @@ def test_the_monthly_report_names_a_chat_only_group_by_its_channel_never_its_add
     for key in KEYS:
         assert key not in message.text + message.html
     assert "hooks.example" not in message.text + message.html
+    # The report itself is a mail: a chat-only group is not among those who get it,
+    # and naming it is one line.
+    assert "oncall" not in settings.monthly_groups
+    assert "client" in settings.monthly_groups
+    config.write_text(
+        config.read_text().replace("[erpwatch]\n", '[erpwatch]\nmonthly_report = ["oncall"]\n', 1)
+    )
+    with pytest.raises(ConfigError) as caught:
+        load_settings(config, clean_environment(**urls))
+    assert caught.value.key == "erpwatch.monthly_report"
+    assert "has no mail address (chat only)" in str(caught.value)
 
 
 # -- nothing lost when chat is down ----------------------------------------------

@@ -362,7 +362,7 @@ def test_the_erp_fixture_explains_why_erpwatch_is_not_active(pytester: pytest.Py
         (
             {},
             '[erpwatch]\nmonitors = "."\nmonitor = "x"\n',
-            "ERROR: erpwatch: erpwatch.monitor (*): unknown setting; known: environment, monitors, report_language, reports, run_deadline_minutes, timezone",
+            "ERROR: erpwatch: erpwatch.monitor (*): unknown setting; known: environment, monitors, monthly_report, report_language, reports, run_deadline_minutes, timezone",
         ),
         (
             {"ERPWATCH_ENVIRONMENT": "production"},

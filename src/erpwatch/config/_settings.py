@@ -270,7 +270,8 @@ def _monthly_groups(general: Mapping[str, Any], mail: MailSettings, where: str) 
     chosen = general.get("monthly_report")
     if chosen is None:
         routed = {group for groups in mail.routing.values() for group in groups}
-        return tuple(key for key in mail.groups if key in routed)
+        # A chat-only group has no address to mail a report to.
+        return tuple(key for key, g in mail.groups.items() if key in routed and g.addresses)
     if not isinstance(chosen, list) or not all(isinstance(g, str) for g in chosen):
         raise ConfigError(
             "erpwatch.monthly_report", 'must be a list of group names, e.g. ["client"]', where
@@ -280,6 +281,14 @@ def _monthly_groups(general: Mapping[str, Any], mail: MailSettings, where: str) 
         raise ConfigError(
             "erpwatch.monthly_report",
             f"no group {unknown[0]!r}; groups: {', '.join(mail.groups)}",
+            where,
+        )
+    chat_only = [g for g in chosen if not mail.groups[g].addresses]
+    if chat_only:
+        raise ConfigError(
+            "erpwatch.monthly_report",
+            f"group {chat_only[0]!r} has no mail address (chat only): the report is a mail; "
+            "give it addresses or leave it out",
             where,
         )
     return tuple(dict.fromkeys(chosen))
