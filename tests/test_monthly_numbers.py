@@ -301,3 +301,143 @@ def test_a_month_file_past_its_size_limit_takes_no_more_records_and_says_so(
     assert any("is over 0 MB: this run is not archived" in w for w in history.warnings)
     # The dashboard's history is not held back by the archive.
     assert len((tmp_path / "history.jsonl").read_text().splitlines()) == 20
+
+
+def test_values_no_run_has_are_left_out_not_a_reason_to_lose_the_report() -> None:
+    records = [
+        record(NOV + timedelta(hours=1), orders={"status": "passed", "slowest": ["GET /a", 10**400]}),
+        record(NOV + timedelta(hours=2), orders={"status": "passed", "slowest": ["GET /a", float("nan")]}),
+        record(NOV + timedelta(hours=3), orders={"status": "passed", "slowest": ["GET /a", 120], "flaky": "no"}),
+        record(NOV + timedelta(hours=4), orders="failed"),
+        record(NOV + timedelta(hours=4), orders="failed"),  # the same run twice (a merged copy)
+        record(NOV + timedelta(days=40), orders="failed"),  # after the report was made
+    ]  # fmt: skip
+    records[4]["run_id"] = records[3]["run_id"]
+    ancient = record(NOV, orders="failed") | {"at": "0001-01-01T00:30:00+01:00"}
+    [orders] = report_of([ancient, *records]).processes
+    assert (orders.checks, orders.passed, orders.retried) == (4, 3, 0)
+    assert [(s.call, s.ms) for s in orders.slowest] == [("GET /a", 120)]
+
+
+def test_a_mail_that_was_not_delivered_detects_nothing() -> None:
+    records = every(NOV + timedelta(days=5), 3, timedelta(minutes=15), orders="failed")
+    records[0]["mails"] = [
+        {"group": "client", "status": "failed", "subject": "down", "about": [["orders", "alert", "failing"]]},
+    ]  # fmt: skip
+    records[2]["mails"] = [
+        {"group": "client", "status": "sent", "subject": "down", "about": [["orders", "reminder", "failing"]]},
+    ]  # fmt: skip
+    [outage] = report_of(records).processes[0].outages
+    assert outage.detected_after == timedelta(minutes=30)
+
+
+def test_one_call_to_many_records_is_one_slowest_call() -> None:
+    records = [
+        record(NOV + timedelta(hours=h), payments={"status": "passed", "slowest": [call, ms]})
+        for h, (call, ms) in enumerate(
+            [("GET /v2/payments/tr_WDqYK6vllg", 300), ("GET /v2/payments/tr_7UhSN1zuXS", 500),
+             ("POST /companies(…)/salesOrders", 80)]
+        )
+    ]  # fmt: skip
+    report = report_of(records, process="payments")
+    assert [(s.call, s.ms) for s in report.processes[0].slowest] == [
+        ("GET /v2/payments/…", 500), ("POST /companies(…)/salesOrders", 80),
+    ]  # fmt: skip
+
+
+def test_a_report_made_before_the_month_ended_says_up_to_when(tmp_path: Path) -> None:
+    config = settings(tmp_path)
+    made = NOV + timedelta(days=20)
+    report = month_report([record(NOV + timedelta(days=1), orders="passed")], "2026-11", "UTC",
+                          ["orders"], {}, made)  # fmt: skip
+    text = render_month(report, config.mail.groups["erp_partner"], config).text
+    assert "The month is not over yet: this counts up to Sat 21 Nov 00:00." in text
+    assert "1 scheduled check, Mon 2 Nov 00:00." in text
+
+
+def test_a_group_sees_the_mails_and_people_of_its_own_processes_only(tmp_path: Path) -> None:
+    from erpwatch.monthly._command import report_target
+
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(
+        CONFIG.replace(
+            "[routing]",
+            '[groups.maintainers]\nlanguage = "en"\naddresses = '
+            '["dev@agency.example"]\n\n[routing]',
+        )
+        .replace("[mail]\n", '[mail]\nmaintainers = "maintainers"\n')
+        .replace(
+            'payments = ["erp_partner"]', 'payments = ["erp_partner"]\nwebsite = ["maintainers"]'
+        )
+        + '\n[processes.website]\ntitle = "Website"\n'
+    )
+    config = load_settings(path, clean_environment())
+    history = History(tmp_path / "reports" / "history.jsonl")
+    failing = record(NOV + timedelta(days=2), orders="failed", website="failed")
+    failing["mails"] = [
+        {"group": "client", "status": "sent", "subject": "Commandes en panne"},
+        {"group": "maintainers", "status": "sent", "subject": "Internal: website down"},
+    ]
+    (tmp_path / "reports").mkdir()
+    history.append(failing)
+    report_target(config, (), "2026-11", NOV + timedelta(days=31), False)
+    client = (tmp_path / "reports" / "monthly" / "2026-11" / "client.txt").read_text()
+    assert "Commandes en panne" in client
+    assert "Internal: website down" not in client
+    assert "dev@agency.example" not in client
+    assert "erp@partner.example" in client  # told about the same orders: named, as in alerts
+    # The agency hears about its website: its own mails, not the client's.
+    agency = (tmp_path / "reports" / "monthly" / "2026-11" / "maintainers.txt").read_text()
+    assert "Internal: website down" in agency
+    assert "Commandes en panne" not in agency
+
+
+def test_an_outage_that_began_months_earlier_keeps_its_start_and_its_first_mail(
+    tmp_path: Path,
+) -> None:
+    from erpwatch.monthly._command import _records
+
+    history = History(tmp_path / "history.jsonl")
+    start = datetime(2026, 9, 15, tzinfo=UTC)
+    first = record(start, orders="failed")
+    first["mails"] = [{"group": "client", "status": "sent", "subject": "down",
+                       "about": [["orders", "alert", "failing"]]}]  # fmt: skip
+    history.append(first)
+    for day in range(1, 57):  # failing every day until 10 November
+        history.append(record(start + timedelta(days=day), orders="failed"))
+    history.append(record(datetime(2026, 11, 10, 9, tzinfo=UTC), orders="passed"))
+    records = _records(History(tmp_path / "history.jsonl"), "2026-11")
+    [outage] = report_of(records).processes[0].outages
+    assert outage.start == start
+    assert outage.detected_after == timedelta()
+    assert outage.downtime == timedelta(days=9, hours=9)  # its November part
+
+
+def test_a_damaged_line_quoting_a_secret_is_warned_about_masked(tmp_path: Path) -> None:
+    from erpwatch.monthly._command import report_target
+
+    config = settings(tmp_path)
+    (tmp_path / "reports").mkdir()
+    (tmp_path / "reports" / "history-2026-11.jsonl").write_text(
+        json.dumps({"run_id": "r1", "at": SECRET, "url": None, "monitors": [], "mails": []}) + "\n"
+    )
+    lines = report_target(config, (), "2026-11", NOV + timedelta(days=31), False)
+    warning = next(line.text for line in lines if "damaged" in line.text)
+    assert SECRET not in warning
+
+
+@pytest.mark.parametrize("month", ["0000-01", "2026-13", "2099-01", "november"])
+def test_a_month_that_cannot_be_reported_is_one_line_and_exit_2(tmp_path: Path, month: str) -> None:
+    import subprocess
+    import sys
+
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(CONFIG)
+    completed = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "report", "--config", str(path), "--month", month],
+        cwd=tmp_path, env=clean_environment(), capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert completed.returncode == 2
+    assert completed.stderr.startswith("erpwatch report: --month")
+    assert len(completed.stderr.splitlines()) == 1
+    assert not (tmp_path / "reports" / "monthly").exists()

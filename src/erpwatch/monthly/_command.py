@@ -16,7 +16,6 @@ from email.message import EmailMessage
 from email.utils import format_datetime, make_msgid
 from pathlib import Path
 from typing import Any
-from zoneinfo import ZoneInfo
 
 from .._command import NoProject, add_config_option, settings_here
 from .._files import write_atomically
@@ -26,6 +25,7 @@ from ..notify import MailDeliveryFailed, outbox_of
 from ..notify._transport import send, smtp_connection, write_eml
 from ..redact import Redactor
 from ..report import History
+from ..report._history import KEEP_MONTHS
 from ._compute import month_report
 from ._render import MonthlyMessage, render_month, zone_of
 
@@ -71,10 +71,44 @@ class Line:
     failed: bool = False
 
 
-def previous_month(now: datetime, timezone: str) -> str:
-    local = now.astimezone(ZoneInfo(timezone))
+def previous_month(now: datetime) -> str:
+    """The month before this one in UTC: on the 1st at 12:00 UTC (the workflow's
+    schedule) it has ended in every time zone from UTC-12 to UTC+14."""
+    local = now.astimezone(UTC)
     index = local.year * 12 + local.month - 2
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _records(history: History, month: str) -> list[dict[str, Any]]:
+    """The runs around ``month``; and, while the earliest of them shows a process
+    failing, the month before, so an outage's start (and when it was mailed)
+    is its own, not the edge of what was read."""
+    months = _utc_months(month)
+    records = history.months(months)
+    for _ in range(KEEP_MONTHS):
+        if not records or not any(m["status"] == "failed" for m in records[0]["monitors"]):
+            break
+        months.insert(0, _month_before(months[0]))
+        earlier = history.months(months[:1])
+        if not earlier:
+            break
+        records = earlier + records
+    return records
+
+
+def _month_before(month: str) -> str:
+    year, number = (int(part) for part in month.split("-"))
+    index = year * 12 + number - 2
+    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+
+
+def _told_with(settings: Settings, group: Group) -> set[str]:
+    """The groups told about the same processes as ``group`` (itself included):
+    whose mails its report lists, and whose people it names."""
+    mine = {p for p, groups in settings.mail.routing.items() if group.key in groups}
+    if not mine:  # a group routed no process (the maintainers) hears about all
+        return set(settings.mail.groups)
+    return {g for p in mine for g in settings.mail.routing.get(p, ())} | {group.key}
 
 
 def _utc_months(month: str) -> list[str]:
@@ -161,8 +195,9 @@ def report_target(
 ) -> list[Line]:
     """Write (and, with ``send_mail``, mail) one client's reports: a line per group."""
     history = History(settings.alerts.state_file.with_name("history.jsonl"))
-    records = history.months(_utc_months(month))
-    lines = [Line(f"warning: {w}") for w in history.warnings]
+    records = _records(history, month)
+    masked = Redactor((*settings.secrets, *secrets))
+    lines = [Line(f"warning: {masked.text(w)}") for w in history.warnings]
     folder = settings.reports_dir / "monthly" / month
     folder.mkdir(parents=True, exist_ok=True)
     thresholds = {
@@ -181,6 +216,7 @@ def report_target(
             _processes(settings, group, records),
             thresholds,
             now,
+            _told_with(settings, group),
         )
         message = render_month(report, group, settings, secrets)
         write_atomically(folder / f"{group.key}.html", message.html)
@@ -228,11 +264,13 @@ def run(args: argparse.Namespace) -> int:
         now = (first.alerts.fixed_now if first else None) or datetime.now(UTC)
         month = args.month
         if month == "last":
-            month = previous_month(now, first.timezone if first else "UTC")
-        if not _MONTH.fullmatch(month):
+            month = previous_month(now)
+        if not _MONTH.fullmatch(month) or not "2000-01" <= month <= f"{now.year + 1:04d}-12":
             raise NoProject(
                 f"--month: give a month as YYYY-MM (e.g. 2026-11) or last, not {month!r}"
             )
+        if month > now.astimezone(UTC).strftime("%Y-%m"):
+            raise NoProject(f"--month: {month} has not begun yet")
     except (ConfigError, NoProject) as error:
         print(f"erpwatch report: {error}", file=sys.stderr)
         return 2

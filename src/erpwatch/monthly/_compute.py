@@ -8,9 +8,11 @@ passed checks over checks, with checks in planned maintenance left out."""
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping, Sequence
+import math
+import re
+from collections.abc import Collection, Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import datetime, timedelta
+from datetime import UTC, datetime, timedelta
 from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
@@ -18,6 +20,7 @@ from zoneinfo import ZoneInfo
 from ._model import MailSent, MonthReport, Outage, ProcessMonth, SlowCall, UnstableSpell
 
 SLOWEST_CALLS = 5
+EARLIEST = datetime(2000, 1, 1, tzinfo=UTC)  # before erpwatch: not a run's time
 MAILS_LISTED = 200  # a month of reminders is not a list anyone reads whole
 
 
@@ -71,6 +74,8 @@ def _first_alert(
     for at, mail in mails:
         if at < start or (end is not None and at > end):
             continue
+        if mail.get("status") != "sent":
+            continue  # composed is not told: only a delivered mail (or post) detects
         about = mail.get("about")
         if isinstance(about, list) and any(
             isinstance(a, list) and a[:1] == [process] and "failing" in a and "resolved" not in a
@@ -170,11 +175,60 @@ def _slowest(checks: Iterable[_Check]) -> list[SlowCall]:
             if not (isinstance(named, list) and len(named) == 2):
                 continue
             call, ms = named
-            if not isinstance(call, str) or not isinstance(ms, int | float):
+            duration = _duration_ms(ms)
+            if not isinstance(call, str) or duration is None:
                 continue
-            if call not in slowest or ms > slowest[call].ms:
-                slowest[call] = SlowCall(call, float(ms), check.at)
+            kind = call_kind(call)
+            if kind not in slowest or duration > slowest[kind].ms:
+                slowest[kind] = SlowCall(kind, duration, check.at)
     return sorted(slowest.values(), key=lambda s: -s.ms)[:SLOWEST_CALLS]
+
+
+# A path segment that names one record, not the call: a payment's tr_WDqYK6vllg,
+# a number, a GUID. "GET /v2/payments/tr_WDqYK6vllg" and "…/tr_7UhSN1zuXS" are one call.
+_ONE_RECORD = re.compile(r"(?<=/)(?=[^/?#]*\d)[A-Za-z0-9_.:-]{6,}(?=[/?#]|$)")
+
+
+def call_kind(call: str) -> str:
+    """The call without what names one record: ``GET /v2/payments/…``."""
+    return _ONE_RECORD.sub("…", call)
+
+
+def _duration_ms(value: object) -> float | None:
+    """A recorded duration, or None for what no call takes (NaN, negative, huge)."""
+    if isinstance(value, bool) or not isinstance(value, int | float):
+        return None
+    try:
+        ms = float(value)
+    except OverflowError:
+        return None
+    return ms if math.isfinite(ms) and 0 <= ms < 86_400_000 else None
+
+
+def usable(
+    records: Sequence[Mapping[str, Any]], now: datetime
+) -> tuple[list[Mapping[str, Any]], int]:
+    """The records a month can be computed from, oldest first, each run once;
+    and how many were left out (a time no run has: far past, future, unreadable)."""
+    seen: set[str] = set()
+    kept: list[tuple[datetime, Mapping[str, Any]]] = []
+    dropped = 0
+    for record in records:
+        try:
+            at = datetime.fromisoformat(record["at"])
+            at.astimezone(UTC)  # an offset at the edge of time raises here, not later
+        except (ValueError, OverflowError, TypeError):
+            dropped += 1
+            continue
+        if at.tzinfo is None or not EARLIEST <= at <= now + timedelta(days=1):
+            dropped += 1
+            continue
+        if record["run_id"] in seen:
+            continue  # the same run twice (a merged copy): counted once
+        seen.add(record["run_id"])
+        kept.append((at, record))
+    kept.sort(key=lambda pair: pair[0])
+    return [record for _, record in kept], dropped
 
 
 def process_month(
@@ -194,7 +248,7 @@ def process_month(
         process=process,
         checks=len(counted),
         passed=sum(1 for c in counted if c.up),
-        retried=sum(1 for c in counted if c.up and any(m.get("flaky") for m in c.monitors)),
+        retried=sum(1 for c in counted if c.up and any(m.get("flaky") is True for m in c.monitors)),
         maintenance=len(inside) - len(counted),
         downtime=sum((o.downtime for o in outages), timedelta()),
         outages=tuple(outages),
@@ -214,9 +268,12 @@ def month_report(
     processes: Sequence[str],
     thresholds: Mapping[str, float | None],
     now: datetime,
+    groups: Collection[str] | None = None,
 ) -> MonthReport:
-    """The month of ``processes`` from ``records`` (oldest first; the month
-    before and after included, for outages that cross its edges)."""
+    """The month of ``processes`` from ``records`` (the month before and after
+    included, for outages that cross its edges). ``groups``: whose mails it
+    lists (None: everyone's); an outage is detected by a delivered mail to anyone."""
+    records, _ = usable(records, now)
     start, end = month_bounds(month, timezone)
     until = min(now, end)
     mails = [
@@ -226,7 +283,7 @@ def month_report(
     sent = [
         MailSent(at, m["group"], m["subject"], m["status"], m.get("channel", "mail"))
         for at, m in mails
-        if start <= at < end
+        if start <= at < end and (groups is None or m["group"] in groups)
     ]
     return MonthReport(
         month=month,
@@ -242,4 +299,5 @@ def month_report(
             for p in processes
         ),
         mails=tuple(sent),
+        groups=None if groups is None else tuple(sorted(groups)),
     )

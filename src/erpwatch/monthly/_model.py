@@ -103,6 +103,7 @@ class MonthReport:
     last_run: datetime | None
     processes: tuple[ProcessMonth, ...]
     mails: tuple[MailSent, ...]
+    groups: tuple[str, ...] | None = None  # whose mails and people it names; None: all
 
     @property
     def outages(self) -> tuple[Outage, ...]:

@@ -150,7 +150,7 @@ def _process(p: ProcessMonth, settings: Settings, tell: _Teller, until: datetime
         "slowest": [
             {
                 "call": tell.quote(s.call),
-                "took": seconds_text(s.ms / 1000, language),
+                "took": f"{s.ms:.0f} ms" if s.ms < 1000 else seconds_text(s.ms / 1000, language),
                 "at": tell.moment(s.at),
                 "over": s.over(p.threshold_ms),
             }
@@ -197,19 +197,23 @@ def render_month(
         "quote_close": words_of(language).words["quote_close"],
         "title": words["title"].format(month=name),
         "intro": words["intro"].format(month=name, timezone=report.timezone),
-        "coverage": words["coverage"].format(
+        "coverage": words["coverage_one" if report.runs == 1 else "coverage"].format(
             runs=report.runs, first=tell.moment(report.first_run), last=tell.moment(report.last_run)
         )
         if report.runs
         else words["no_runs"],
+        # Made before the month ended where this group lives: say up to when.
+        "partial": words["partial"].format(until=tell.moment(report.made_at))
+        if report.made_at < report.end
+        else "",
         "processes": [_process(p, settings, tell, until) for p in report.processes],
         "mails": [
             {
                 "at": tell.moment(m.at),
-                "group": groups[m.group].name if m.group in groups else m.group,
+                "group": groups[m.group].name if m.group in groups else tell.quote(m.group),
                 "subject": tell.quote(m.subject),
-                "status": words.get(f"status_{m.status}", m.status),
-                "channel": "" if m.channel == "mail" else m.channel,
+                "status": words.get(f"status_{m.status}") or tell.quote(m.status),
+                "channel": "" if m.channel == "mail" else tell.quote(m.channel),
             }
             for m in report.mails[:MAILS_LISTED]
         ],
@@ -220,6 +224,7 @@ def render_month(
             # A chat-only group: its channel's kind ("slack"), never the webhook's address.
             (g.name, g.reached_at)
             for g in groups.values()
+            if report.groups is None or g.key in report.groups
         ],
         "attached": bool(report.outages),
         "language": language,
