@@ -441,3 +441,35 @@ def test_a_month_that_cannot_be_reported_is_one_line_and_exit_2(tmp_path: Path, 
     assert completed.stderr.startswith("erpwatch report: --month")
     assert len(completed.stderr.splitlines()) == 1
     assert not (tmp_path / "reports" / "monthly").exists()
+
+
+def test_a_mail_server_that_cannot_be_reached_is_a_line_per_group_and_exit_1(
+    tmp_path: Path,
+) -> None:
+    import subprocess
+    import sys
+
+    from .smtp_server import free_port
+
+    path = tmp_path / "erpwatch.toml"
+    path.write_text(CONFIG)
+    env = clean_environment(
+        SMTP_HOST="127.0.0.1", SMTP_PORT=str(free_port()), SMTP_SECURITY="none",
+        SMTP_USERNAME="erpwatch", SMTP_PASSWORD=SECRET, SMTP_TIMEOUT="5",
+    )  # fmt: skip
+    completed = subprocess.run(
+        [sys.executable, "-m", "erpwatch.cli", "report", "--config", str(path),
+         "--month", "2026-11", "--mail"],
+        cwd=tmp_path, env=env, capture_output=True, text=True, timeout=60,
+    )  # fmt: skip
+    assert completed.returncode == 1, completed.stdout + completed.stderr
+    failed = completed.stderr.splitlines()
+    assert [line.split(":")[0] for line in failed] == ["client", "erp_partner"]
+    assert all("FAILED" in line for line in failed)
+    assert SECRET not in completed.stdout + completed.stderr
+    assert "Traceback" not in completed.stderr
+    # The reports are written, and in the outbox, whatever the mail server does.
+    assert (tmp_path / "reports" / "monthly" / "2026-11" / "client.html").is_file()
+    assert sorted(p.name for p in (tmp_path / "reports" / "outbox").glob("monthly-*")) == [
+        "monthly-2026-11-client.eml", "monthly-2026-11-erp_partner.eml",
+    ]  # fmt: skip

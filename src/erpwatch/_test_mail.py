@@ -23,8 +23,8 @@ from ._command import NoProject, add_config_option, settings_here
 from ._vocabulary import DeliveryStatus
 from ._words import words_of, words_table
 from .config import ConfigError, Group, Settings
-from .notify import MailDeliveryFailed, outbox_of
-from .notify._transport import send, smtp_connection, write_eml
+from .notify import outbox_of
+from .notify._transport import send_each, write_eml
 from .notify._webhook import WebhookFailed, channel_name, post, test_message
 from .redact import Redactor
 
@@ -117,29 +117,13 @@ def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
     smtp = settings.mail.smtp
     if smtp is None:
         return [GroupResult(g.key, g.addresses, DeliveryStatus.OUTBOX, p) for g, _, p in composed]
-    results: list[GroupResult] = []
-    try:
-        with smtp_connection(smtp, messages=len(composed)) as client:
-            for group, message, path in composed:
-                try:
-                    send(client, message, group.key)
-                except MailDeliveryFailed as error:
-                    results.append(
-                        GroupResult(
-                            group.key, group.addresses, DeliveryStatus.FAILED, path, str(error)
-                        )
-                    )
-                else:
-                    results.append(
-                        GroupResult(group.key, group.addresses, DeliveryStatus.SENT, path)
-                    )
-    except MailDeliveryFailed as error:
-        done = {r.group for r in results}
-        results += [
-            GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, str(error))
-            for g, _, p in composed
-            if g.key not in done
-        ]
+    outcome = send_each(smtp, [(g.key, message) for g, message, _ in composed])
+    results = [
+        GroupResult(g.key, g.addresses, DeliveryStatus.SENT, p)
+        if outcome[g.key] is None
+        else GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, outcome[g.key])
+        for g, _, p in composed
+    ]
     return results
 
 

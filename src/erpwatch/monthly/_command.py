@@ -21,8 +21,8 @@ from .._command import NoProject, add_config_option, settings_here
 from .._files import write_atomically
 from .._vocabulary import DeliveryStatus
 from ..config import ConfigError, Group, Settings
-from ..notify import MailDeliveryFailed, outbox_of
-from ..notify._transport import send, smtp_connection, write_eml
+from ..notify import outbox_of
+from ..notify._transport import send_each, write_eml
 from ..redact import Redactor
 from ..report import History
 from ..report._history import KEEP_MONTHS
@@ -238,22 +238,17 @@ def _send(
         # As the alert mails: without a mail server the outbox is the delivery.
         why = "a dry run" if settings.dry_run else "no mail server: set SMTP_HOST to send"
         return [Line(f"{g.key}: not sent ({why}): written to {eml}") for g, _, eml in composed]
-    lines: list[Line] = []
     masked = Redactor((*settings.secrets, *secrets))
-    try:
-        with smtp_connection(smtp, messages=len(composed)) as client:
-            for group, email, _ in composed:
-                try:
-                    send(client, email, group.key)
-                except MailDeliveryFailed as error:
-                    lines.append(Line(f"{group.key}: FAILED: {masked.text(str(error))}", True))
-                else:
-                    sent = f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}"
-                    lines.append(Line(sent))
-    except MailDeliveryFailed as error:
-        done = len(lines)
-        why = masked.text(str(error))
-        lines += [Line(f"{g.key}: FAILED: {why}", True) for g, _, _ in composed[done:]]
+    outcome = send_each(smtp, [(group.key, email) for group, email, _ in composed])
+    lines: list[Line] = []
+    for group, _, _ in composed:
+        error = outcome[group.key]
+        if error is None:
+            lines.append(
+                Line(f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}")
+            )
+        else:
+            lines.append(Line(f"{group.key}: FAILED: {masked.text(error)}", True))
     return lines
 
 

@@ -6,7 +6,7 @@ import base64
 import smtplib
 import socket
 import ssl
-from collections.abc import Iterator
+from collections.abc import Iterator, Sequence
 from contextlib import contextmanager
 from email.message import EmailMessage
 from pathlib import Path
@@ -226,3 +226,24 @@ def send(client: smtplib.SMTP, message: EmailMessage, group: str | None = None) 
             f"the mail server refused some recipients: {shown}: check {addresses}",
             permanent=final,
         )
+
+
+def send_each(
+    settings: SmtpSettings, messages: Sequence[tuple[str, EmailMessage]]
+) -> dict[str, str | None]:
+    """Each ``(group, message)`` through one session: group → None when sent, or
+    why not (a session that could not start, or broke, fails the ones left)."""
+    outcome: dict[str, str | None] = {}
+    try:
+        with smtp_connection(settings, messages=len(messages)) as client:
+            for group, message in messages:
+                try:
+                    send(client, message, group)
+                except MailDeliveryFailed as error:
+                    outcome[group] = str(error)
+                else:
+                    outcome[group] = None
+    except MailDeliveryFailed as error:
+        for group, _ in messages:
+            outcome.setdefault(group, str(error))
+    return outcome
