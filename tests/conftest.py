@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,6 +42,13 @@ if _MISSING:
 
 
 pytest_plugins = ["pytester"]
+
+# A suite started in the background by a shell without job control (`pytest … &`,
+# nohup) inherits SIGINT ignored, and so does every run a test starts: the Ctrl+C
+# tests then wait a minute for an interruption that never comes, and fail. As from
+# a terminal, then: Python's own handler here, the default in the runs it starts.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
 @pytest.fixture
