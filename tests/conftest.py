@@ -51,6 +51,19 @@ if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
     signal.signal(signal.SIGINT, signal.default_int_handler)
 
 
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n`, work stealing instead of xdist's default "load": a few tests here
+    replay whole sequences of runs (a minute each), and "load" hands tests out in
+    batches, so one worker could be left with several of them at the end while the
+    other idles. A worker that runs out takes half of the other's waiting tests."""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist asked for on the command line
+    from xdist.scheduler import WorkStealingScheduling  # type: ignore[import-untyped]
+
+    return WorkStealingScheduling(config, log)
+
+
 @pytest.fixture
 def recorder() -> Iterator[Recorder]:
     """A recorder of its own, patched into requests for this test only."""
