@@ -71,9 +71,17 @@ class Schedule:
     """The scheduler, replayed: one `pytest monitors -n 2` per call, at a chosen time."""
 
     def __init__(
-        self, tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp, maintenance: str = ""
+        self,
+        tmp_path: Path,
+        sandbox: RunningSandbox,
+        smtp: RunningSmtp,
+        maintenance: str = "",
+        processes: str = "",
     ) -> None:
         self.tmp_path = tmp_path
+        # ERPWATCH_PROCESSES for every run: "orders" where only orders is at stake
+        # (one monitor per run instead of all of them).
+        self.processes = processes
         self.sandbox = sandbox
         self.smtp = smtp
         self.config = tmp_path / "erpwatch.toml"
@@ -98,6 +106,7 @@ class Schedule:
             **self.sandbox.settings(),
             **self.smtp.env,
             "ERPWATCH_NOW": at.isoformat(),
+            **({"ERPWATCH_PROCESSES": self.processes} if self.processes else {}),
             **env,
         }
         environment = clean_environment(**settings)
@@ -134,6 +143,13 @@ VAT = "vat_required:salesOrders"
 @pytest.fixture
 def schedule(tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp) -> Schedule:
     return Schedule(tmp_path, sandbox, smtp)
+
+
+@pytest.fixture
+def orders_schedule(tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp) -> Schedule:
+    """The schedule running the order monitor only: the sequences where only the
+    orders process fails or passes (the others are no part of what they show)."""
+    return Schedule(tmp_path, sandbox, smtp, processes="orders")
 
 
 def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
@@ -180,7 +196,10 @@ def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
     assert schedule.new_mail() == []
 
 
-def test_flapping_gives_one_alert_then_one_unstable_mail_and_no_storm(schedule: Schedule) -> None:
+def test_flapping_gives_one_alert_then_one_unstable_mail_and_no_storm(
+    orders_schedule: Schedule,
+) -> None:
+    schedule = orders_schedule
     for step, fault in enumerate([VAT, None, VAT, None, VAT, None, VAT]):
         schedule.run(T0 + timedelta(minutes=15 * step), fault)
     mails = schedule.new_mail()
@@ -253,7 +272,7 @@ def test_a_maintenance_window_holds_failure_mail_until_it_ends(
     tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
 ) -> None:
     window = '[[alerts.maintenance]]\nstart = "04:00"\nend = "04:30"'
-    schedule = Schedule(tmp_path, sandbox, smtp, maintenance=window)
+    schedule = Schedule(tmp_path, sandbox, smtp, maintenance=window, processes="orders")
     night = datetime(2026, 11, 28, 3, 10, tzinfo=UTC)  # 04:10 in Brussels
     completed = schedule.run(night, VAT)
     assert completed.returncode == 1
@@ -268,14 +287,18 @@ def test_a_maintenance_window_holds_failure_mail_until_it_ends(
     ]
 
 
-def test_a_one_off_silence_from_the_environment(schedule: Schedule) -> None:
+def test_a_one_off_silence_from_the_environment(orders_schedule: Schedule) -> None:
+    schedule = orders_schedule
     schedule.run(T0, VAT, ERPWATCH_SILENCE_UNTIL="2026-11-27T22:00")
     assert schedule.new_mail() == []
     schedule.run(T0 + timedelta(hours=2), VAT, ERPWATCH_SILENCE_UNTIL="2026-11-27T22:00")
     assert len(subjects(schedule.new_mail(), CLIENT)) == 1
 
 
-def test_an_alert_the_mail_server_did_not_take_is_sent_by_the_next_run(schedule: Schedule) -> None:
+def test_an_alert_the_mail_server_did_not_take_is_sent_by_the_next_run(
+    orders_schedule: Schedule,
+) -> None:
+    schedule = orders_schedule
     closed = str(free_port())
     completed = schedule.run(T0, VAT, SMTP_PORT=closed)
     assert "mail: NOT SENT to client: cannot reach the mail server" in completed.stdout
@@ -330,7 +353,7 @@ def _popen(schedule: Schedule, at: datetime) -> subprocess.Popen[bytes]:
 def test_slowness_follows_its_own_quieter_lifecycle(
     tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
 ) -> None:
-    schedule = Schedule(tmp_path, sandbox, smtp)
+    schedule = Schedule(tmp_path, sandbox, smtp, processes="orders")
     config = schedule.config.read_text().replace(
         'title = "Order submission"', 'title = "Order submission"\nlatency_threshold = 0.3'
     )
