@@ -1,6 +1,7 @@
 """Sequences of scheduled runs with a controlled clock (ERPWATCH_NOW), against the
-sandbox and a real SMTP server, all under ``-n 2``: each incident gives one alert
-per group, the reminders that are due, and one resolved mail."""
+sandbox and a real SMTP server, every monitor under ``-n 2``: each incident gives one
+alert per group, the reminders that are due, and one resolved mail. The sequences
+about the orders process alone run its one monitor, in one process."""
 
 from __future__ import annotations
 
@@ -79,8 +80,9 @@ class Schedule:
         processes: str = "",
     ) -> None:
         self.tmp_path = tmp_path
-        # ERPWATCH_PROCESSES for every run: "orders" where only orders is at stake
-        # (one monitor per run instead of all of them).
+        # ERPWATCH_PROCESSES for every run: "orders" where only orders is at stake.
+        # One monitor is run in one process (-n 0): two workers would have nothing
+        # to share, and the runs of every monitor show the -n 2 controller's part.
         self.processes = processes
         self.sandbox = sandbox
         self.smtp = smtp
@@ -110,7 +112,8 @@ class Schedule:
             **env,
         }
         environment = clean_environment(**settings)
-        args = [sys.executable, "-m", "pytest", "monitors", "-n", "2", "-p", "no:cacheprovider",
+        workers = "0" if self.processes else "2"
+        args = [sys.executable, "-m", "pytest", "monitors", "-n", workers, "-p", "no:cacheprovider",
                 f"--erpwatch-config={self.config}"]  # fmt: skip
         return args, environment
 
