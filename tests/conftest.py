@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import signal
 import threading
 from collections.abc import Iterable, Iterator
 from pathlib import Path
@@ -41,6 +42,26 @@ if _MISSING:
 
 
 pytest_plugins = ["pytester"]
+
+# A suite started in the background by a shell without job control (`pytest … &`,
+# nohup) inherits SIGINT ignored, and so does every run a test starts: the Ctrl+C
+# tests then wait a minute for an interruption that never comes, and fail. As from
+# a terminal, then: Python's own handler here, the default in the runs it starts.
+if signal.getsignal(signal.SIGINT) == signal.SIG_IGN:
+    signal.signal(signal.SIGINT, signal.default_int_handler)
+
+
+@pytest.hookimpl(optionalhook=True, tryfirst=True)
+def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
+    """Under `-n`, work stealing instead of xdist's default "load": a few tests here
+    replay whole sequences of runs (a minute each), and "load" hands tests out in
+    batches, so one worker could be left with several of them at the end while the
+    other idles. A worker that runs out takes half of the other's waiting tests."""
+    if config.getvalue("dist") != "load":
+        return None  # a --dist asked for on the command line
+    from xdist.scheduler import WorkStealingScheduling  # type: ignore[import-untyped]
+
+    return WorkStealingScheduling(config, log)
 
 
 @pytest.fixture

@@ -1,6 +1,7 @@
 """Sequences of scheduled runs with a controlled clock (ERPWATCH_NOW), against the
-sandbox and a real SMTP server, all under ``-n 2``: each incident gives one alert
-per group, the reminders that are due, and one resolved mail."""
+sandbox and a real SMTP server, every monitor under ``-n 2``: each incident gives one
+alert per group, the reminders that are due, and one resolved mail. The sequences
+about the orders process alone run its one monitor, in one process."""
 
 from __future__ import annotations
 
@@ -71,9 +72,18 @@ class Schedule:
     """The scheduler, replayed: one `pytest monitors -n 2` per call, at a chosen time."""
 
     def __init__(
-        self, tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp, maintenance: str = ""
+        self,
+        tmp_path: Path,
+        sandbox: RunningSandbox,
+        smtp: RunningSmtp,
+        maintenance: str = "",
+        processes: str = "",
     ) -> None:
         self.tmp_path = tmp_path
+        # ERPWATCH_PROCESSES for every run: "orders" where only orders is at stake.
+        # One monitor is run in one process (-n 0): two workers would have nothing
+        # to share, and the runs of every monitor show the -n 2 controller's part.
+        self.processes = processes
         self.sandbox = sandbox
         self.smtp = smtp
         self.config = tmp_path / "erpwatch.toml"
@@ -98,10 +108,12 @@ class Schedule:
             **self.sandbox.settings(),
             **self.smtp.env,
             "ERPWATCH_NOW": at.isoformat(),
+            **({"ERPWATCH_PROCESSES": self.processes} if self.processes else {}),
             **env,
         }
         environment = clean_environment(**settings)
-        args = [sys.executable, "-m", "pytest", "monitors", "-n", "2", "-p", "no:cacheprovider",
+        workers = "0" if self.processes else "2"
+        args = [sys.executable, "-m", "pytest", "monitors", "-n", workers, "-p", "no:cacheprovider",
                 f"--erpwatch-config={self.config}"]  # fmt: skip
         return args, environment
 
@@ -136,11 +148,20 @@ def schedule(tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp) -> Sche
     return Schedule(tmp_path, sandbox, smtp)
 
 
+@pytest.fixture
+def orders_schedule(tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp) -> Schedule:
+    """The schedule running the order monitor only: the sequences where only the
+    orders process fails or passes (the others are no part of what they show)."""
+    return Schedule(tmp_path, sandbox, smtp, processes="orders")
+
+
 def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
     schedule: Schedule,
 ) -> None:
-    # Ten hourly failing runs: the alert at once, reminders after 4 and 8 hours.
-    for hour in range(10):
+    # Failing runs over ten hours: the alert at once, reminders after 4 and 8 hours.
+    # Runs just before each reminder is due (3 h, 7 h) and just after one (9 h) show
+    # that a reminder comes when due, not with every run.
+    for hour in (0, 3, 4, 7, 8, 9):
         completed = schedule.run(T0 + timedelta(hours=hour), VAT)
         assert completed.returncode == 1, completed.stdout
     mails = schedule.new_mail()
@@ -178,7 +199,10 @@ def test_an_outage_gives_one_alert_the_due_reminders_and_one_resolved_mail(
     assert schedule.new_mail() == []
 
 
-def test_flapping_gives_one_alert_then_one_unstable_mail_and_no_storm(schedule: Schedule) -> None:
+def test_flapping_gives_one_alert_then_one_unstable_mail_and_no_storm(
+    orders_schedule: Schedule,
+) -> None:
+    schedule = orders_schedule
     for step, fault in enumerate([VAT, None, VAT, None, VAT, None, VAT]):
         schedule.run(T0 + timedelta(minutes=15 * step), fault)
     mails = schedule.new_mail()
@@ -251,7 +275,7 @@ def test_a_maintenance_window_holds_failure_mail_until_it_ends(
     tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
 ) -> None:
     window = '[[alerts.maintenance]]\nstart = "04:00"\nend = "04:30"'
-    schedule = Schedule(tmp_path, sandbox, smtp, maintenance=window)
+    schedule = Schedule(tmp_path, sandbox, smtp, maintenance=window, processes="orders")
     night = datetime(2026, 11, 28, 3, 10, tzinfo=UTC)  # 04:10 in Brussels
     completed = schedule.run(night, VAT)
     assert completed.returncode == 1
@@ -266,14 +290,18 @@ def test_a_maintenance_window_holds_failure_mail_until_it_ends(
     ]
 
 
-def test_a_one_off_silence_from_the_environment(schedule: Schedule) -> None:
+def test_a_one_off_silence_from_the_environment(orders_schedule: Schedule) -> None:
+    schedule = orders_schedule
     schedule.run(T0, VAT, ERPWATCH_SILENCE_UNTIL="2026-11-27T22:00")
     assert schedule.new_mail() == []
     schedule.run(T0 + timedelta(hours=2), VAT, ERPWATCH_SILENCE_UNTIL="2026-11-27T22:00")
     assert len(subjects(schedule.new_mail(), CLIENT)) == 1
 
 
-def test_an_alert_the_mail_server_did_not_take_is_sent_by_the_next_run(schedule: Schedule) -> None:
+def test_an_alert_the_mail_server_did_not_take_is_sent_by_the_next_run(
+    orders_schedule: Schedule,
+) -> None:
+    schedule = orders_schedule
     closed = str(free_port())
     completed = schedule.run(T0, VAT, SMTP_PORT=closed)
     assert "mail: NOT SENT to client: cannot reach the mail server" in completed.stdout
@@ -328,7 +356,7 @@ def _popen(schedule: Schedule, at: datetime) -> subprocess.Popen[bytes]:
 def test_slowness_follows_its_own_quieter_lifecycle(
     tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
 ) -> None:
-    schedule = Schedule(tmp_path, sandbox, smtp)
+    schedule = Schedule(tmp_path, sandbox, smtp, processes="orders")
     config = schedule.config.read_text().replace(
         'title = "Order submission"', 'title = "Order submission"\nlatency_threshold = 0.3'
     )

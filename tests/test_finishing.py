@@ -138,22 +138,43 @@ def test_a_broken_finishing_step_is_one_line_the_others_run_and_the_maintainers_
 
 
 SLOW_SMTP = """
-import socket, sys, time
+import socket, sys, threading
 server = socket.create_server(("127.0.0.1", 0))
 print(server.getsockname()[1], flush=True)
-while True:
-    client, _ = server.accept()
-    # Greets, then answers nothing: an SMTP server that hangs the session.
-    client.sendall(b"220 slow.example ESMTP\\r\\n")
-    time.sleep(float(sys.argv[1]))
-    client.close()
+# The first session is greeted, then answered nothing: an SMTP server that hangs
+# the session, until the test hangs up (closes stdin) or the client gives up (QUIT).
+first, _ = server.accept()
+first.sendall(b"220 slow.example ESMTP\\r\\n")
+over = threading.Event()
+def until_quit():
+    said = b""
+    while b"QUIT" not in said:
+        chunk = first.recv(1024)
+        if not chunk:
+            break
+        said += chunk
+    over.set()
+def until_hung_up():
+    sys.stdin.read()
+    over.set()
+def turn_away():
+    # Any later session is refused at once.
+    while True:
+        client, _ = server.accept()
+        client.sendall(b"421 4.3.2 slow.example busy\\r\\n")
+        client.close()
+for job in (until_quit, until_hung_up, turn_away):
+    threading.Thread(target=job, daemon=True).start()
+over.wait()
+first.shutdown(socket.SHUT_RDWR)
+first.close()
 """
 
 
 def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first_waiting(
     tmp_path: Path,
 ) -> None:
-    with mailing_to_a_slow_server(tmp_path) as (root, first):
+    with mailing_to_a_slow_server(tmp_path) as (root, first, slow):
         outbox = root / "reports" / "outbox"
         # A second run meanwhile (no SMTP: its mail goes to the outbox) gets the
         # state at once: it finishes while the first is still waiting for the server.
@@ -164,6 +185,7 @@ def test_a_second_run_saves_its_results_while_a_slow_smtp_server_keeps_the_first
         # It does not mail what the first run claimed: no mail twice.
         second_id = read_summary(root / "reports" / "summary.json")["run_id"]
         assert not list(outbox.glob(f"{second_id}-*"))
+        hang_up(slow)  # the server gives up on the first run at last
         first.wait(timeout=120)
         assert "mail: NOT SENT to client" in (first.stdout.read() if first.stdout else "")
     state = json.loads((root / "reports" / "state.json").read_text())
@@ -180,7 +202,7 @@ def test_a_signal_while_mailing_cuts_the_mail_short_and_the_other_steps_still_ru
     """A scheduler cancelling the job (GitHub: SIGINT, then SIGTERM) while erpwatch
     waits on a slow mail server: the mail is pending again at once, and the history,
     dashboard and exit status still say what happened."""
-    with mailing_to_a_slow_server(tmp_path) as (root, first):
+    with mailing_to_a_slow_server(tmp_path) as (root, first, _):
         first.send_signal(signum)
         out, _ = first.communicate(timeout=60)
     assert first.returncode == 2, out
@@ -194,10 +216,16 @@ def test_a_signal_while_mailing_cuts_the_mail_short_and_the_other_steps_still_ru
 
 
 @contextmanager
-def mailing_to_a_slow_server(tmp_path: Path) -> Iterator[tuple[Path, subprocess.Popen[str]]]:
-    """A run whose mail server answers too slowly, yielded once the run is mailing."""
+def mailing_to_a_slow_server(
+    tmp_path: Path,
+) -> Iterator[tuple[Path, subprocess.Popen[str], subprocess.Popen[str]]]:
+    """A run whose mail server answers nothing (until hung up on), yielded once the
+    run is mailing, with that server."""
     slow = subprocess.Popen(
-        [sys.executable, "-c", SLOW_SMTP, "30"], stdout=subprocess.PIPE, text=True
+        [sys.executable, "-c", SLOW_SMTP],
+        stdin=subprocess.PIPE,
+        stdout=subprocess.PIPE,
+        text=True,
     )
     try:
         port = slow.stdout.readline().strip()  # type: ignore[union-attr]
@@ -205,20 +233,31 @@ def mailing_to_a_slow_server(tmp_path: Path) -> Iterator[tuple[Path, subprocess.
         first = subprocess.Popen(
             [sys.executable, "-m", "pytest", "-p", "no:cacheprovider", "monitors"],
             cwd=root,
-            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="20"),
+            # Longer than any test waits: the server hangs up when the test says so.
+            env=clean_environment(SMTP_HOST="127.0.0.1", SMTP_PORT=port, SMTP_TIMEOUT="120"),
             stdout=subprocess.PIPE,
             stderr=subprocess.STDOUT,
             text=True,
         )
         try:
             wait_for_any(root / "reports" / "outbox", first)
-            yield root, first
+            yield root, first, slow
         finally:
             first.kill()
             first.wait()
     finally:
         slow.kill()
         slow.wait()
+        for stream in (slow.stdin, slow.stdout):
+            if stream is not None:
+                stream.close()
+
+
+def hang_up(slow: subprocess.Popen[str]) -> None:
+    """The slow server closes the session it kept waiting."""
+    assert slow.stdin is not None
+    slow.stdin.close()
+    slow.wait(timeout=30)
 
 
 def wait_for_any(folder: Path, process: subprocess.Popen[str]) -> None:

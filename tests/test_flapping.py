@@ -29,7 +29,7 @@ def flapping_schedule(
 ) -> Schedule:
     """The schedule of test_alert_sequences, watching orders only, with the
     orders process's own [processes.orders.alerts]: flapping is set per process."""
-    schedule = Schedule(tmp_path, sandbox, smtp)
+    schedule = Schedule(tmp_path, sandbox, smtp, processes="orders")
     schedule.config.write_text(
         schedule.config.read_text() + f"\n[processes.orders.alerts]\n{orders_alerts}\n"
     )
@@ -37,9 +37,7 @@ def flapping_schedule(
 
 
 def run(schedule: Schedule, step: int, failing: bool) -> str:
-    completed = schedule.run(
-        T0 + STEP * step, VAT if failing else None, ERPWATCH_PROCESSES="orders"
-    )
+    completed = schedule.run(T0 + STEP * step, VAT if failing else None)
     assert completed.returncode == (1 if failing else 0), completed.stdout[-3000:]
     return completed.stdout
 

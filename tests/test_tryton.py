@@ -25,7 +25,7 @@ from erpwatch.capture import Recorder
 from erpwatch.diagnosis import Category, classify, describe_failure
 from erpwatch.tryton import NotRemovable, remove_party, remove_sale
 
-from .smtp_server import RunningSmtp, text_of
+from .smtp_server import RunningSmtp, free_port, text_of
 from .support import REPO, clean_environment, read_summary, run_pytest
 from .tryton import (
     DelayingProxy,
@@ -364,10 +364,10 @@ def test_a_party_rule_made_stricter_is_refused_by_the_erp_with_trytons_message(
     assert row("ERP meldt", f"‘{message}’ (originele tekst, niet vertaald)").search(client)
 
 
-def test_a_stopped_tryton_is_unreachable(tmp_path: Path, smtp: RunningSmtp) -> None:
-    server = start_tryton(tmp_path / "tryton")
-    settings = server.settings()
-    server.stop()
+def test_a_stopped_tryton_is_unreachable(tmp_path: Path, tryton: Any, smtp: RunningSmtp) -> None:
+    # Where a stopped Tryton listened, nothing does: a port nothing listens on
+    # (no Tryton of its own started just to stop it).
+    settings = {**tryton.settings(), "TRYTON_URL": f"http://127.0.0.1:{free_port()}/"}
     output, code, summary = run_tryton_monitors(tmp_path, settings, smtp)
     assert code == 1, output
     for process in ("customers", "orders"):
