@@ -140,7 +140,8 @@ def env_of(hooks: dict[str, Receiver]) -> dict[str, str]:
 def schedule(
     tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp, hooks: dict[str, Receiver]
 ) -> Schedule:
-    planned = Schedule(tmp_path, sandbox, smtp)
+    # The order monitor alone, in one process: the channel is the subject, not the ERP.
+    planned = Schedule(tmp_path, sandbox, smtp, processes="orders")
     planned.config.write_text(
         CONFIG.format(monitors=REPO / "monitors", reports=tmp_path / "reports")
     )

@@ -9,17 +9,14 @@ import csv
 import io
 import subprocess
 import sys
-from collections.abc import Iterator
 from datetime import UTC, datetime
 from email.message import EmailMessage
 from pathlib import Path
 from zoneinfo import ZoneInfo
 
-import pytest
+from erpwatch.sandbox import RunningSandbox
 
-from erpwatch.sandbox import RunningSandbox, SandboxApp, start
-
-from .smtp_server import RunningSmtp, html_of, start_smtp, text_of
+from .smtp_server import RunningSmtp, html_of, text_of
 from .support import REPO, clean_environment
 from .test_alert_sequences import CLIENT, PARTNER, VAT, Schedule
 
@@ -46,27 +43,12 @@ RUNS = [
 ]
 
 
-@pytest.fixture(scope="module")
-def module_sandbox() -> Iterator[RunningSandbox]:
-    with start(SandboxApp()) as running:
-        yield running
+Month = tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]]
 
 
-@pytest.fixture(scope="module")
-def module_smtp(tmp_path_factory: pytest.TempPathFactory) -> Iterator[RunningSmtp]:
-    server = start_smtp(tmp_path_factory.mktemp("smtp"))
-    yield server
-    server.stop()
-
-
-@pytest.fixture(scope="module")
-def month(
-    tmp_path_factory: pytest.TempPathFactory,
-    module_sandbox: RunningSandbox,
-    module_smtp: RunningSmtp,
-) -> tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]]:
-    """November replayed once for every test of this module, then reported."""
-    schedule = Schedule(tmp_path_factory.mktemp("month"), module_sandbox, module_smtp, ALERTS)
+def replay_november(tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp) -> Month:
+    """November's runs of the order monitor, then `erpwatch report --mail`."""
+    schedule = Schedule(tmp_path, sandbox, smtp, ALERTS, processes="orders")
     # The ERP partner works from Toronto: its report in its own time zone.
     schedule.config.write_text(
         schedule.config.read_text().replace(
@@ -74,17 +56,28 @@ def month(
         )
     )
     for at, failing in RUNS:
-        completed = schedule.run(at, VAT if failing else None, ERPWATCH_PROCESSES="orders")
+        completed = schedule.run(at, VAT if failing else None)
         assert completed.returncode == (1 if failing else 0), completed.stdout[-2000:]
     schedule.new_mail()
     report = subprocess.run(
         [sys.executable, "-m", "erpwatch.cli", "report", "--month", "2026-11", "--mail",
          "--config", str(schedule.config)],
         cwd=REPO,
-        env=clean_environment(**module_smtp.env, ERPWATCH_NOW="2026-12-01T06:00:00+00:00"),
+        env=clean_environment(**smtp.env, ERPWATCH_NOW="2026-12-01T12:17:00+00:00"),
         capture_output=True, text=True, timeout=120,
     )  # fmt: skip
     return schedule, report, schedule.new_mail()
+
+
+def test_a_month_of_scheduled_runs_is_reported_to_each_group_by_mail(
+    tmp_path: Path, sandbox: RunningSandbox, smtp: RunningSmtp
+) -> None:
+    # One replay (seven runs) for all that the report says: it is the slow part.
+    month = replay_november(tmp_path, sandbox, smtp)
+    each_group_gets_the_month_in_its_language_with_the_availability_in_the_subject(month)
+    an_outage_has_its_start_end_failing_call_erp_words_and_times_to_detect_and_recover(month)
+    the_outages_come_as_a_csv_in_the_separator_of_the_readers_spreadsheet(month)
+    it_lists_the_mails_sent_that_month_and_to_whom_and_keeps_the_report_files(month)
 
 
 def mail_to(mails: list[EmailMessage], address: str) -> EmailMessage:
@@ -100,8 +93,8 @@ def csv_of(mail: EmailMessage, delimiter: str) -> list[dict[str, str]]:
     return list(csv.DictReader(io.StringIO(text), delimiter=delimiter))
 
 
-def test_each_group_gets_the_month_in_its_language_with_the_availability_in_the_subject(
-    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+def each_group_gets_the_month_in_its_language_with_the_availability_in_the_subject(
+    month: Month,
 ) -> None:
     _, report, mails = month
     assert report.returncode == 0, report.stdout + report.stderr
@@ -119,8 +112,8 @@ def test_each_group_gets_the_month_in_its_language_with_the_availability_in_the_
     assert "Totale storingsduur: 45 min" in client
 
 
-def test_an_outage_has_its_start_end_failing_call_erp_words_and_times_to_detect_and_recover(
-    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
+def an_outage_has_its_start_end_failing_call_erp_words_and_times_to_detect_and_recover(
+    month: Month,
 ) -> None:
     _, _, mails = month
     client = text_of(mail_to(mails, CLIENT))
@@ -141,9 +134,7 @@ def test_an_outage_has_its_start_end_failing_call_erp_words_and_times_to_detect_
     assert "POST /companies(…)/salesOrders → 400" in html
 
 
-def test_the_outages_come_as_a_csv_in_the_separator_of_the_readers_spreadsheet(
-    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
-) -> None:
+def the_outages_come_as_a_csv_in_the_separator_of_the_readers_spreadsheet(month: Month) -> None:
     _, _, mails = month
     rows = csv_of(mail_to(mails, CLIENT), ";")
     assert [(r["start"], r["end"], r["planned_maintenance"]) for r in rows] == [
@@ -162,9 +153,7 @@ def test_the_outages_come_as_a_csv_in_the_separator_of_the_readers_spreadsheet(
     assert partner[0]["start"] == "2026-11-10T05:00-05:00"
 
 
-def test_it_lists_the_mails_sent_that_month_and_to_whom_and_keeps_the_report_files(
-    month: tuple[Schedule, subprocess.CompletedProcess[str], list[EmailMessage]],
-) -> None:
+def it_lists_the_mails_sent_that_month_and_to_whom_and_keeps_the_report_files(month: Month) -> None:
     schedule, _, mails = month
     client = text_of(mail_to(mails, CLIENT))
     assert "[erpwatch] Bestellingen bereiken het ERP niet (verstuurd)" in client
