@@ -1,6 +1,7 @@
 from __future__ import annotations
 
 import importlib.util
+import os
 import signal
 import threading
 from collections.abc import Iterable, Iterator
@@ -62,6 +63,15 @@ def pytest_xdist_make_scheduler(config: pytest.Config, log: Any) -> Any:
     from xdist.scheduler import WorkStealingScheduling  # type: ignore[import-untyped]
 
     return WorkStealingScheduling(config, log)
+
+
+@pytest.hookimpl(optionalhook=True)
+def pytest_xdist_auto_num_workers(config: pytest.Config) -> int:
+    """`-n auto` for this suite: two workers per CPU, at most 8. Most of its tests
+    wait on a subprocess run, a loopback server or a deadline, so a CPU is idle
+    half the time with one worker; measured on 2 CPUs: 420 s with 4 workers
+    against 480 s with 2. (The monitors' own `-n auto` is xdist's: one per CPU.)"""
+    return min(8, 2 * (os.cpu_count() or 1))
 
 
 @pytest.fixture
