@@ -115,7 +115,7 @@ def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
             )
         else:
             client = _WatchedSMTP(settings.host, settings.port, timeout=settings.timeout)
-        with client:
+        try:
             client.ehlo()
             if settings.security == "starttls":
                 client.starttls(context=_tls_context(settings))
@@ -123,6 +123,13 @@ def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
             if settings.username and settings.password:
                 _login(client, settings.username, settings.password)
             yield client
+        except BaseException:
+            # Cut short (an error, a signal, the deadline): hang up without QUIT.
+            # smtplib's own exit says QUIT and waits SMTP_TIMEOUT for the answer of
+            # a server that may have stopped answering, holding the run that long.
+            client.close()
+            raise
+        _goodbye(client)
     except smtplib.SMTPAuthenticationError as error:
         raise MailDeliveryFailed(
             f"the mail server {where} refused the login of SMTP_USERNAME ({error.smtp_code}): "
@@ -168,6 +175,16 @@ def _session(settings: SmtpSettings, where: str) -> Iterator[smtplib.SMTP]:
         ) from None
     except smtplib.SMTPException as error:
         raise MailDeliveryFailed(f"the mail server {where} failed: {error}") from None
+
+
+def _goodbye(client: smtplib.SMTP) -> None:
+    """QUIT after the mails went: a server that hangs up first changes nothing."""
+    try:
+        client.quit()
+    except smtplib.SMTPServerDisconnected:
+        pass
+    finally:
+        client.close()
 
 
 def _unsupported(what: str, where: str) -> str:
