@@ -32,9 +32,10 @@ from ._files import (
     problem_of,
     write_atomically,
 )
+from .report._history import KEEP_MONTHS
 
 DEFAULT_BRANCH = "erpwatch-history"
-KEEP_FULL_MONTHS = 13
+KEEP_FULL_MONTHS = KEEP_MONTHS  # as the archive keeps them
 GIT_DEADLINE = 60.0  # seconds per git call: a hung network never holds a run
 PUSH_ATTEMPTS = 5
 MONTH_FILE = re.compile(r"history-(\d{4})-(0[1-9]|1[0-2])\.jsonl")

@@ -172,7 +172,7 @@ def post_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
 
 def _titles(settings: Settings, group: Group) -> list[str]:
     """The processes routed to ``group``, by their titles in its language."""
-    processes = [p for p, groups in settings.mail.routing.items() if group.key in groups]
+    processes = settings.mail.processes_of(group.key)
     titles = [
         p.title_in(group.language)
         for name in processes

@@ -114,6 +114,10 @@ class MailSettings:
     attach_report_max_bytes: int
     report_url: str | None
 
+    def processes_of(self, group: str) -> tuple[str, ...]:
+        """The processes routed to ``group``, in the order [routing] gives them."""
+        return tuple(p for p, groups in self.routing.items() if group in groups)
+
 
 # The role a group has when its name says it and no ``role`` is given.
 _ROLE_BY_NAME = {

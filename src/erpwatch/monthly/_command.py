@@ -25,7 +25,7 @@ from ..notify import outbox_of
 from ..notify._transport import send_each, write_eml
 from ..redact import Redactor
 from ..report import History
-from ..report._history import KEEP_MONTHS
+from ..report._history import KEEP_MONTHS, shift_month
 from ._compute import month_report
 from ._render import MonthlyMessage, render_month, zone_of
 
@@ -74,9 +74,7 @@ class Line:
 def previous_month(now: datetime) -> str:
     """The month before this one in UTC: on the 1st at 12:00 UTC (the workflow's
     schedule) it has ended in every time zone from UTC-12 to UTC+14."""
-    local = now.astimezone(UTC)
-    index = local.year * 12 + local.month - 2
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
+    return shift_month(now.astimezone(UTC).strftime("%Y-%m"), -1)
 
 
 def _records(history: History, month: str) -> list[dict[str, Any]]:
@@ -88,7 +86,7 @@ def _records(history: History, month: str) -> list[dict[str, Any]]:
     for _ in range(KEEP_MONTHS):
         if not records or not any(m["status"] == "failed" for m in records[0]["monitors"]):
             break
-        months.insert(0, _month_before(months[0]))
+        months.insert(0, shift_month(months[0], -1))
         earlier = history.months(months[:1])
         if not earlier:
             break
@@ -96,16 +94,10 @@ def _records(history: History, month: str) -> list[dict[str, Any]]:
     return records
 
 
-def _month_before(month: str) -> str:
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 2
-    return f"{index // 12:04d}-{index % 12 + 1:02d}"
-
-
 def _told_with(settings: Settings, group: Group) -> set[str]:
     """The groups told about the same processes as ``group`` (itself included):
     whose mails its report lists, and whose people it names."""
-    mine = {p for p, groups in settings.mail.routing.items() if group.key in groups}
+    mine = settings.mail.processes_of(group.key)
     if not mine:  # a group routed no process (the maintainers) hears about all
         return set(settings.mail.groups)
     return {g for p in mine for g in settings.mail.routing.get(p, ())} | {group.key}
@@ -114,9 +106,7 @@ def _told_with(settings: Settings, group: Group) -> set[str]:
 def _utc_months(month: str) -> list[str]:
     """The UTC archive months a local month can touch, and those around it for
     outages that cross its edges."""
-    year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 1
-    return [f"{i // 12:04d}-{i % 12 + 1:02d}" for i in range(index - 1, index + 2)]
+    return [shift_month(month, by) for by in (-1, 0, 1)]
 
 
 def _targets(args: argparse.Namespace) -> list[Target]:
@@ -152,7 +142,7 @@ def _fleet_targets(name: str | None, state: Path | None, out: Path | None) -> li
 
 def _processes(settings: Settings, group: Group, records: Sequence[dict[str, Any]]) -> list[str]:
     """The processes ``group`` hears about; every process for a group routed none."""
-    routed = [p for p, groups in settings.mail.routing.items() if group.key in groups]
+    routed = settings.mail.processes_of(group.key)
     if routed:
         return [p for p in settings.processes if p in routed] + [
             p for p in routed if p not in settings.processes

@@ -17,6 +17,7 @@ from itertools import pairwise
 from typing import Any
 from zoneinfo import ZoneInfo
 
+from ..report._history import shift_month
 from ._model import MailSent, MonthReport, Outage, ProcessMonth, SlowCall, UnstableSpell
 
 SLOWEST_CALLS = 5
@@ -26,11 +27,12 @@ MAILS_LISTED = 200  # a month of reminders is not a list anyone reads whole
 
 def month_bounds(month: str, timezone: str) -> tuple[datetime, datetime]:
     """The first moment of ``2026-11`` and of the month after, in ``timezone``."""
-    year, number = (int(part) for part in month.split("-"))
     zone = ZoneInfo(timezone)
-    start = datetime(year, number, 1, tzinfo=zone)
-    after = datetime(year + number // 12, number % 12 + 1, 1, tzinfo=zone)
-    return start, after
+
+    def first(of: str) -> datetime:
+        return datetime.strptime(of, "%Y-%m").replace(tzinfo=zone)
+
+    return first(month), first(shift_month(month, 1))
 
 
 @dataclass(frozen=True)

@@ -119,9 +119,10 @@ def month_path(history: Path, month: str) -> Path:
     return history.with_name(f"{history.stem}-{month}{history.suffix}")
 
 
-def _months_back(month: str, count: int) -> str:
+def shift_month(month: str, by: int) -> str:
+    """``2026-11`` moved by ``by`` months: ``shift_month("2026-01", -1) == "2025-12"``."""
     year, number = (int(part) for part in month.split("-"))
-    index = year * 12 + number - 1 - count
+    index = year * 12 + number - 1 + by
     return f"{index // 12:04d}-{index % 12 + 1:02d}"
 
 
@@ -214,7 +215,7 @@ class History:
                 if size and not _ends_with_newline(path):
                     stream.write(b"\n")  # a line cut short by a crash stays its own (damaged) line
                 stream.write(json.dumps(record, ensure_ascii=False).encode() + b"\n")
-        oldest = _months_back(month, KEEP_MONTHS)
+        oldest = shift_month(month, -KEEP_MONTHS)
         for old in self.path.parent.glob(f"{self.path.stem}-*{self.path.suffix}"):
             stamp = old.name[len(self.path.stem) + 1 : -len(self.path.suffix)]
             if _is_month(stamp) and stamp < oldest:
