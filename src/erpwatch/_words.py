@@ -4,6 +4,7 @@ Adding a language is adding that file; nothing here names a language."""
 
 from __future__ import annotations
 
+import re
 import tomllib
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -228,3 +229,13 @@ def unstable_pattern(pattern: str, code: str) -> str:
     return words_table(code, "flapping")["pattern"].format(
         failed=marks.count("✗"), runs=len(marks), marks=marks
     )
+
+
+# Line breaks and runs of spaces, not the no-break spaces French typography needs.
+_SPACES = re.compile(r"[ \t\r\n\f\v]+")
+
+
+def one_line(text: str | None, limit: int) -> str:
+    """Text quoted to a person: on one line, at most ``limit`` characters, the cut marked."""
+    flat = _SPACES.sub(" ", text or "").strip()
+    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"

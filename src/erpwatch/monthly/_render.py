@@ -19,7 +19,7 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from .._words import duration_text, seconds_text, words_of, words_table
+from .._words import duration_text, local_time, one_line, seconds_text, words_of, words_table
 from ..config import Group, Settings
 from ..notify._wording import title_of
 from ..redact import Redactor
@@ -78,12 +78,7 @@ class _Teller:
         self.masked = Redactor(secrets)
 
     def moment(self, at: datetime | None) -> str:
-        if at is None:
-            return ""
-        words = words_of(self.language)
-        local = at.astimezone(ZoneInfo(self.timezone))
-        month = words.months[local.month - 1]
-        return f"{words.days[local.weekday()]} {local.day} {month} {local:%H:%M}"
+        return "" if at is None else local_time(at, self.timezone, self.language)
 
     def until(self, start: datetime, end: datetime) -> str:
         """The end of a span: its time alone when it is the same day."""
@@ -100,8 +95,7 @@ class _Teller:
     def quote(self, text: object) -> str:
         if not isinstance(text, str) or not text:
             return ""
-        one_line = " ".join(self.masked.text(text).split())
-        return one_line if len(one_line) <= QUOTE_LIMIT else one_line[: QUOTE_LIMIT - 1] + "…"
+        return one_line(self.masked.text(text), QUOTE_LIMIT)
 
 
 def _outage(o: Outage, tell: _Teller, until: datetime) -> dict[str, Any]:

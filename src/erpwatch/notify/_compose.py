@@ -24,6 +24,7 @@ from .._words import (
     exact_time,
     local_time,
     money_text,
+    one_line,
     seconds_text,
     unstable_pattern,
     waited_text,
@@ -89,7 +90,7 @@ def build_message(kind: str, language: str, context: Mapping[str, Any]) -> Rende
         }
     subject = _environment(False).get_template(f"{kind}.subject.j2").render(values)
     return Rendered(
-        subject=_one_line(subject, SUBJECT_LIMIT * 2),
+        subject=one_line(subject, SUBJECT_LIMIT * 2),
         text=_environment(False).get_template("mail.txt.j2").render(values),
         html=_environment(True).get_template("mail.html.j2").render(values),
     )
@@ -111,14 +112,6 @@ def _word_cut(text: str, limit: int) -> str:
     return head.rstrip(" ,;:\u202f") + "…"
 
 
-# Line breaks and runs of spaces, not the no-break spaces French typography needs.
-_SPACES = re.compile(r"[ \t\r\n\f\v]+")
-
-
-def _one_line(text: str | None, limit: int) -> str:
-    return _clip(_SPACES.sub(" ", text or "").strip(), limit)
-
-
 def short_call(call: str | None) -> str:
     """The call as a subject names it: ``POST /salesOrders`` without the company
     segment; an RPC method without its address (``model.sale.sale.create``)."""
@@ -135,7 +128,7 @@ def _fitter(language: str) -> Callable[[str, str, int], str]:
         more_text = words_of(language).mail["more"].format(count=more)
         suffix = f" ({more_text})" if more else ""
         room = SUBJECT_LIMIT - len(frame.format(headline="")) - len(suffix)
-        return frame.format(headline=_word_cut(_one_line(headline, 1000), max(room, 10))) + suffix
+        return frame.format(headline=_word_cut(one_line(headline, 1000), max(room, 10))) + suffix
 
     return fit
 
@@ -291,7 +284,7 @@ def _incident_context(
         else "",
         "says": words.mail["says"].format(**party),
         "holds": words.mail["holds"].format(**party),
-        "erp_message": _one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
+        "erp_message": one_line(diagnosis.erp_message if diagnosis else None, ERP_TEXT_LIMIT),
         "erp_field": diagnosis.erp_field if diagnosis else None,
         "differences": [
             (
@@ -302,9 +295,9 @@ def _incident_context(
             for d in (diagnosis.differences if diagnosis else ())
         ][:10],
         "correlation_id": diagnosis.correlation_id if diagnosis else None,
-        "error": _one_line(error, ERP_TEXT_LIMIT),
+        "error": one_line(error, ERP_TEXT_LIMIT),
         # The exception's own words, for the engineers, marked as not translated.
-        "wire_original": _one_line(diagnosis.error, ERP_TEXT_LIMIT)
+        "wire_original": one_line(diagnosis.error, ERP_TEXT_LIMIT)
         if technical and diagnosis and diagnosis.status is None and diagnosis.call
         else "",
         "first_seen": seen(incident.first_seen),
@@ -345,7 +338,7 @@ def _first_try(text: str, language: str) -> str:
     found = re.match(r"^(.+?) → (?:(\d{3})\b|no answer)", text)
     if found:
         return f"{found[1]} → {found[2] or words.mail['no_answer']}"
-    return f"{_one_line(text, ERP_TEXT_LIMIT)} ({words.mail['original']})"
+    return f"{one_line(text, ERP_TEXT_LIMIT)} ({words.mail['original']})"
 
 
 def context(

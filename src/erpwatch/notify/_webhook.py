@@ -15,7 +15,6 @@ from __future__ import annotations
 
 import hashlib
 import json
-import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -27,7 +26,7 @@ import requests
 from .._calls import wire_problem
 from .._http import Limits, bound, one_call
 from .._vocabulary import Aspect, DeliveryStatus, IncidentKind
-from .._words import words_table
+from .._words import one_line, words_table
 from ..capture import RECORDER
 from ..config import Group, Settings, Webhook, WebhookKind
 from ..redact import Redactor
@@ -71,7 +70,7 @@ class ChatIncident:
 
     @property
     def line(self) -> str:
-        return _one_line(f"{self.headline} ({self.when})", LINE_LIMIT)
+        return one_line(f"{self.headline} ({self.when})", LINE_LIMIT)
 
     def to_dict(self) -> dict[str, Any]:
         return {
@@ -168,9 +167,9 @@ class ChatMessage:
     def lines(self, language: str) -> list[str]:
         """At most MAX_ITEMS lines, the rest counted."""
         items = [i.line for i in self.incidents]
-        items += [_one_line(problem, LINE_LIMIT * 2) for problem in self.problems]
+        items += [one_line(problem, LINE_LIMIT * 2) for problem in self.problems]
         items += [
-            _one_line(
+            one_line(
                 words_table(language, "webhook")["mail_failed_line"].format(
                     group=f.group, subject=f.subject, error=f.error
                 ),
@@ -197,7 +196,7 @@ def digest_message(
             kind=incident.kind,
             process=incident.process,
             aspect=incident.aspect,
-            headline=_one_line(values["headline"], LINE_LIMIT),
+            headline=one_line(values["headline"], LINE_LIMIT),
             when=words["lasted"].format(duration=values["duration"])
             if incident.ended_at
             else words["since"].format(when=values["since"]),
@@ -211,7 +210,7 @@ def digest_message(
         event=WebhookEvent.DIGEST,
         group=digest.group,
         kind=str(digest.kind),
-        subject=_one_line(subject, LINE_LIMIT),
+        subject=one_line(subject, LINE_LIMIT),
         intro="",
         incidents=incidents,
         failures=(),
@@ -278,7 +277,7 @@ def harness_message(
         event=WebhookEvent.ERPWATCH_FAILED,
         group=group,
         kind=WebhookEvent.ERPWATCH_FAILED.value,
-        subject=_one_line(subject, LINE_LIMIT),
+        subject=one_line(subject, LINE_LIMIT),
         intro="",
         incidents=(),
         failures=(),
@@ -289,13 +288,6 @@ def harness_message(
 
 
 # -- payloads -----------------------------------------------------------------
-
-_SPACES = re.compile(r"\s+")
-
-
-def _one_line(text: str, limit: int) -> str:
-    flat = _SPACES.sub(" ", text).strip()
-    return flat if len(flat) <= limit else flat[: limit - 1].rstrip() + "…"
 
 
 def _slack_escaped(text: str) -> str:
@@ -317,7 +309,7 @@ def slack_payload(message: ChatMessage) -> dict[str, Any]:
                 "type": "header",
                 "text": {
                     "type": "plain_text",
-                    "text": _one_line(message.subject, SLACK_HEADER_LIMIT),
+                    "text": one_line(message.subject, SLACK_HEADER_LIMIT),
                     "emoji": False,
                 },
             },
@@ -391,7 +383,7 @@ def json_payload(message: ChatMessage) -> dict[str, Any]:
         ),
         "incidents": [i.to_dict() for i in message.incidents[:MAX_ITEMS]],
         "failures": [f.to_dict() for f in message.failures[:MAX_ITEMS]],
-        "problems": [_one_line(p, LINE_LIMIT * 2) for p in message.problems[:MAX_ITEMS]],
+        "problems": [one_line(p, LINE_LIMIT * 2) for p in message.problems[:MAX_ITEMS]],
         "more": max(
             0,
             len(message.incidents) + len(message.failures) + len(message.problems) - MAX_ITEMS,
@@ -438,7 +430,7 @@ def post(hook: Webhook, message: ChatMessage) -> None:
             f"address's key to its own host only: check {hook.variable}"
         )
     if not 200 <= answer.status_code < 300:
-        said = _one_line(answer.content.decode("utf-8", "replace"), REASON_LIMIT)
+        said = one_line(answer.content.decode("utf-8", "replace"), REASON_LIMIT)
         raise WebhookFailed(
             f"{where} answered {answer.status_code}"
             + (f": {_masked(said, hook)}" if said else "")

@@ -26,6 +26,7 @@ from .._files import (
     write_atomically,
 )
 from .._vocabulary import Outcome
+from .._words import one_line
 from ..result import MailRecord, MonitorResult, RunResult
 
 if TYPE_CHECKING:
@@ -44,10 +45,7 @@ MONTH_FILE_LIMIT = 64 * 1024 * 1024
 
 
 def _clip(text: str | None, limit: int) -> str | None:
-    if text is None:
-        return None
-    one_line = " ".join(text.split())
-    return one_line if len(one_line) <= limit else one_line[: limit - 1] + "…"
+    return None if text is None else one_line(text, limit)
 
 
 def _monitor_record(m: MonitorResult) -> dict[str, Any]:
