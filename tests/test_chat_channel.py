@@ -474,3 +474,23 @@ def test_preview_shows_a_chat_only_groups_digest_with_its_channel_for_an_address
     assert "Agency on-call (json)" in client_text.read_text("utf-8")
     for key in KEYS:
         assert key not in result.stdout + result.stderr
+
+
+@pytest.mark.parametrize(
+    ("wrong", "right", "key"),
+    [
+        ('webhook = ["json"]', 'webhook = "json"', "groups.oncall.webhook"),
+        ("webhook = {}", 'webhook = "json"', "groups.oncall.webhook"),
+        ('role = ["agency"]', 'role = "agency"', "groups.oncall.role"),
+    ],
+)
+def test_a_webhook_or_role_of_the_wrong_kind_is_one_line_not_a_traceback(
+    tmp_path: Path, wrong: str, right: str, key: str
+) -> None:
+    config = tmp_path / "erpwatch.toml"
+    text = CONFIG.format(monitors=REPO / "monitors", reports=tmp_path / "reports")
+    assert right in text
+    config.write_text(text.replace(right, wrong, 1))
+    with pytest.raises(ConfigError) as raised:
+        load_settings(config, clean_environment(**{k: "https://h.example/k" for k in KEYS_ENV}))
+    assert raised.value.key == key

@@ -154,7 +154,7 @@ def _webhook(
         raise ConfigError(
             f"{prefix}webhook_env", f"must name an environment variable, not {variable!r}", where
         )
-    if kind is None or kind not in set(WebhookKind):
+    if not isinstance(kind, str) or kind not in set(WebhookKind):
         raise ConfigError(
             f"{prefix}webhook",
             f"say what the address of {variable} takes: {kinds}"
@@ -212,7 +212,7 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
         raise ConfigError(
             f"{prefix}role", f"say who this group is, so its mail speaks to it: {roles}", where
         )
-    if role_name not in set(Role):
+    if not isinstance(role_name, str) or role_name not in set(Role):
         raise ConfigError(f"{prefix}role", f"must be one of {roles}, not {role_name!r}", where)
     language = values.get("language", "nl")
     if language not in LANGUAGES:
