@@ -231,6 +231,12 @@ def test_configured_addresses_without_the_monitor_stop_the_run_with_one_line(
          "checks.urls", "give each its own name"),
         (entry("a", "https://shop.example/", cert_days=3), "checks.urls[1].cert_days",
          "unknown setting"),
+        (entry("a", "https://shop.example:99999/", require_https_redirect=True),
+         "checks.urls[1].url", "not a number from 1 to 65535"),
+        (entry("a", "https://shop.example:abc/"), "checks.urls[1].url",
+         "not a number from 1 to 65535"),
+        (entry("a", "https://owner:pw@shop.example/", require_https_redirect=True),
+         "checks.urls[1].url", "must not carry a user or password"),
     ],
 )  # fmt: skip
 def test_a_wrong_address_entry_is_one_line_naming_the_setting(

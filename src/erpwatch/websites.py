@@ -35,6 +35,7 @@ from ._attempts import THRESHOLD_KEY, WARNING_KEY
 from ._calls import CallFailed, answer_failed, bounded_session, send
 from ._http import Limits, register_socket, watched
 from ._vocabulary import Category
+from ._words import one_line
 from .capture import call_label
 from .checks import CheckFailed
 from .config import Settings, UrlCheck
@@ -120,7 +121,8 @@ def _expect_https_redirect(session: requests.Session, check: UrlCheck) -> None:
         and target.hostname == urlsplit(check.url).hostname
     ):
         return
-    where = f" to {urljoin(http_url, location)}" if location else ""
+    # The server's Location header is its text, of any length: quoted bounded.
+    where = f" to {one_line(urljoin(http_url, location), 200)}" if location else ""
     got = f"redirects{where}" if response.status_code in _REDIRECTS else "answers"
     raise CheckFailed(
         Category.UNEXPECTED_RESPONSE,

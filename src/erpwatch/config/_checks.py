@@ -73,6 +73,16 @@ def _check(
         )
     url = url.strip()
     parts = urlsplit(url)
+    try:
+        parts.port  # noqa: B018 - a port out of range or not a number raises here
+    except ValueError:
+        raise ConfigError(
+            f"{prefix}url", f"has a port that is not a number from 1 to 65535: {url!r}", where
+        ) from None
+    if parts.username is not None or parts.password is not None:
+        # The check is a GET anyone may make; a password in the address would
+        # also go, in clear, to the derived http:// address.
+        raise ConfigError(f"{prefix}url", "must not carry a user or password", where)
     name = entry.get("name", parts.hostname)
     if not isinstance(name, str) or not re.fullmatch(r"[A-Za-z0-9][A-Za-z0-9_.-]*", name):
         raise ConfigError(
