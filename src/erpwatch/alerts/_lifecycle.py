@@ -30,13 +30,15 @@ from ..notify._refusal import Refusal, refusal
 from ..result import MonitorResult, RunResult
 from ._policy import FAILED_RUN, PASSED_RUN, Decision, changes_in, decide, rules_for, unstable_now
 from ._state import MonitorState, State, StateStore, Track
-from ._windows import silenced_by
+from ._windows import maintenance_window, silenced_by
 
 
 @dataclass
 class AlertOutcome:
     deliveries: list[Delivery] = field(default_factory=list)
     silenced: str | None = None
+    # In a planned maintenance window: the month's availability leaves the run out.
+    planned: bool = False
     warnings: list[str] = field(default_factory=list)
     decisions: list[dict[str, Any]] = field(default_factory=list)
     since: dict[str, str] = field(default_factory=dict)  # monitor → when its open failure began
@@ -263,6 +265,7 @@ def decide_alerts(
         outcome.warnings += store.warnings
         _release_stale_claims(state, run.run_id, now)
         outcome.silenced = silenced_by(alerts, now, settings.timezone)
+        outcome.planned = maintenance_window(alerts, now, settings.timezone) is not None
         before = {nodeid: replace(entry.failing) for nodeid, entry in state.monitors.items()}
         incidents, outcome.decisions = evaluate(
             state, run, settings, now, outcome.silenced is not None

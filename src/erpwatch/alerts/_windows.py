@@ -24,8 +24,15 @@ def silenced_by(settings: AlertSettings, now: datetime, timezone: str) -> str | 
     """Why failure mail is held back right now, or None."""
     if settings.silence_until is not None and now < settings.silence_until:
         return f"silenced until {settings.silence_until.isoformat(timespec='minutes')} (ERPWATCH_SILENCE_UNTIL)"
-    local = now.astimezone(ZoneInfo(timezone))
-    for window in settings.maintenance:
-        if _inside(window, local):
-            return f"maintenance window {window.start}–{window.end} ({timezone})"
+    window = maintenance_window(settings, now, timezone)
+    if window is not None:
+        return f"maintenance window {window.start}–{window.end} ({timezone})"
     return None
+
+
+def maintenance_window(
+    settings: AlertSettings, now: datetime, timezone: str
+) -> MaintenanceWindow | None:
+    """The planned maintenance window ``now`` falls in, or None."""
+    local = now.astimezone(ZoneInfo(timezone))
+    return next((w for w in settings.maintenance if _inside(w, local)), None)
