@@ -461,3 +461,36 @@ def test_a_run_deadline_that_is_not_a_sane_number_of_minutes_is_refused_in_one_l
         assert result.returncode == 4, result.stdout
         assert "ERPWATCH_RUN_DEADLINE_MINUTES" in result.stderr + result.stdout
         assert "Traceback" not in result.stderr + result.stdout
+
+
+def test_a_chat_only_maintainers_group_hears_a_broken_step_on_its_webhook_and_that_step_is_not_broken(
+    tmp_path: Path,
+) -> None:
+    from werkzeug.wrappers import Request, Response
+
+    from .loopback import serve
+
+    posts: list[bytes] = []
+
+    def answer(request: Request) -> Response:
+        posts.append(request.get_data())
+        return Response("ok")
+
+    root = project(tmp_path)
+    (root / "erpwatch.toml").write_text(
+        CONFIG.replace(
+            '[groups.maintainers]\nlanguage = "en"\naddresses = ["dev@agency.example"]',
+            '[groups.maintainers]\nlanguage = "en"\nwebhook = "json"\nwebhook_env = "AGENCY_HOOK"',
+        )
+    )
+    BREAKERS["dashboard"](root)
+    with serve(answer) as receiver:
+        result = run(root, AGENCY_HOOK=f"{receiver.url}/hook/k3y-0f-the-agency")
+    out = result.stdout + result.stderr
+    assert result.returncode == 3, out
+    failed = [
+        line for line in out.splitlines() if line.startswith("erpwatch: ") and " failed: " in line
+    ]
+    assert [line.split(" failed: ")[0] for line in failed] == ["erpwatch: dashboard"], out
+    [post] = posts
+    assert "erpwatch itself failed" in json.loads(post)["subject"]

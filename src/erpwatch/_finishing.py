@@ -149,8 +149,7 @@ class Finishing:
         if self.alerting is not None and self.alerting.silenced:
             # Planned maintenance is left out of the month's availability; a
             # one-off silence is not planned, and is not.
-            planned = self.alerting.silenced.startswith("maintenance")
-            record["silenced"] = "maintenance" if planned else "silence"
+            record["silenced"] = "maintenance" if self.alerting.planned else "silence"
         if self.plan is not None:
             describe_mails(record, self.plan.digests)
         if run.interrupted:
@@ -196,12 +195,16 @@ class Finishing:
 
         context = RunContext(run.run_id, run.run_url, None, now)
         problems = [(step.line, step.detail or "") for step in broken]
+        mail = self.settings.mail
+        group = mail.groups.get(mail.maintainers) if mail.maintainers else None
         try:
-            delivery = tell_maintainers(self.settings, context, problems)
-            self.told.append(
-                f"mail to {delivery.group}: {delivery.status}"
-                + (f" ({delivery.error})" if delivery.error else "")
-            )
+            # A chat-only maintainers group is told on its webhook alone (below).
+            if group is None or group.mailed:
+                delivery = tell_maintainers(self.settings, context, problems)
+                self.told.append(
+                    f"mail to {delivery.group}: {delivery.status}"
+                    + (f" ({delivery.error})" if delivery.error else "")
+                )
         finally:  # the mail (or the outbox) may be what broke: the chat is tried anyway
             chat = tell_maintainers_in_chat(self.settings, context, problems)
             if chat is not None:
