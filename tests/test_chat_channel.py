@@ -494,3 +494,21 @@ def test_a_webhook_or_role_of_the_wrong_kind_is_one_line_not_a_traceback(
     with pytest.raises(ConfigError) as raised:
         load_settings(config, clean_environment(**{k: "https://h.example/k" for k in KEYS_ENV}))
     assert raised.value.key == key
+
+
+def test_the_maintainers_hear_again_when_the_failing_groups_or_reply_change_not_a_session_id() -> (
+    None
+):
+    from erpwatch.notify._webhook import ChatFailure, failures_fingerprint
+
+    def failing(error: str, group: str = "client") -> list[ChatFailure]:
+        return [ChatFailure(group, "[erpwatch] Orders", error)]
+
+    gmail = "421 4.7.0 Try again later, closing connection. {} - gsmtp"
+    assert failures_fingerprint(failing(gmail.format("a1b2c3d4e5f6"))) == failures_fingerprint(
+        failing(gmail.format("9f8e7d6c5b4a"))
+    )
+    assert failures_fingerprint(failing("421 busy")) != failures_fingerprint(failing("535 login"))
+    assert failures_fingerprint(failing("421 busy")) != failures_fingerprint(
+        failing("421 busy", group="erp_partner")
+    )

@@ -15,6 +15,7 @@ from __future__ import annotations
 
 import hashlib
 import json
+import re
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass
 from datetime import datetime
@@ -236,11 +237,18 @@ def mail_failed_message(
     )
 
 
+def _reply_code(error: str) -> str:
+    found = re.search(r"\b[2-5]\d\d\b", error)
+    return found[0] if found else ""
+
+
 def failures_fingerprint(failures: Sequence[ChatFailure]) -> str:
     """Which groups' mails failed, and why: the maintainers' channel hears again
     when this changes (or after remind_every_hours), not every run. A digest, so
     the state holds no error text."""
-    seen = sorted({(f.group, f.error) for f in failures})
+    # The server's reply code, not its words: many servers put a session or queue
+    # id in them, which would make every run's failure look new.
+    seen = sorted({(f.group, _reply_code(f.error)) for f in failures})
     return hashlib.sha256(json.dumps(seen, ensure_ascii=False).encode("utf-8")).hexdigest()[:32]
 
 
@@ -450,11 +458,16 @@ def _masked(text: str, hook: Webhook) -> str:
     return Redactor(hook.secrets).text(RECORDER.redactor.text(text))
 
 
+FAILURE_LIMIT = 300
+
+
 def failures_of(deliveries: Sequence[Delivery], groups: Mapping[str, Group]) -> list[ChatFailure]:
     """The mails of this run that were not delivered, named as their groups are."""
     return [
         ChatFailure(
-            groups[d.group].name if d.group in groups else d.group, d.subject, d.error or ""
+            groups[d.group].name if d.group in groups else d.group,
+            one_line(d.subject, FAILURE_LIMIT),
+            one_line(d.error, FAILURE_LIMIT),  # the mail server's words: bounded in every payload
         )
         for d in deliveries
         if d.channel == "mail" and d.status is DeliveryStatus.FAILED
