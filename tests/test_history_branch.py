@@ -214,20 +214,27 @@ def test_a_damaged_line_is_set_aside_with_a_warning_and_never_stops_a_save_or_re
 ) -> None:
     runner = checkout(tmp_path, remote, "runner")
     month = runner / "state" / "shop" / "history-2026-12.jsonl"
-    write_month(month, record("1-1", "2026-12-01T00:07Z"), extra='{"run_id": "2-1", "at"\n')
+    # Cut short by a killed run; and JSON with a run id and a time but not a run
+    # record the archive's reader takes (no monitors): both damaged, as it reads them.
+    shapeless = '{"run_id": "3-1", "at": "2026-12-01T00:22:00+00:00"}\n'
+    write_month(
+        month, record("1-1", "2026-12-01T00:07Z"), extra='{"run_id": "2-1", "at"\n' + shapeless
+    )
     saved = erpwatch(runner, "save", "--state", "state")
     assert saved.returncode == 0, saved.stderr
-    assert "warning: 1 damaged line(s)" in saved.stderr
-    assert "2-1" not in git(remote, "show", f"{BRANCH}:shop/history-2026-12.jsonl")
+    assert "warning: 2 damaged line(s)" in saved.stderr
+    on_branch = git(remote, "show", f"{BRANCH}:shop/history-2026-12.jsonl")
+    assert "2-1" not in on_branch
+    assert "3-1" not in on_branch
 
     restored = erpwatch(runner, "restore", "--state", "state")
     assert restored.returncode == 0, restored.stderr
     [aside] = month.parent.glob("history-2026-12.jsonl.corrupt-*")
-    assert f"warning: 1 damaged line(s) of {Path('state/shop/history-2026-12.jsonl')}" in (
+    assert f"warning: 2 damaged line(s) of {Path('state/shop/history-2026-12.jsonl')}" in (
         restored.stderr
     )
     assert aside.name in restored.stderr
-    assert aside.read_text() == '{"run_id": "2-1", "at"\n'
+    assert aside.read_text() == '{"run_id": "2-1", "at"\n' + shapeless
     assert run_ids(month) == ["1-1"]
 
 

@@ -11,7 +11,7 @@ import os
 import tempfile
 import time
 import types
-from collections.abc import Iterator, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from contextlib import contextmanager
 from dataclasses import MISSING, dataclass, fields, is_dataclass
 from datetime import UTC, datetime
@@ -73,6 +73,15 @@ def aside_path(path: Path, now: datetime | None = None) -> Path:
         counter += 1
         candidate = path.with_name(f"{path.name}.corrupt-{stamp}-{counter}")
     return candidate
+
+
+def keep_lines_aside(path: Path, lines: Iterable[bytes]) -> Path:
+    """Damaged lines of ``path`` into a new ``<name>.corrupt-<UTC time>`` file
+    (created exclusively: what an earlier run set aside is never overwritten)."""
+    aside = aside_path(path)
+    with aside.open("xb") as stream:
+        stream.writelines(line + b"\n" for line in lines)
+    return aside
 
 
 def set_aside(path: Path) -> Path:

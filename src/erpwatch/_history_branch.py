@@ -17,7 +17,6 @@ import os
 import re
 import subprocess
 import sys
-from collections.abc import Iterable
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -25,14 +24,12 @@ from pathlib import Path
 from typing import Any
 
 from ._files import (
-    MOMENT,
     FileLockTimeout,
-    aside_path,
     exclusive_lock,
-    problem_of,
+    keep_lines_aside,
     write_atomically,
 )
-from .report._history import KEEP_MONTHS
+from .report._history import KEEP_MONTHS, problem_of_record
 
 DEFAULT_BRANCH = "erpwatch-history"
 KEEP_FULL_MONTHS = KEEP_MONTHS  # as the archive keeps them
@@ -89,7 +86,7 @@ def oldest_kept(now: datetime) -> int:
 
 
 def parse(raw: bytes) -> Parsed:
-    """Records with a run_id and an aware "at"; anything else is a damaged line."""
+    """Run records as the archive reads them; anything else is a damaged line."""
     records, damaged = [], []
     for line in raw.split(b"\n"):
         if not line.strip():
@@ -99,7 +96,7 @@ def parse(raw: bytes) -> Parsed:
         except (ValueError, RecursionError):
             damaged.append(line)
             continue
-        if problem_of(record, {"run_id": str, "at": MOMENT}, open_ended=True) is None:
+        if problem_of_record(record) is None:  # the archive's own reader's rule
             records.append(record)
         else:
             damaged.append(line)
@@ -241,13 +238,6 @@ def local_files(state: Path) -> dict[str, Path]:
     return found
 
 
-def set_aside(path: Path, lines: Iterable[bytes]) -> Path:
-    aside = aside_path(path)
-    with aside.open("xb") as stream:  # never overwrite what was set aside before
-        stream.writelines(line + b"\n" for line in lines)
-    return aside
-
-
 def save(git: Git, state: Path, branch: str, now: datetime, warn: list[str]) -> str:
     oldest = oldest_kept(now)
     local = {k: v for k, v in local_files(state).items() if (branch_path(k) or 0) >= oldest}
@@ -304,12 +294,13 @@ def restore(git: Git, state: Path, branch: str, now: datetime, warn: list[str]) 
             continue
         target = state / path
         other = git.run("cat-file", "blob", blob)
-        with exclusive_lock(target, 120.0, LockTimeout):
+        # The lock a run holds while it appends to the archive: never both at once.
+        with exclusive_lock(target.with_name("history.jsonl"), 120.0, LockTimeout):
             mine = target.read_bytes() if target.exists() else None
             content, ours_parsed, theirs_parsed = merged_bytes(mine, other)
             damaged = ours_parsed.damaged + theirs_parsed.damaged
             if damaged:
-                aside = set_aside(target, damaged)
+                aside = keep_lines_aside(target, damaged)
                 warn.append(f"{len(damaged)} damaged line(s) of {target} kept in {aside.name}")
             if content != mine:
                 write_atomically(target, content.decode("utf-8"))

@@ -20,8 +20,8 @@ from .._files import (
     MOMENT,
     FileLockTimeout,
     Maybe,
-    aside_path,
     exclusive_lock,
+    keep_lines_aside,
     problem_of,
     write_atomically,
 )
@@ -187,10 +187,7 @@ class History:
             records, damaged = self._read()
             aside = None
             if damaged:
-                aside = aside_path(self.path)
-                # Exclusive creation: never overwrite what an earlier run set aside.
-                with aside.open("xb") as stream:
-                    stream.writelines(line.raw + b"\n" for line in damaged)
+                aside = keep_lines_aside(self.path, (line.raw for line in damaged))
                 self._warn(damaged, aside)
             now = datetime.fromisoformat(record["at"])
             kept = [r for r in records if now - datetime.fromisoformat(r["at"]) <= self.keep]
