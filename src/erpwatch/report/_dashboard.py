@@ -505,8 +505,7 @@ def build(
 
 def _overall_key(overall: Status, views: Sequence[ProcessView]) -> str:
     """Working, but slow — unless only certificates near their end hold it back."""
-    held = {v.status_key for v in views if v.status is Status.DEGRADED}
-    return "certificate" if overall is Status.DEGRADED and held == {"certificate"} else overall
+    return status_key(overall.value, {v.status_key for v in views if v.status is Status.DEGRADED})
 
 
 def render_dashboard(
