@@ -4,8 +4,12 @@ from a real SMTP server."""
 
 from __future__ import annotations
 
+import contextlib
+import socket
+import threading
 from collections.abc import Iterator
-from contextlib import ExitStack
+from contextlib import ExitStack, contextmanager
+from datetime import UTC, datetime, timedelta
 from pathlib import Path
 from typing import Any
 
@@ -271,3 +275,60 @@ def test_the_readme_example_is_a_configuration_erpwatch_accepts(tmp_path: Path) 
         2.0,
     )
     assert (webhook.process, webhook.expect_status) == ("payments", 405)
+
+
+@contextmanager
+def connect_proxy(to_port: int) -> Iterator[str]:
+    """An HTTP CONNECT proxy on loopback that tunnels every CONNECT to ``to_port``:
+    the network of an office that lets HTTPS out through its proxy only."""
+    listener = socket.create_server(("127.0.0.1", 0))
+
+    def pipe(source: socket.socket, sink: socket.socket) -> None:
+        with contextlib.suppress(OSError):
+            while chunk := source.recv(65536):
+                sink.sendall(chunk)
+        with contextlib.suppress(OSError):
+            sink.shutdown(socket.SHUT_WR)
+
+    def tunnel(client: socket.socket) -> None:
+        head = b""
+        while b"\r\n\r\n" not in head:
+            chunk = client.recv(4096)
+            if not chunk:
+                return
+            head += chunk
+        upstream = socket.create_connection(("127.0.0.1", to_port))
+        client.sendall(b"HTTP/1.1 200 Connection established\r\n\r\n")
+        threading.Thread(target=pipe, args=(upstream, client), daemon=True).start()
+        pipe(client, upstream)
+
+    def accept() -> None:
+        with contextlib.suppress(OSError):
+            while True:
+                client, _ = listener.accept()
+                threading.Thread(target=tunnel, args=(client,), daemon=True).start()
+
+    threading.Thread(target=accept, daemon=True).start()
+    try:
+        yield f"http://127.0.0.1:{listener.getsockname()[1]}"
+    finally:
+        listener.close()
+
+
+def test_a_certificate_that_could_not_be_read_is_said_not_passed_over(
+    tmp_path: Path, ca: trustme.CA, bundle: Path
+) -> None:
+    # The address answers through the proxy; erpwatch's own handshake, made
+    # directly, cannot reach it: the end date is unknown, and the run says so.
+    cert = ca.issue_cert("shop.invalid", not_after=datetime.now(UTC) + timedelta(days=365))
+    with (
+        serving(context=server_context(cert)) as site,
+        connect_proxy(site.port) as proxy,
+    ):
+        config = write_config(tmp_path, entry("shop", f"https://shop.invalid:{site.port}/"))
+        code, output, summary = run(config, bundle, HTTPS_PROXY=proxy, NO_PROXY="")
+    assert code == 0, output  # degraded, not failed
+    [monitor] = summary["monitors"]
+    assert monitor["status"] == "degraded", output
+    assert monitor["diagnosis"]["category"] == "certificate"
+    assert "end date could not be read" in monitor["diagnosis"]["reason"]

@@ -97,6 +97,22 @@ def check_url(check: UrlCheck, settings: Settings, now: datetime | None = None) 
             )
         if check.http_url is not None:
             _expect_https_redirect(session, check)
+    if check.https and certificate is None:
+        # The address answered, but not to erpwatch's own TLS handshake (a network
+        # that only lets a proxy through, a dropped connection): its end date is
+        # unknown, which is said, not passed over as a certificate with days to spare.
+        host = urlsplit(check.url).hostname
+        return Diagnosis(
+            category=Category.CERTIFICATE,
+            reason="the certificate's end date could not be read: the TLS connection "
+            f"to {host} itself failed although the address answered",
+            call=call_label("GET", check.url),
+            method="GET",
+            url=check.url,
+            status=response.status_code,
+            duration_ms=response.elapsed.total_seconds() * 1000,
+            error=f"the TLS certificate of {host} was not checked this run",
+        )
     if certificate is None:
         return None
     return _certificate_verdict(check, certificate, response, now or datetime.now(UTC))
