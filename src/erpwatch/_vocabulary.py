@@ -240,3 +240,7 @@ class ClientEnd(StrEnum):
         return 2 * self.exit_code + (
             self is not ClientEnd.SKIPPED and self is not ClientEnd.NOT_RUN
         )
+
+
+# A monitor's recent runs as the alert state keeps them ("FPFP…", oldest first).
+FAILED_RUN, PASSED_RUN = "F", "P"

@@ -222,10 +222,15 @@ def local_time(moment: datetime, timezone: str, code: str) -> str:
 _MARKS = {"F": "✗", "P": "✓"}
 
 
+def run_marks(pattern: str) -> str:
+    """``FPF`` as a reader sees it: ``✗✓✗``; at most a window's worth (a pending
+    mail's pattern is read back from the state)."""
+    return "".join(_MARKS.get(run, "") for run in pattern[-100:])
+
+
 def unstable_pattern(pattern: str, code: str) -> str:
     """ "failed 3 of the last 8 runs: ✗✓✗✓✗✓✓✗" (oldest run first), in a language."""
-    # At most a window's worth: a pending mail's pattern is read back from the state.
-    marks = "".join(_MARKS.get(run, "") for run in pattern[-100:])
+    marks = run_marks(pattern)
     return words_table(code, "flapping")["pattern"].format(
         failed=marks.count("✗"), runs=len(marks), marks=marks
     )

@@ -9,7 +9,7 @@ from datetime import datetime, timedelta
 from pathlib import Path
 from typing import Any
 
-from .._vocabulary import Aspect, DeliveryStatus, IncidentKind, Outcome
+from .._vocabulary import FAILED_RUN, PASSED_RUN, Aspect, DeliveryStatus, IncidentKind, Outcome
 from .._words import counted
 from ..config import AlertRules, Settings
 from ..config._alerts import FLAP_WINDOW_MAX
@@ -28,7 +28,7 @@ from ..notify import (
 from ..notify._deliver import CHAT_PENDING_AGE, CHAT_PENDING_MAX, Told, chat_key
 from ..notify._refusal import Refusal, refusal
 from ..result import MonitorResult, RunResult
-from ._policy import FAILED_RUN, PASSED_RUN, Decision, changes_in, decide, rules_for, unstable_now
+from ._policy import Decision, changes_in, decide, rules_for, unstable_now
 from ._state import MonitorState, State, StateStore, Track
 from ._windows import maintenance_window, silenced_by
 
@@ -197,9 +197,14 @@ def _refreshed(incident: Incident, state: State) -> Incident:
     pattern = incident.pattern
     if incident.aspect is Aspect.UNSTABLE:
         # The runs since it was planned, too: the mail shows the pattern as it is now.
-        histories = [state.monitors[m].history for m in incident.monitors if m in state.monitors]
-        latest = max(histories, key=lambda h: h.count(FAILED_RUN), default="")
-        pattern = latest[-len(incident.pattern) :] if incident.pattern else pattern
+        # Counted within the window, as the unstable rule counts: the monitor that
+        # flaps now, not one that failed often long ago.
+        window = len(incident.pattern)
+        histories = [
+            state.monitors[m].history[-window:] for m in incident.monitors if m in state.monitors
+        ]
+        if window:
+            pattern = max(histories, key=lambda h: h.count(FAILED_RUN), default=pattern)
     return replace(
         incident,
         last_seen=max(last_seen, incident.last_seen),

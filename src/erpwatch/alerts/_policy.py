@@ -7,7 +7,7 @@ from datetime import datetime, timedelta
 from itertools import pairwise
 from typing import Any, TypeVar
 
-from .._vocabulary import Aspect, IncidentKind
+from .._vocabulary import FAILED_RUN, Aspect, IncidentKind
 from ..config import AlertRules, Lifecycle, Settings
 from ..config._alerts import FLAP_CHANGES, FLAP_WINDOW
 from ._state import Track
@@ -121,7 +121,6 @@ def decide(
 
 
 # A monitor's recent runs, oldest first, as the alert state keeps them.
-FAILED_RUN, PASSED_RUN = "F", "P"
 
 
 def changes_in(history: str) -> int:

@@ -19,6 +19,7 @@ from ._schema import (
     ConfigError,
     Span,
     check_address,
+    check_zone,
     env_error,
     env_number,
     number,
@@ -260,19 +261,7 @@ def _group(key: str, values: Any, env: Mapping[str, str], where: str) -> Group:
 
 def _zone(values: dict[str, Any], prefix: str, where: str) -> str | None:
     zone = values.get("timezone")
-    if zone is None:
-        return None
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when settings are built
-
-    try:
-        if not isinstance(zone, str) or not zone:
-            raise ValueError
-        ZoneInfo(zone)
-    except (ValueError, ZoneInfoNotFoundError):
-        raise ConfigError(
-            f"{prefix}timezone", f"unknown time zone {zone!r}, e.g. 'Europe/Paris'", where
-        ) from None
-    return zone
+    return None if zone is None else check_zone(zone, f"{prefix}timezone", where, "Europe/Paris")
 
 
 def _smtp(env: Mapping[str, str]) -> SmtpSettings | None:

@@ -208,3 +208,16 @@ def check_address(value: str, key: str, where: str) -> str:
     if not address or not re.match(_ADDRESS, address) or "@" in value.replace(address, "", 1):
         raise ConfigError(key, f"{value!r} is not a valid e-mail address", where)
     return value.strip()
+
+
+def check_zone(value: object, key: str, where: str, example: str = "Europe/Brussels") -> str:
+    """An IANA time zone name, or one line naming ``key``."""
+    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when settings are built
+
+    try:
+        if not isinstance(value, str) or not value:
+            raise ValueError
+        ZoneInfo(value)
+    except (ValueError, ZoneInfoNotFoundError):
+        raise ConfigError(key, f"unknown time zone {value!r}, e.g. {example!r}", where) from None
+    return value

@@ -24,6 +24,7 @@ from ._schema import (
     WHERE_ENV,
     ConfigError,
     Span,
+    check_zone,
     env_number,
     layered_text,
     number,
@@ -172,14 +173,7 @@ def load_settings(
             where,
         )
     timezone = text(general, "timezone", "Europe/Brussels", "erpwatch.", where)
-    from zoneinfo import ZoneInfo, ZoneInfoNotFoundError  # only when settings are built
-
-    try:
-        ZoneInfo(timezone)
-    except (ZoneInfoNotFoundError, ValueError):
-        raise ConfigError(
-            "erpwatch.timezone", f"unknown time zone {timezone!r}, e.g. 'Europe/Brussels'", where
-        ) from None
+    check_zone(timezone, "erpwatch.timezone", where)
     reports_dir = Path(
         layered_text(
             env, "ERPWATCH_REPORTS", general, "reports", "reports", "erpwatch.", where

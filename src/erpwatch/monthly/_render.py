@@ -19,7 +19,15 @@ from zoneinfo import ZoneInfo
 
 import jinja2
 
-from .._words import duration_text, local_time, one_line, seconds_text, words_of, words_table
+from .._words import (
+    duration_text,
+    local_time,
+    one_line,
+    run_marks,
+    seconds_text,
+    words_of,
+    words_table,
+)
 from ..config import Group, Settings
 from ..notify._wording import title_of
 from ..redact import Redactor
@@ -137,7 +145,7 @@ def _process(p: ProcessMonth, settings: Settings, tell: _Teller, until: datetime
             {
                 "start": tell.moment(s.start),
                 "end": tell.moment(s.end) if s.end else w["still_unstable"],
-                "pattern": _marks(s.pattern),
+                "pattern": run_marks(s.pattern),
             }
             for s in p.unstable
         ],
@@ -155,10 +163,6 @@ def _process(p: ProcessMonth, settings: Settings, tell: _Teller, until: datetime
         if p.slower_than_threshold
         else "",
     }
-
-
-def _marks(pattern: str) -> str:
-    return "".join({"F": "✗", "P": "✓"}.get(run, "") for run in pattern[-100:])
 
 
 def _summary(report: MonthReport, words: Mapping[str, str], language: str) -> str:

@@ -10,7 +10,7 @@ from datetime import datetime
 from pathlib import Path
 
 from .._files import write_atomically
-from .._vocabulary import Aspect, Category, IncidentKind, Outcome
+from .._vocabulary import FAILED_RUN, Aspect, Category, IncidentKind, Outcome
 from ..config import MailSettings
 from ..result import RunResult
 from ._model import Digest, Incident, Note
@@ -37,7 +37,7 @@ def merge_incidents(items: Iterable[Incident]) -> list[Incident]:
             runs=max(known.runs, item.runs),
             ended_at=max(filter(None, (known.ended_at, item.ended_at)), default=None),
             # The monitor that failed most tells how unstable the process is.
-            pattern=max(known.pattern, item.pattern, key=lambda p: p.count("F")),
+            pattern=max(known.pattern, item.pattern, key=lambda p: p.count(FAILED_RUN)),
         )
     return sorted(merged.values(), key=lambda i: (i.kind.urgency, i.process))
 
