@@ -121,7 +121,7 @@ def send_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
     results = [
         GroupResult(g.key, g.addresses, DeliveryStatus.SENT, p)
         if outcome[g.key] is None
-        else GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, outcome[g.key])
+        else GroupResult(g.key, g.addresses, DeliveryStatus.FAILED, p, str(outcome[g.key]))
         for g, _, p in composed
     ]
     return results

@@ -238,7 +238,7 @@ def _send(
                 Line(f"{group.key}: {DeliveryStatus.SENT} to {', '.join(group.addresses)}")
             )
         else:
-            lines.append(Line(f"{group.key}: FAILED: {masked.text(error)}", True))
+            lines.append(Line(f"{group.key}: FAILED: {masked.text(str(error))}", True))
     return lines
 
 

@@ -24,7 +24,7 @@ from ._compose import compose
 from ._model import Delivery, Digest, Incident, RunContext
 from ._plan import PLAN_FILE, save_plan
 from ._refusal import Refusal
-from ._transport import MailDeliveryFailed, send, smtp_connection, write_eml
+from ._transport import send_each, write_eml
 from ._webhook import (
     ChatMessage,
     WebhookFailed,
@@ -294,34 +294,25 @@ def _record(
 def _send_mail(
     composed: Sequence[tuple[Digest, EmailMessage, Path]], smtp: SmtpSettings
 ) -> list[Delivery]:
-    deliveries: list[Delivery] = []
     if not composed:
-        return deliveries
-    try:
-        with smtp_connection(smtp, messages=len(composed)) as client:
-            for digest, message, path in composed:
-                try:
-                    send(client, message, digest.group.key)
-                except MailDeliveryFailed as error:
-                    deliveries.append(
-                        _record(
-                            digest,
-                            message,
-                            path,
-                            DeliveryStatus.FAILED,
-                            str(error),
-                            permanent=error.permanent,
-                        )
-                    )
-                else:
-                    deliveries.append(_record(digest, message, path, DeliveryStatus.SENT, None))
-    except MailDeliveryFailed as error:
-        done = {d.eml for d in deliveries}
-        deliveries += [
-            _record(d, m, p, DeliveryStatus.FAILED, str(error), permanent=error.permanent)
-            for d, m, p in composed
-            if p not in done
-        ]
+        return []
+    outcome = send_each(smtp, [(digest.group.key, message) for digest, message, _ in composed])
+    deliveries: list[Delivery] = []
+    for digest, message, path in composed:
+        error = outcome[digest.group.key]
+        if error is None:
+            deliveries.append(_record(digest, message, path, DeliveryStatus.SENT, None))
+        else:
+            deliveries.append(
+                _record(
+                    digest,
+                    message,
+                    path,
+                    DeliveryStatus.FAILED,
+                    str(error),
+                    permanent=error.permanent,
+                )
+            )
     return deliveries
 
 

@@ -40,11 +40,8 @@ def tell_maintainers(
             "no maintainers group with an address to tell: set [mail] maintainers "
             "and that group's addresses (e.g. MAINTAINER_EMAILS)"
         )
-    names = ", ".join(
-        line.split(" failed:", 1)[0].removeprefix("erpwatch: ") for line, _ in problems
-    )
     message = EmailMessage(policy=policy.SMTP)
-    message["Subject"] = f"[erpwatch] erpwatch itself failed in run {run.run_id}: {names}"
+    message["Subject"] = _subject(run, problems)
     message["From"] = mail.sender
     message["To"] = ", ".join(group.addresses)
     message["Date"] = format_datetime(run.finished_at)
@@ -90,10 +87,16 @@ def tell_maintainers_in_chat(
     group = mail.groups.get(mail.maintainers) if mail.maintainers else None
     if group is None or group.webhook is None or settings.dry_run:
         return None
-    names = ", ".join(
-        line.split(" failed:", 1)[0].removeprefix("erpwatch: ") for line, _ in problems
-    )
-    subject = f"[erpwatch] erpwatch itself failed in run {run.run_id}: {names}"
+    subject = _subject(run, problems)
     masked = Redactor(settings.secrets)  # in the fleet's parent too, which has no recorder's
     chat = harness_message(group, subject, [masked.text(line) for line, _ in problems], run)
     return post_chat(chat, outbox_of(settings) / f"{run.run_id}-harness-{group.key}.eml")
+
+
+def _subject(run: RunContext, problems: Sequence[tuple[str, str]]) -> str:
+    """``[erpwatch] erpwatch itself failed in run 42: dashboard, history``: the
+    steps named as their lines name them (``erpwatch: dashboard failed: …``)."""
+    names = ", ".join(
+        line.split(" failed:", 1)[0].removeprefix("erpwatch: ") for line, _ in problems
+    )
+    return f"[erpwatch] erpwatch itself failed in run {run.run_id}: {names}"

@@ -247,20 +247,20 @@ def send(client: smtplib.SMTP, message: EmailMessage, group: str | None = None) 
 
 def send_each(
     settings: SmtpSettings, messages: Sequence[tuple[str, EmailMessage]]
-) -> dict[str, str | None]:
+) -> dict[str, MailDeliveryFailed | None]:
     """Each ``(group, message)`` through one session: group → None when sent, or
     why not (a session that could not start, or broke, fails the ones left)."""
-    outcome: dict[str, str | None] = {}
+    outcome: dict[str, MailDeliveryFailed | None] = {}
     try:
         with smtp_connection(settings, messages=len(messages)) as client:
             for group, message in messages:
                 try:
                     send(client, message, group)
                 except MailDeliveryFailed as error:
-                    outcome[group] = str(error)
+                    outcome[group] = error
                 else:
                     outcome[group] = None
     except MailDeliveryFailed as error:
         for group, _ in messages:
-            outcome.setdefault(group, str(error))
+            outcome.setdefault(group, error)
     return outcome
