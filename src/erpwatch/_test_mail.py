@@ -24,8 +24,9 @@ from ._vocabulary import DeliveryStatus
 from ._words import words_of, words_table
 from .config import ConfigError, Group, Settings
 from .notify import outbox_of
+from .notify._deliver import post_chat
 from .notify._transport import send_each, write_eml
-from .notify._webhook import WebhookFailed, channel_name, post, test_message
+from .notify._webhook import channel_name, test_message
 from .redact import Redactor
 
 
@@ -149,24 +150,10 @@ def post_tests(settings: Settings, groups: Sequence[Group], now: datetime) -> li
         message = test_message(
             group, processes, group.key == settings.mail.maintainers, f"test-mail-{stamp}"
         )
-        try:
-            post(hook, message)
-        except WebhookFailed as failure:
-            results.append(
-                GroupResult(
-                    group.key,
-                    (),
-                    DeliveryStatus.FAILED,
-                    path,
-                    masked.text(str(failure)),
-                    channel,
-                    hook.host,
-                )
-            )
-        else:
-            results.append(
-                GroupResult(group.key, (), DeliveryStatus.SENT, path, None, channel, hook.host)
-            )
+        # Through the same delivery as the real posts: bounded, masked, one line.
+        delivery = post_chat(message, path)
+        error = masked.text(delivery.error) if delivery.error else None
+        results.append(GroupResult(group.key, (), delivery.status, path, error, channel, hook.host))
     return results
 
 
