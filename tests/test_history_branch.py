@@ -8,6 +8,7 @@ import json
 import shutil
 import subprocess
 import sys
+import time
 from pathlib import Path
 from typing import Any
 
@@ -316,3 +317,14 @@ def test_nothing_but_month_files_is_ever_committed_and_another_branch_is_never_r
     refused = erpwatch(runner, "restore", "--state", "state", "--branch", "main")
     assert refused.returncode == 2
     assert not state.exists()
+
+
+def test_a_save_or_restore_has_one_deadline_in_all_not_only_per_git_call(tmp_path: Path) -> None:
+    from erpwatch._history_branch import Failure, Git
+
+    git = Git(tmp_path, "origin", total=0.2)
+    git.call("--version")  # within the command's time
+    time.sleep(0.3)
+    with pytest.raises(Failure) as over:
+        git.call("--version")
+    assert "took longer than 0.2 s in all" in str(over.value)

@@ -17,6 +17,7 @@ import os
 import re
 import subprocess
 import sys
+import time
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from enum import StrEnum
@@ -34,6 +35,7 @@ from .report._history import KEEP_MONTHS, problem_of_record
 DEFAULT_BRANCH = "erpwatch-history"
 KEEP_FULL_MONTHS = KEEP_MONTHS  # as the archive keeps them
 GIT_DEADLINE = 60.0  # seconds per git call: a hung network never holds a run
+COMMAND_DEADLINE = 600.0  # seconds for a whole save or restore
 PUSH_ATTEMPTS = 5
 MONTH_FILE = re.compile(r"history-(\d{4})-(0[1-9]|1[0-2])\.jsonl")
 CLIENT = re.compile(r"[A-Za-z0-9][A-Za-z0-9._-]{0,99}")
@@ -128,26 +130,37 @@ def merged_bytes(ours: bytes | None, theirs: bytes | None) -> tuple[bytes, Parse
 class Git:
     """git in the checkout, one deadline per call; its messages with the remote's URL masked."""
 
-    def __init__(self, cwd: Path, remote: str) -> None:
+    def __init__(self, cwd: Path, remote: str, total: float = COMMAND_DEADLINE) -> None:
         self.cwd, self.remote = cwd, remote
         self.secret_url = ""  # only ever used to mask it
+        # One deadline for the whole command, as well as one per call: retried
+        # pushes and many month files never add up past it.
+        self.total, self.ends = total, time.monotonic() + total
+
+    def left(self, most: float) -> float:
+        """Seconds this step may take: at most ``most``, never past the command's end."""
+        remaining = self.ends - time.monotonic()
+        if remaining <= 0:
+            raise Failure(f"erpwatch history took longer than {self.total:g} s in all", 1)
+        return min(most, remaining)
 
     def call(self, *args: str, stdin: bytes | None = None) -> subprocess.CompletedProcess[bytes]:
         env = {**IDENTITY, **os.environ, "GIT_TERMINAL_PROMPT": "0", "LC_ALL": "C"}
         env.setdefault("GIT_SSH_COMMAND", "ssh -o BatchMode=yes")
+        limit = self.left(GIT_DEADLINE)
         try:
             return subprocess.run(
                 ["git", *args],
                 cwd=self.cwd,
                 input=stdin,
                 capture_output=True,
-                timeout=GIT_DEADLINE,
+                timeout=limit,
                 env=env,
             )
         except FileNotFoundError:
             raise Failure("git is not installed; erpwatch history needs it", 2) from None
         except subprocess.TimeoutExpired:
-            raise Failure(f"git {args[0]} took longer than {GIT_DEADLINE:.0f} s", 1) from None
+            raise Failure(f"git {args[0]} took longer than {limit:.0f} s", 1) from None
 
     def run(self, *args: str, stdin: bytes | None = None) -> bytes:
         done = self.call(*args, stdin=stdin)
@@ -295,7 +308,7 @@ def restore(git: Git, state: Path, branch: str, now: datetime, warn: list[str]) 
         target = state / path
         other = git.run("cat-file", "blob", blob)
         # The lock a run holds while it appends to the archive: never both at once.
-        with exclusive_lock(target.with_name("history.jsonl"), 120.0, LockTimeout):
+        with exclusive_lock(target.with_name("history.jsonl"), git.left(120.0), LockTimeout):
             mine = target.read_bytes() if target.exists() else None
             content, ours_parsed, theirs_parsed = merged_bytes(mine, other)
             damaged = ours_parsed.damaged + theirs_parsed.damaged
