@@ -547,7 +547,11 @@ def test_the_daily_save_and_the_restore_on_a_cache_miss_carry_the_history_like_t
     daily, missed = runners
     month = daily / "state" / "brasserie-de-gouden-leeuw" / "history-2026-11.jsonl"
     month.parent.mkdir(parents=True)
-    month.write_text('{"run_id": "1001-1", "at": "2026-11-27T20:07:00+00:00"}\n')
+    # A run record as a run writes it (the branch keeps what the archive can read).
+    month.write_text(
+        '{"run_id": "1001-1", "at": "2026-11-27T20:07:00+00:00", "url": null, '
+        '"monitors": [], "mails": []}\n'
+    )
     env = {"ERPWATCH_HISTORY_BRANCH": "monitoring-history", "ERPWATCH_NOW": "2026-12-01T00:07Z"}
     saved = bash(daily, script("history", "Keep the run history in its branch"), **env)
     assert saved.returncode == 0, saved.stderr
